@@ -1,0 +1,110 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ZodError } from 'zod';
+import { BillingError } from '../billing/errors';
+import type { Logger } from '../config/logger';
+
+/** Stable error keys of the public API (API.md); clients branch on these, never on text. */
+export type ErrorKey =
+  | 'INCORRECT_INPUT_DATA'
+  | 'NOT_FOUND'
+  | 'UNAUTHORIZED'
+  | 'CONFLICT'
+  | 'CREDIT_LIMIT_EXCEEDED'
+  | 'NO_PRICE_FOUND'
+  | 'UNIT_MISMATCH'
+  | 'NO_TAX_RATE'
+  | 'INVOICE_ALREADY_CANCELLED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'SERVICE_UNAVAILABLE'
+  | 'INTERNAL_ERROR';
+
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errorKey: ErrorKey,
+    readonly detail: string,
+    readonly errors: FieldProblem[] = [],
+  ) {
+    super(detail);
+    this.name = 'ApiError';
+  }
+
+  static notFound(what: string): ApiError {
+    return new ApiError(404, 'NOT_FOUND', `${what} not found`);
+  }
+
+  static invalid(path: string, message: string): ApiError {
+    return new ApiError(400, 'INCORRECT_INPUT_DATA', `${path}: ${message}`, [{ path, message }]);
+  }
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  503: 'Service Unavailable',
+  500: 'Internal Server Error',
+};
+
+const BILLING_ERROR_STATUS: Record<BillingError['code'], number> = {
+  NO_PRICE_FOUND: 422,
+  UNIT_MISMATCH: 422,
+  NO_TAX_RATE: 422,
+  INCORRECT_INPUT_DATA: 400,
+};
+
+/** Turns every error into one RFC 9457 problem document. Unknown errors are 500 without internals. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof ZodError) {
+    const errors = error.issues.map((issue) => ({ path: issue.path.join('.') || '(body)', message: issue.message }));
+    const detail = errors.map((problem) => `${problem.path}: ${problem.message}`).join('; ');
+    return new ApiError(400, 'INCORRECT_INPUT_DATA', detail, errors);
+  }
+  if (error instanceof BillingError) {
+    const path = typeof error.details.path === 'string' ? error.details.path : undefined;
+    return new ApiError(BILLING_ERROR_STATUS[error.code], error.code, error.message, path ? [{ path, message: error.message }] : []);
+  }
+  if (isBodyParserError(error)) {
+    if (error.type === 'entity.too.large') return new ApiError(413, 'PAYLOAD_TOO_LARGE', 'request body is too large');
+    return new ApiError(400, 'INCORRECT_INPUT_DATA', 'request body is not valid JSON');
+  }
+  return new ApiError(500, 'INTERNAL_ERROR', 'internal error');
+}
+
+function isBodyParserError(error: unknown): error is { type: string; status: number } {
+  return typeof error === 'object' && error !== null && 'type' in error && 'status' in error && typeof (error as { type: unknown }).type === 'string';
+}
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error, request, response, _next) => {
+    const apiError = toApiError(error);
+    if (apiError.status >= 500) {
+      logger.error({ err: error, method: request.method, path: request.path }, 'request failed');
+    }
+    response
+      .status(apiError.status)
+      .type('application/problem+json')
+      .json({
+        type: `https://kontor.dev/problems/${apiError.errorKey.toLowerCase().replaceAll('_', '-')}`,
+        title: TITLES[apiError.status] ?? 'Error',
+        status: apiError.status,
+        detail: apiError.detail,
+        errorKey: apiError.errorKey,
+        ...(apiError.errors.length > 0 ? { errors: apiError.errors } : {}),
+      });
+  };
+}
+
+export const notFoundHandler: RequestHandler = (request, _response, next) => {
+  next(new ApiError(404, 'NOT_FOUND', `no route for ${request.method} ${request.path}`));
+};

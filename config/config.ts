@@ -1,0 +1,75 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The engine's configuration, read from the environment once at process start. Nothing else reads
+ * `process.env`; everything that needs a setting receives it from here.
+ */
+const environmentSchema = z.object({
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('contracts'),
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  TIME_ZONE: z
+    .string()
+    .default('Europe/Berlin')
+    .refine((zone) => isKnownTimeZone(zone), 'must be an IANA time zone such as Europe/Berlin'),
+  DATA_DIR: z.string().min(1).default('.data'),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  MAIL_FROM: z.string().min(3).default('Kontor Billing <billing@localhost>'),
+  OPERATOR_EMAIL: z.string().min(3).default('operator@localhost'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+});
+
+export interface Config {
+  databaseUrl: string;
+  temporal: { address: string; namespace: string; taskQueue: string };
+  api: { host: string; port: number };
+  timeZone: string;
+  dataDir: string;
+  mail: { smtpUrl: string | null; outboxDir: string; from: string; operatorEmail: string };
+  logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = environmentSchema.safeParse(environment);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`),
+    );
+  }
+  const env = parsed.data;
+  const dataDir = path.resolve(env.DATA_DIR);
+  return {
+    databaseUrl: env.DATABASE_URL,
+    temporal: { address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE },
+    api: { host: env.API_HOST, port: env.API_PORT },
+    timeZone: env.TIME_ZONE,
+    dataDir,
+    mail: {
+      smtpUrl: env.SMTP_URL ?? null,
+      outboxDir: path.join(dataDir, 'outbox'),
+      from: env.MAIL_FROM,
+      operatorEmail: env.OPERATOR_EMAIL,
+    },
+    logLevel: env.LOG_LEVEL,
+  };
+}
+
+function isKnownTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
