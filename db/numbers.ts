@@ -1,0 +1,27 @@
+import type { Queryable } from './client';
+
+export type NumberKind = 'CUSTOMER' | 'ACCOUNT' | 'CONTRACT' | 'INVOICE' | 'INVOICE_CORRECTION';
+
+const FORMATS: Record<NumberKind, { prefix: string; digits: number; yearly: boolean }> = {
+  CUSTOMER: { prefix: 'K', digits: 6, yearly: false },
+  ACCOUNT: { prefix: 'KTO', digits: 6, yearly: false },
+  CONTRACT: { prefix: 'V', digits: 6, yearly: false },
+  INVOICE: { prefix: 'RE', digits: 6, yearly: true },
+  INVOICE_CORRECTION: { prefix: 'ST', digits: 6, yearly: true },
+};
+
+/**
+ * Takes the next number of a range. Call it inside the transaction that uses the number: the counter row
+ * stays locked until commit, and a rollback returns the number, so invoice numbers are gap-free per
+ * project and year (`RE-2026-000001`).
+ */
+export async function takeNextNumber(sql: Queryable, projectId: string, kind: NumberKind, date: string): Promise<string> {
+  const format = FORMATS[kind];
+  const year = format.yearly ? Number(date.slice(0, 4)) : 0;
+  const [row] = await sql<{ lastValue: string }[]>`
+    insert into number_ranges (project_id, kind, year, last_value) values (${projectId}, ${kind}, ${year}, 1)
+    on conflict (project_id, kind, year) do update set last_value = number_ranges.last_value + 1
+    returning last_value as "lastValue"`;
+  const sequence = row!.lastValue.padStart(format.digits, '0');
+  return format.yearly ? `${format.prefix}-${year}-${sequence}` : `${format.prefix}${sequence}`;
+}
