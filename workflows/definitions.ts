@@ -48,3 +48,32 @@ export interface CarriedState {
 /** The account's balance or limit changed (payment, manual credit, limit raised): try again if paused. */
 export const accountChangedSignal = defineSignal('accountChanged');
 export const contractStateQuery = defineQuery<ContractState>('contractState');
+
+export interface TerminateRequest {
+  /** Exclusive end of service; omitted: the earliest date minimum term and notice period allow. */
+  endDate?: IsoDate;
+}
+
+export interface TerminateResult {
+  endDate: IsoDate;
+  earliestEndDate: IsoDate;
+  nextBillingDate: IsoDate;
+}
+
+export const terminateUpdate = defineUpdate<TerminateResult, [TerminateRequest]>('terminate');
+
+const ISO_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+
+export function isIsoDate(value: unknown): value is IsoDate {
+  if (typeof value !== 'string' || !ISO_DATE.test(value)) return false;
+  const [year, month, day] = value.split('-').map(Number) as [number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return day <= daysInMonth;
+}
+
+/** Update validators run before anything enters history: they refuse malformed commands synchronously. */
+export function validateTerminateRequest(request: TerminateRequest): void {
+  if (request.endDate !== undefined && !isIsoDate(request.endDate)) {
+    throw new Error('endDate: must be a calendar date YYYY-MM-DD');
+  }
+}

@@ -1,0 +1,108 @@
+import type { Queryable, Sql } from '../db/client';
+import type { Logger } from '../config/logger';
+import { addDays } from '../billing/calendar';
+import { checkCredit } from '../billing/credit';
+import { generateActivities } from '../billing/generation';
+import { computeInvoice } from '../billing/invoice';
+import type { DecimalString, IsoDate } from '../billing/types';
+import { accountBalance, insertActivities, loadContractForBilling, loadStoredActivities, supersedeActivities } from '../db/queries/billing';
+import { findInvoiceByRunKey, insertInvoice } from '../db/queries/invoicing';
+import type { ContractStatus } from '../workflows/definitions';
+
+export interface BillingRunRequest {
+  contractId: string;
+  /** The business date of the run: everything due on or before it is billed. */
+  asOf: IsoDate;
+  /** Unique per contract and run; a retry with the same key returns the first run's invoice. */
+  billingRunKey: string;
+}
+
+interface BillingRunState {
+  status: ContractStatus;
+  nextBillingDate: IsoDate | null;
+  endDate: IsoDate | null;
+}
+
+export type BillingRunResult =
+  | (BillingRunState & { outcome: 'INVOICED'; invoiceNumber: string; grossTotal: DecimalString; amountDue: DecimalString })
+  | (BillingRunState & { outcome: 'NOTHING_DUE' })
+  | (BillingRunState & { outcome: 'CREDIT_LIMIT'; grossTotal: DecimalString; shortfall: DecimalString });
+
+/**
+ * One billing run of one contract in one transaction: generate what is missing (recompute and diff),
+ * then issue one invoice for every unbilled activity due by `asOf`, unless it would break the account's
+ * credit limit (postpaid) or balance (prepaid). Running it again with the same key changes nothing.
+ */
+export async function runBilling(deps: { sql: Sql; logger: Logger }, request: BillingRunRequest): Promise<BillingRunResult> {
+  const { contractId, asOf, billingRunKey } = request;
+  const result = await deps.sql.begin(async (tx): Promise<BillingRunResult> => {
+    const contract = await loadContractForBilling(tx, contractId, { lock: true });
+    const generated = generateActivities({
+      terms: contract.terms,
+      items: contract.items,
+      stored: await loadStoredActivities(tx, contractId),
+      asOf,
+    });
+    await insertActivities(tx, contractId, generated.create);
+    await supersedeActivities(tx, contractId, generated.obsolete, 'replaced after a contract change');
+
+    const stored = await loadStoredActivities(tx, contractId);
+    const due = stored.filter((activity) => !activity.billed && activity.dueDate <= asOf);
+    const hasUnbilled = stored.some((activity) => !activity.billed);
+    const ended = contract.terms.endDate !== null && generated.nextBillingDate === null && !hasUnbilled;
+    const state = (status: ContractStatus): BillingRunState => ({
+      status,
+      nextBillingDate: generated.nextBillingDate,
+      endDate: contract.terms.endDate,
+    });
+    const runningStatus: ContractStatus = contract.terms.endDate ? 'TERMINATED' : 'ACTIVE';
+
+    const earlier = await findInvoiceByRunKey(tx, contractId, billingRunKey);
+    if (earlier) {
+      return { ...state(ended ? 'ENDED' : runningStatus), outcome: 'INVOICED', invoiceNumber: earlier.invoiceNumber, grossTotal: earlier.grossTotal, amountDue: earlier.amountDue };
+    }
+    if (due.length === 0) {
+      const status: ContractStatus = ended ? 'ENDED' : contract.status === 'PAUSED' ? 'ACTIVE' : runningStatus;
+      await recordContractState(tx, contractId, state(status), null);
+      return { ...state(status), outcome: 'NOTHING_DUE' };
+    }
+
+    const balance = await accountBalance(tx, contract.account.id);
+    const amounts = computeInvoice({ activities: due, currency: contract.terms.currency, accountBalance: balance });
+    const credit = checkCredit({ type: contract.account.type, balance, creditLimit: contract.account.creditLimit }, amounts.grossTotal);
+    if (!credit.allowed) {
+      await recordContractState(tx, contractId, state('PAUSED'), 'CREDIT_LIMIT');
+      return { ...state('PAUSED'), outcome: 'CREDIT_LIMIT', grossTotal: amounts.grossTotal, shortfall: credit.shortfall };
+    }
+
+    const activityIdByKey = new Map(due.map((activity) => [activity.key, activity.id]));
+    const invoice = await insertInvoice(tx, {
+      projectId: contract.projectId,
+      contractId,
+      customerId: contract.customerId,
+      accountId: contract.account.id,
+      billingRunKey,
+      invoiceDate: asOf,
+      dueDate: addDays(asOf, contract.dueDays),
+      currency: contract.terms.currency,
+      amounts,
+      activityIds: amounts.lines.map((line) => activityIdByKey.get(line.activityKey)!),
+    });
+    const status: ContractStatus = contract.terms.endDate !== null && generated.nextBillingDate === null ? 'ENDED' : runningStatus;
+    await recordContractState(tx, contractId, state(status), null);
+    return { ...state(status), outcome: 'INVOICED', invoiceNumber: invoice.invoiceNumber, grossTotal: invoice.grossTotal, amountDue: invoice.amountDue };
+  });
+  deps.logger.info({ contractId, asOf, billingRunKey, outcome: result.outcome, invoiceNumber: 'invoiceNumber' in result ? result.invoiceNumber : undefined }, 'billing run');
+  return result;
+}
+
+async function recordContractState(
+  sql: Queryable,
+  contractId: string,
+  state: BillingRunState,
+  pauseReason: string | null,
+): Promise<void> {
+  await sql`
+    update contracts set status = ${state.status}, pause_reason = ${pauseReason}, next_billing_date = ${state.nextBillingDate}
+    where id = ${contractId}`;
+}

@@ -1,0 +1,94 @@
+import type { Config } from '../config/config';
+import type { Logger } from '../config/logger';
+import type { Sql } from '../db/client';
+import type { Mailer, OutgoingMail } from './mailer';
+
+export type MailOutcome = 'SENT' | 'ALREADY_SENT' | 'NO_RECIPIENT';
+
+interface MailRecord {
+  projectId: string;
+  kind: string;
+  businessKey: string;
+}
+
+/**
+ * Sends a mail at most once per business fact: the mail log row (unique per kind and key) says whether it
+ * was accepted already. A failed send is recorded with the SMTP error and rethrown, so that Temporal retries
+ * it with backoff.
+ */
+async function sendOnce(
+  deps: { sql: Sql; mailer: Mailer; logger: Logger },
+  record: MailRecord,
+  mail: Omit<OutgoingMail, 'messageId'>,
+): Promise<MailOutcome> {
+  const [logged] = await deps.sql<{ id: string; status: string }[]>`
+    insert into mail_log (project_id, kind, business_key, recipient, subject, attempts)
+    values (${record.projectId}, ${record.kind}, ${record.businessKey}, ${mail.to}, ${mail.subject}, 1)
+    on conflict (project_id, kind, business_key) do update set attempts = mail_log.attempts + 1
+    returning id, status`;
+  if (logged!.status === 'SENT') return 'ALREADY_SENT';
+  const messageId = `<${record.kind.toLowerCase()}.${record.businessKey.replace(/[^\w.-]+/g, '-')}.${record.projectId}@kontor>`;
+  try {
+    await deps.mailer.send({ ...mail, messageId });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    await deps.sql`update mail_log set status = 'FAILED', error = ${reason} where id = ${logged!.id}`;
+    deps.logger.warn({ kind: record.kind, businessKey: record.businessKey, error: reason }, 'mail not sent');
+    throw error;
+  }
+  await deps.sql`update mail_log set status = 'SENT', error = null, sent_at = now(), message_id = ${messageId} where id = ${logged!.id}`;
+  return 'SENT';
+}
+
+export async function sendInvoiceMail(
+  deps: { sql: Sql; mailer: Mailer; logger: Logger },
+  request: { invoiceNumber: string; projectId: string },
+): Promise<MailOutcome> {
+  const [invoice] = await deps.sql<{ email: string | null; customerName: string; contractNumber: string; invoiceDate: string; dueDate: string; grossTotal: string; amountDue: string; currency: string }[]>`
+    select cu.email, coalesce(nullif(cu.company_name, ''), concat_ws(' ', cu.first_name, cu.last_name)) as "customerName",
+      c.contract_number as "contractNumber", i.invoice_date as "invoiceDate", i.due_date as "dueDate",
+      i.gross_total as "grossTotal", i.amount_due as "amountDue", i.currency
+    from invoices i join customers cu on cu.id = i.customer_id join contracts c on c.id = i.contract_id
+    where i.project_id = ${request.projectId} and i.invoice_number = ${request.invoiceNumber}`;
+  if (!invoice) throw new Error(`invoice ${request.invoiceNumber} does not exist`);
+  if (!invoice.email) {
+    await deps.sql`
+      insert into mail_log (project_id, kind, business_key, recipient, subject, status, error)
+      values (${request.projectId}, 'INVOICE', ${request.invoiceNumber}, '', ${`Rechnung ${request.invoiceNumber}`}, 'FAILED', 'customer has no e-mail address')
+      on conflict (project_id, kind, business_key) do nothing`;
+    return 'NO_RECIPIENT';
+  }
+  return sendOnce(deps, { projectId: request.projectId, kind: 'INVOICE', businessKey: request.invoiceNumber }, {
+    to: invoice.email,
+    subject: `Ihre Rechnung ${request.invoiceNumber}`,
+    text: [
+      `Guten Tag ${invoice.customerName},`,
+      '',
+      `anbei erhalten Sie Ihre Rechnung ${request.invoiceNumber} vom ${germanDate(invoice.invoiceDate)} zum Vertrag ${invoice.contractNumber}.`,
+      `Rechnungsbetrag: ${invoice.grossTotal} ${invoice.currency.trim()}`,
+      `Zu zahlen bis ${germanDate(invoice.dueDate)}: ${invoice.amountDue} ${invoice.currency.trim()}`,
+      '',
+      'Mit freundlichen Grüßen',
+    ].join('\n'),
+  });
+}
+
+export async function notifyOperatorOfCreditLimit(
+  deps: { sql: Sql; mailer: Mailer; logger: Logger; config: Config },
+  request: { projectId: string; contractNumber: string; pausedOn: string; grossTotal: string; shortfall: string },
+): Promise<MailOutcome> {
+  return sendOnce(deps, { projectId: request.projectId, kind: 'CREDIT_LIMIT_PAUSE', businessKey: `${request.contractNumber}:${request.pausedOn}` }, {
+    to: deps.config.mail.operatorEmail,
+    subject: `Vertrag ${request.contractNumber}: Abrechnung pausiert (Kreditlimit)`,
+    text: [
+      `Die Abrechnung des Vertrags ${request.contractNumber} wurde am ${germanDate(request.pausedOn)} pausiert:`,
+      `die fällige Rechnung über ${request.grossTotal} würde das Kreditlimit bzw. Guthaben des Kundenkontos um ${request.shortfall} überschreiten.`,
+      'Der Vertrag rechnet automatisch ab, sobald eine Zahlung, Gutschrift oder Limiterhöhung die Rechnung zulässt.',
+    ].join('\n'),
+  });
+}
+
+function germanDate(date: string): string {
+  const [year, month, day] = date.split('-');
+  return `${day}.${month}.${year}`;
+}

@@ -1,0 +1,85 @@
+import type { InvoiceAmounts } from '../../billing/invoice';
+import type { Queryable } from '../client';
+import { decimal, formatMoney } from '../../billing/money';
+import { takeNextNumber } from '../numbers';
+
+export interface IssuedInvoice {
+  id: string;
+  invoiceNumber: string;
+  invoiceDate: string;
+  grossTotal: string;
+  amountDue: string;
+}
+
+export async function findInvoiceByRunKey(sql: Queryable, contractId: string, billingRunKey: string): Promise<IssuedInvoice | null> {
+  const [row] = await sql<IssuedInvoice[]>`
+    select id, invoice_number as "invoiceNumber", invoice_date as "invoiceDate", gross_total as "grossTotal", amount_due as "amountDue"
+    from invoices where contract_id = ${contractId} and billing_run_key = ${billingRunKey}`;
+  return row ?? null;
+}
+
+export interface NewInvoice {
+  projectId: string;
+  contractId: string;
+  customerId: string;
+  accountId: string;
+  billingRunKey: string;
+  invoiceDate: string;
+  dueDate: string;
+  currency: string;
+  amounts: InvoiceAmounts;
+  /** Activity id per invoice line, in line order. */
+  activityIds: string[];
+}
+
+/**
+ * Issues an invoice inside the caller's transaction: takes the next gap-free number, writes the invoice,
+ * its lines and tax rows, marks the activities billed and books the gross amount on the account.
+ */
+export async function insertInvoice(sql: Queryable, invoice: NewInvoice): Promise<IssuedInvoice> {
+  const invoiceNumber = await takeNextNumber(sql, invoice.projectId, 'INVOICE', invoice.invoiceDate);
+  const { amounts } = invoice;
+  const [row] = await sql<{ id: string }[]>`
+    insert into invoices (project_id, invoice_number, contract_id, customer_id, account_id, billing_run_key,
+      invoice_date, due_date, currency, net_total, tax_total, gross_total, credit_applied, amount_due, notices)
+    values (${invoice.projectId}, ${invoiceNumber}, ${invoice.contractId}, ${invoice.customerId}, ${invoice.accountId},
+      ${invoice.billingRunKey}, ${invoice.invoiceDate}, ${invoice.dueDate}, ${invoice.currency}, ${amounts.netTotal},
+      ${amounts.taxTotal}, ${amounts.grossTotal}, ${amounts.creditApplied}, ${amounts.amountDue}, ${amounts.notices})
+    returning id`;
+  const invoiceId = row!.id;
+  await sql`
+    insert into invoice_lines ${sql(
+      amounts.lines.map((line, index) => ({
+        invoice_id: invoiceId,
+        position: index + 1,
+        activity_id: invoice.activityIds[index]!,
+        item_number: line.itemNumber,
+        description: line.description,
+        quantity: line.quantity,
+        unit_price: line.unitPrice,
+        net_amount: line.netAmount,
+        period_start: line.periodStart,
+        period_end: line.periodEnd,
+        tax_category: line.tax.category,
+        tax_rate: line.tax.rate,
+      })),
+    )}`;
+  if (amounts.taxes.length > 0) {
+    await sql`
+      insert into invoice_taxes ${sql(
+        amounts.taxes.map((tax) => ({ invoice_id: invoiceId, tax_category: tax.category, rate: tax.rate, net: tax.net, tax: tax.tax })),
+      )}`;
+  }
+  const billed = await sql`
+    update activities set invoice_id = ${invoiceId}
+    where id in ${sql(invoice.activityIds)} and invoice_id is null and superseded_at is null
+    returning id`;
+  if (billed.length !== invoice.activityIds.length) {
+    throw new Error(`invoice ${invoiceNumber}: ${invoice.activityIds.length - billed.length} activities were billed concurrently`);
+  }
+  await sql`
+    insert into ledger_entries (account_id, entry_type, amount, booking_date, text, invoice_id, business_key)
+    values (${invoice.accountId}, 'INVOICE', ${formatMoney(decimal(amounts.grossTotal).negated(), invoice.currency)}, ${invoice.invoiceDate},
+      ${`Rechnung ${invoiceNumber}`}, ${invoiceId}, ${`invoice:${invoiceNumber}`})`;
+  return { id: invoiceId, invoiceNumber, invoiceDate: invoice.invoiceDate, grossTotal: amounts.grossTotal, amountDue: amounts.amountDue };
+}

@@ -1,0 +1,57 @@
+import { NativeConnection, Runtime, DefaultLogger, Worker, type LogLevel } from '@temporalio/worker';
+import { loadConfig } from '../config/config';
+import { createLogger, type Logger } from '../config/logger';
+import { createSql } from '../db/client';
+import { createActivities } from '../activities';
+import { createMailer } from '../activities/mailer';
+
+const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
+
+/** Routes the Temporal SDK's own log lines (worker, workflows, activities) into our structured log. */
+function installTemporalRuntime(logger: Logger): void {
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (entry) => {
+      logger[PINO_LEVEL[entry.level]]({ ...entry.meta, sdk: true }, entry.message);
+    }),
+  });
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, name: 'worker' });
+  installTemporalRuntime(logger);
+
+  const sql = createSql(config.databaseUrl);
+  const mailer = createMailer(config.mail);
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    workflowsPath: require.resolve('../workflows'),
+    activities: createActivities({ sql, mailer, config, logger }),
+  });
+
+  const stop = (signal: string): void => {
+    logger.info({ signal }, 'worker stopping');
+    worker.shutdown();
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+
+  logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
+  await worker.run();
+  await Promise.allSettled([sql.end({ timeout: 5 }), connection.close()]);
+  logger.info('worker stopped');
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

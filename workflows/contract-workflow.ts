@@ -1,0 +1,208 @@
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  currentUpdateInfo,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ContractActivities } from '../activities';
+import type { BillingRunResult } from '../activities/billing';
+import { billingInstant } from '../billing/calendar';
+import { calendarDateAt } from '../billing/zoned-date';
+import type { IsoDate } from '../billing/types';
+import {
+  accountChangedSignal,
+  contractStateQuery,
+  terminateUpdate,
+  validateTerminateRequest,
+  type CarriedState,
+  type ContractState,
+  type ContractWorkflowInput,
+} from './definitions';
+import { ContractStatusKey, NextBillingDateKey } from './search-attributes';
+
+const billing = proxyActivities<ContractActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['INCORRECT_INPUT_DATA', 'CONFLICT'] },
+});
+
+/** Mail waits for an SMTP server that may be down for a while: slow backoff, no end. */
+const mail = proxyActivities<ContractActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes' },
+});
+
+const PROCESSED_UPDATE_IDS_KEPT = 200;
+const ONE_HOUR_MS = 3_600_000;
+
+/**
+ * One customer contract, from its start to its end: sleeps until the next billing date, bills, mails the
+ * invoice, and pauses while the account cannot take the invoice. All state is plain JSON so that it can
+ * be carried across continue-as-new; every effect happens in an idempotent activity.
+ */
+export async function contractWorkflow(input: ContractWorkflowInput): Promise<ContractState> {
+  const carried: CarriedState = input.carried ?? {
+    state: {
+      contractNumber: input.contractNumber,
+      status: 'ACTIVE',
+      pauseReason: null,
+      nextBillingDate: null,
+      endDate: null,
+      lastInvoiceNumber: null,
+      lastBillingDate: null,
+      creditShortfall: null,
+      billingRuns: 0,
+    },
+    processedUpdateIds: [],
+    operatorNotifiedForPause: false,
+  };
+  const { state } = carried;
+  let accountChanged = false;
+  let scheduleChanged = false;
+  let commandRunning = false;
+
+  const today = (): IsoDate => calendarDateAt(Date.now(), input.timeZone);
+
+  /** Commands and billing runs never interleave: each waits for the one before it. */
+  async function exclusively<T>(work: () => Promise<T>): Promise<T> {
+    await condition(() => !commandRunning);
+    commandRunning = true;
+    try {
+      return await work();
+    } finally {
+      commandRunning = false;
+    }
+  }
+
+  function rememberUpdate(): void {
+    const id = currentUpdateInfo()?.id;
+    if (!id) return;
+    carried.processedUpdateIds.push(id);
+    carried.processedUpdateIds.splice(0, Math.max(0, carried.processedUpdateIds.length - PROCESSED_UPDATE_IDS_KEPT));
+  }
+
+  function publish(): void {
+    upsertSearchAttributes([
+      { key: ContractStatusKey, value: state.status },
+      { key: NextBillingDateKey, value: state.nextBillingDate ? new Date(`${state.nextBillingDate}T00:00:00Z`) : undefined },
+    ] as Parameters<typeof upsertSearchAttributes>[0]);
+    const pause = state.status === 'PAUSED' ? ` (paused: credit limit, short by ${state.creditShortfall})` : '';
+    setCurrentDetails(
+      [
+        `Contract ${state.contractNumber}: ${state.status}${pause}`,
+        `Next billing date: ${state.nextBillingDate ?? 'none'}`,
+        `Last invoice: ${state.lastInvoiceNumber ? `${state.lastInvoiceNumber} on ${state.lastBillingDate}` : 'none yet'}`,
+        state.endDate ? `Ends: ${state.endDate} (exclusive)` : '',
+      ]
+        .filter(Boolean)
+        .join('\n'),
+    );
+  }
+
+  async function bill(): Promise<void> {
+    const asOf = today();
+    const billingRunKey = `${asOf}#${state.billingRuns + 1}`;
+    const result: BillingRunResult = await billing.runBilling({ contractId: input.contractId, asOf, billingRunKey });
+    state.billingRuns += 1;
+    state.status = result.status;
+    state.nextBillingDate = result.nextBillingDate;
+    state.endDate = result.endDate;
+    if (result.outcome === 'CREDIT_LIMIT') {
+      state.pauseReason = 'CREDIT_LIMIT';
+      state.creditShortfall = result.shortfall;
+      publish();
+      if (!carried.operatorNotifiedForPause) {
+        await mail.notifyOperatorOfCreditLimit({
+          projectId: input.projectId,
+          contractNumber: input.contractNumber,
+          pausedOn: asOf,
+          grossTotal: result.grossTotal,
+          shortfall: result.shortfall,
+        });
+        carried.operatorNotifiedForPause = true;
+      }
+      return;
+    }
+    state.pauseReason = null;
+    state.creditShortfall = null;
+    carried.operatorNotifiedForPause = false;
+    if (result.outcome === 'INVOICED') {
+      state.lastInvoiceNumber = result.invoiceNumber;
+      state.lastBillingDate = asOf;
+      publish();
+      await mail.sendInvoiceMail({ invoiceNumber: result.invoiceNumber, projectId: input.projectId });
+      return;
+    }
+    publish();
+  }
+
+  setHandler(contractStateQuery, () => state);
+  setHandler(accountChangedSignal, () => {
+    accountChanged = true;
+  });
+  setHandler(
+    terminateUpdate,
+    (request) =>
+      exclusively(async () => {
+        const result = await billing.terminateContract({ contractId: input.contractId, requestedOn: today(), endDate: request.endDate ?? null });
+        state.endDate = result.endDate;
+        state.status = state.status === 'PAUSED' ? 'PAUSED' : 'TERMINATED';
+        state.nextBillingDate = result.nextBillingDate;
+        scheduleChanged = true;
+        rememberUpdate();
+        publish();
+        return result;
+      }),
+    { validator: validateTerminateRequest },
+  );
+
+  if (input.carried === undefined) {
+    await exclusively(bill);
+  } else {
+    publish();
+  }
+
+  while (state.status !== 'ENDED') {
+    const wakeAt = state.nextBillingDate ? billingInstant(state.nextBillingDate, input.timeZone) + jitterMs(input.contractNumber) : null;
+    scheduleChanged = false;
+    const woken = () => scheduleChanged || (accountChanged && state.status === 'PAUSED') || workflowInfo().continueAsNewSuggested;
+    if (wakeAt === null) {
+      await condition(woken);
+    } else {
+      await condition(woken, Math.max(0, wakeAt - Date.now()));
+    }
+    const due = wakeAt !== null && Date.now() >= wakeAt;
+    const retryPaused = accountChanged && state.status === 'PAUSED';
+    accountChanged = false;
+    if (due || retryPaused) {
+      await exclusively(bill);
+      if (state.status === 'ENDED') break;
+    }
+    if (due || retryPaused || workflowInfo().continueAsNewSuggested) {
+      await condition(() => allHandlersFinished() && !commandRunning);
+      log.info('continuing as new', { contractNumber: input.contractNumber, nextBillingDate: state.nextBillingDate });
+      await continueAsNew<typeof contractWorkflow>({ ...input, carried });
+    }
+  }
+  await condition(allHandlersFinished);
+  return state;
+}
+
+/**
+ * Spreads wake-ups over the first hour of the billing day, the same offset for a contract every time, so
+ * that the first of the month does not wake every contract in the same second. The invoice date stays the
+ * billing date.
+ */
+export function jitterMs(contractNumber: string): number {
+  let hash = 2166136261;
+  for (let index = 0; index < contractNumber.length; index += 1) {
+    hash ^= contractNumber.charCodeAt(index);
+    hash = Math.imul(hash, 16777619) >>> 0;
+  }
+  return (hash % 3600) * 1000 % ONE_HOUR_MS;
+}
