@@ -1,0 +1,90 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createActivities, type ContractActivities } from '../../activities';
+import { createMailer } from '../../activities/mailer';
+import { calendarDateAt } from '../../billing/zoned-date';
+import { loadConfig, type Config } from '../../config/config';
+import { createLogger } from '../../config/logger';
+import { createSql, type Sql } from '../../db/client';
+import { migrate } from '../../db/migrate';
+import { createProject } from '../../db/projects';
+import { contractWorkflowId, type ContractWorkflowInput } from '../../workflows/definitions';
+import { contractWorkflow } from '../../workflows/contract-workflow';
+import type { SeededContract } from './fixtures';
+import { createTimeSkippingEnv, startTestPostgres } from './servers';
+
+const TIME_ZONE = 'Europe/Berlin';
+
+/**
+ * The contract workflow on Temporal's time-skipping server with the real activities against a real
+ * PostgreSQL: months of billing pass in seconds.
+ */
+export interface WorkflowHarness {
+  env: TestWorkflowEnvironment;
+  sql: Sql;
+  config: Config;
+  projectId: string;
+  taskQueue: string;
+  /** The test server's current business date in Europe/Berlin. */
+  today(): Promise<string>;
+  startContract(contract: SeededContract): Promise<ReturnType<TestWorkflowEnvironment['client']['workflow']['getHandle']>>;
+  /** Runs `body` while a worker polls; `wrapActivities` lets a test inject failures around the real ones. */
+  withWorker<T>(body: () => Promise<T>, wrapActivities?: (real: ContractActivities) => ContractActivities): Promise<T>;
+  stop(): Promise<void>;
+}
+
+let taskQueueCounter = 0;
+
+export async function startWorkflowHarness(): Promise<WorkflowHarness> {
+  const [env, postgres] = await Promise.all([createTimeSkippingEnv(), startTestPostgres()]);
+  const outbox = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-outbox-'));
+  const config = loadConfig({ DATABASE_URL: postgres.url, DATA_DIR: outbox, LOG_LEVEL: 'warn' });
+  const sql = createSql(postgres.url);
+  await migrate(sql);
+  const project = await createProject(sql, `workflow-test`, TIME_ZONE);
+  const taskQueue = `contracts-${process.pid}-${(taskQueueCounter += 1)}`;
+  const realActivities = createActivities({ sql, mailer: createMailer(config.mail), config, logger: createLogger({ level: 'warn', name: 'test' }) });
+
+  return {
+    env,
+    sql,
+    config,
+    projectId: project.id,
+    taskQueue,
+    async today() {
+      return calendarDateAt(await env.currentTimeMs(), TIME_ZONE);
+    },
+    async startContract(contract) {
+      const input: ContractWorkflowInput = {
+        projectId: project.id,
+        contractId: contract.contractId,
+        contractNumber: contract.contractNumber,
+        customerNumber: contract.customerNumber,
+        timeZone: TIME_ZONE,
+      };
+      return env.client.workflow.start(contractWorkflow, {
+        workflowId: contractWorkflowId(contract.contractNumber, project.id),
+        taskQueue,
+        args: [input],
+      });
+    },
+    async withWorker(body, wrapActivities) {
+      const worker = await Worker.create({
+        connection: env.nativeConnection,
+        taskQueue,
+        workflowsPath: require.resolve('../../workflows'),
+        activities: wrapActivities ? wrapActivities(realActivities) : realActivities,
+      });
+      return worker.runUntil(body);
+    },
+    async stop() {
+      await sql.end({ timeout: 5 });
+      await env.teardown();
+      await postgres.stop();
+      await fs.rm(outbox, { recursive: true, force: true });
+    },
+  };
+}
