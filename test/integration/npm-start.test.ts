@@ -1,0 +1,123 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../../dev/free-port';
+
+jest.setTimeout(600_000);
+
+const REPO_ROOT = path.resolve(__dirname, '../..');
+
+interface RunningStack {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function startStack(environment: NodeJS.ProcessEnv): RunningStack {
+  let output = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'dev/start.ts')], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...environment, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function waitForOutput(stack: RunningStack, text: string, timeoutMs = 420_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!stack.output().includes(text)) {
+    if (Date.now() > deadline || stack.child.exitCode !== null) {
+      throw new Error(`"${text}" did not appear; output so far:\n${stack.output()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Every process below `pid`, read from /proc. */
+async function descendants(pid: number): Promise<number[]> {
+  const parents = new Map<number, number>();
+  for (const entry of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await fs.readFile(`/proc/${entry}/stat`, 'utf8').catch(() => null);
+    if (!stat) continue;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    parents.set(Number(entry), Number(fields[1]));
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift()!;
+    for (const [child, parentOf] of parents) {
+      if (parentOf === parent) {
+        found.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  return found;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('npm start brings the engine up on free ports, refuses a second start, stops every child on SIGTERM and finds its data again', async () => {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-start-'));
+  await fs.chmod(dataDir, 0o755);
+  const apiPort = await freePort();
+  const environment = {
+    DATA_DIR: dataDir,
+    API_PORT: String(apiPort),
+    TEMPORAL_PORT: String(await freePort()),
+    TEMPORAL_UI_PORT: String(await freePort()),
+    POSTGRES_PORT: String(await freePort()),
+  };
+  try {
+    const first = startStack(environment);
+    await waitForOutput(first, 'Kontor billing engine is running');
+    const health = await fetch(`http://127.0.0.1:${apiPort}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', postgres: { status: 'ok' }, temporal: { status: 'ok' } });
+
+    const keyFile = path.join(dataDir, 'api-key');
+    const key = (await fs.readFile(keyFile, 'utf8')).trim();
+    expect((await fs.stat(keyFile)).mode & 0o777).toBe(0o600);
+    expect(first.output()).toContain(key);
+    const authorised = await fetch(`http://127.0.0.1:${apiPort}/api/v1/TaxGroups`, { headers: { 'api-key': key } });
+    expect(authorised.status).toBe(200);
+
+    const second = startStack(environment);
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toContain('already running');
+
+    const children = await descendants(first.child.pid!);
+    expect(children.length).toBeGreaterThanOrEqual(3);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(children.filter(isAlive)).toEqual([]);
+
+    const again = startStack(environment);
+    await waitForOutput(again, 'Kontor billing engine is running');
+    expect(again.output()).not.toContain('shown once');
+    expect((await fs.readFile(keyFile, 'utf8')).trim()).toBe(key);
+    const reused = await fetch(`http://127.0.0.1:${apiPort}/api/v1/TaxGroups`, { headers: { 'api-key': key } });
+    expect(reused.status).toBe(200);
+    const againChildren = await descendants(again.child.pid!);
+    again.child.kill('SIGINT');
+    expect(await again.exited).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(againChildren.filter(isAlive)).toEqual([]);
+  } finally {
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+});
