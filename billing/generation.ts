@@ -1,0 +1,561 @@
+import { addIntervalToEpochDay, fromEpochDay, periodIndexAt, toEpochDay, type EpochDay } from './calendar';
+import { BillingError } from './errors';
+import { Decimal, decimal, formatDecimal, formatMoney, sum } from './money';
+import { assertItemFitsInterval, compilePriceList, priceChangeDays, requireVariant, type PriceList } from './pricing';
+import { creditForDays, prorateCharge } from './proration';
+import { applicableTax } from './tax';
+import type { Activity, ActivityOrigin, AppliedTax, ContractTerms, Interval, IsoDate, ItemDefinition, StoredActivity, SubscriptionLine } from './types';
+
+export interface GenerationInput {
+  terms: ContractTerms;
+  items: Readonly<Record<string, ItemDefinition>>;
+  /** The contract's activities that are not superseded (as loaded; MANUAL ones are ignored). */
+  stored: readonly StoredActivity[];
+  /** The business date of the run: every period whose billing date is on or before it is due. */
+  asOf: IsoDate;
+}
+
+export interface GenerationResult {
+  /** Activities to insert. */
+  create: Activity[];
+  /** Ids of stored unbilled activities that are no longer wanted (to be superseded). */
+  obsolete: string[];
+  /** The next billing date after `asOf` with something to bill (or the contract's end); null when done. */
+  nextBillingDate: IsoDate | null;
+}
+
+/** Half-open span of epoch days `[start, end)`; bounds may be ±Infinity. */
+interface Span {
+  start: number;
+  end: number;
+}
+
+/** One period-and-price-homogeneous piece of a subscription line that should be billed. */
+interface DesiredSegment extends Span {
+  line: PreparedLine;
+  periodStart: EpochDay;
+  periodEnd: EpochDay;
+  dueDay: EpochDay;
+}
+
+interface PreparedLine {
+  line: SubscriptionLine;
+  item: ItemDefinition;
+  quantity: Decimal;
+  /** Normalised quantity text: "2.0000" from Postgres and "2" from JSON are the same quantity. */
+  quantityKey: string;
+  prices: PriceList;
+  /** The days the line is billed at all: validity ∩ billing-from ∩ billed-until ∩ contract term. */
+  billable: Span;
+  pauses: Span[];
+}
+
+/**
+ * Recompute and diff: every activity the contract should have by `asOf` is computed from its terms, compared
+ * with what is stored, and only the difference comes back. Unbilled activities are proposals and get replaced
+ * when they no longer fit; billed ones are facts, and time they cover that is no longer wanted is given back
+ * by new CREDIT (pause) or PRORATION (any other change) activities, never by editing them.
+ *
+ * Invariant: every active day of every item is billed exactly once net of corrections. Days on a cancelled
+ * invoice count as billed (a storno alone does not re-bill) and are never credited again.
+ *
+ * Keys: a SUBSCRIPTION activity is keyed `${itemNumber}|${segmentStart}|${segmentEnd}|SUBSCRIPTION`. The
+ * segment, not the period, is the unit of idempotency because one period can hold several charges of an item
+ * (split at a price change, around a pause, at a quantity change) and each must be insertable exactly once.
+ */
+export function generateActivities(input: GenerationInput): GenerationResult {
+  const context = prepareContext(input);
+  const desired = collectDesiredSegments(context);
+  const result: GenerationResult = { create: [], obsolete: [], nextBillingDate: findNextBillingDate(context) };
+  diffAgainstStored(context, desired, result);
+  return result;
+}
+
+interface GenerationContext {
+  terms: ContractTerms;
+  asOf: IsoDate;
+  asOfDay: EpochDay;
+  anchor: EpochDay;
+  interval: Interval;
+  endDay: number;
+  lines: PreparedLine[];
+  stored: readonly StoredActivity[];
+  /** Index of the last period whose billing date is on or before asOf; -1 when none. */
+  lastDueIndex: number;
+  /** Index of the contract's last period; Infinity while it runs. */
+  lastIndex: number;
+  /**
+   * Days not yet decided: after the last due period and before the contract's end. Stored activities there
+   * (written by a run with a later date) are left alone; everywhere else the recomputation is authoritative.
+   */
+  undecided: Span;
+  periodStarts: Map<number, EpochDay>;
+}
+
+function prepareContext({ terms, items, stored, asOf }: GenerationInput): GenerationContext {
+  const anchor = toEpochDay(terms.startDate);
+  const interval = terms.billingInterval;
+  if (!Number.isInteger(interval.count) || interval.count < 1) {
+    throw new BillingError('INCORRECT_INPUT_DATA', `billing interval count must be a whole number of at least 1, got ${interval.count}`, { path: 'billingInterval.count' });
+  }
+  const endDay = terms.endDate === null ? Infinity : toEpochDay(terms.endDate);
+  const asOfDay = toEpochDay(asOf);
+  const billedUntilDay = terms.billedUntil === null ? -Infinity : toEpochDay(terms.billedUntil);
+
+  const lastIndex = endDay === Infinity ? Infinity : endDay <= anchor ? -1 : periodIndexAt(anchor, interval, endDay - 1);
+  let lastDueIndex = -1;
+  if (asOfDay >= anchor) {
+    const current = periodIndexAt(anchor, interval, asOfDay);
+    lastDueIndex = terms.invoiceInAdvance ? current : current - 1;
+  }
+  // In arrears the cut last period is billed on the end date itself.
+  if (!terms.invoiceInAdvance && endDay <= asOfDay) lastDueIndex = lastIndex;
+  lastDueIndex = Math.min(lastDueIndex, lastIndex);
+
+  const context: GenerationContext = {
+    terms,
+    asOf,
+    asOfDay,
+    anchor,
+    interval,
+    endDay,
+    lines: [],
+    stored,
+    lastDueIndex,
+    lastIndex,
+    undecided: { start: 0, end: 0 },
+    periodStarts: new Map(),
+  };
+  const decidedEnd = lastDueIndex < 0 ? -Infinity : Math.min(periodStart(context, lastDueIndex + 1), endDay);
+  context.undecided = lastDueIndex === lastIndex ? { start: Infinity, end: Infinity } : { start: decidedEnd, end: endDay };
+
+  context.lines = terms.subscription.map((line, index) => {
+    const item = items[line.itemNumber];
+    if (!item) {
+      throw new BillingError('INCORRECT_INPUT_DATA', `item ${line.itemNumber} of contract ${terms.contractNumber} is not among the item definitions`, {
+        itemNumber: line.itemNumber,
+        path: `subscription.${index}.itemNumber`,
+      });
+    }
+    assertItemFitsInterval(item, interval, `subscription.${index}.itemNumber`);
+    const quantity = decimal(line.quantity);
+    const billable = {
+      start: Math.max(toEpochDay(line.validFrom), toEpochDay(line.billingFrom ?? line.validFrom), billedUntilDay, anchor),
+      end: Math.min(line.validUntil === null ? Infinity : toEpochDay(line.validUntil), endDay),
+    };
+    const pauses = mergeSpans(
+      terms.pauses
+        .filter((pause) => pause.itemNumbers === null || pause.itemNumbers.includes(line.itemNumber))
+        .map((pause) => ({ start: toEpochDay(pause.from), end: toEpochDay(pause.until) })),
+    );
+    return { line, item, quantity, quantityKey: formatDecimal(quantity), prices: compilePriceList(item, terms.currency), billable, pauses };
+  });
+  return context;
+}
+
+function periodStart(context: GenerationContext, index: number): EpochDay {
+  let start = context.periodStarts.get(index);
+  if (start === undefined) {
+    start = addIntervalToEpochDay(context.anchor, context.interval, index);
+    context.periodStarts.set(index, start);
+  }
+  return start;
+}
+
+function billingDayOf(context: GenerationContext, start: EpochDay, end: EpochDay): EpochDay {
+  return context.terms.invoiceInAdvance ? start : Math.min(end, context.endDay);
+}
+
+/** The wanted charges of every due period, per item, in time order. */
+function collectDesiredSegments(context: GenerationContext): Map<string, DesiredSegment[]> {
+  const byItem = new Map<string, DesiredSegment[]>();
+  if (context.lastDueIndex < 0) return byItem;
+  const dueUntil = Math.min(periodStart(context, context.lastDueIndex + 1), context.endDay);
+  for (const line of context.lines) {
+    const from = line.billable.start;
+    const until = Math.min(line.billable.end, dueUntil);
+    if (from >= until) continue;
+    const changeDays = splitDays(context, line, from, until);
+    const segments = byItem.get(line.item.itemNumber) ?? [];
+    byItem.set(line.item.itemNumber, segments);
+    for (let index = periodIndexAt(context.anchor, context.interval, from); ; index += 1) {
+      const start = periodStart(context, index);
+      if (start >= until) break;
+      const end = periodStart(context, index + 1);
+      const dueDay = billingDayOf(context, start, end);
+      for (const active of subtractSpans([{ start: Math.max(start, from), end: Math.min(end, until) }], line.pauses)) {
+        let pieceStart = active.start;
+        for (const day of changeDays) {
+          if (day <= pieceStart || day >= active.end) continue;
+          segments.push({ start: pieceStart, end: day, line, periodStart: start, periodEnd: end, dueDay });
+          pieceStart = day;
+        }
+        segments.push({ start: pieceStart, end: active.end, line, periodStart: start, periodEnd: end, dueDay });
+      }
+    }
+  }
+  for (const [itemNumber, segments] of byItem) {
+    segments.sort((a, b) => a.start - b.start);
+    for (let index = 1; index < segments.length; index += 1) {
+      if (segments[index]!.start < segments[index - 1]!.end) {
+        throw new BillingError('INCORRECT_INPUT_DATA', `item ${itemNumber} is on contract ${context.terms.contractNumber} twice at the same time on ${fromEpochDay(segments[index]!.start)}`, {
+          itemNumber,
+          path: 'subscription',
+        });
+      }
+    }
+  }
+  return byItem;
+}
+
+/** Days where the price or the VAT rate of the line changes: no charge may span two prices or two rates. */
+function splitDays(context: GenerationContext, line: PreparedLine, from: EpochDay, until: EpochDay): EpochDay[] {
+  const days = priceChangeDays(line.prices, line.quantity, from, until);
+  const taxDays = line.item.taxGroup.rates
+    .map((rate) => (rate.validFrom === null ? -Infinity : toEpochDay(rate.validFrom)))
+    .filter((day) => day > from && day < until);
+  if (taxDays.length === 0) return days;
+  for (const day of taxDays) {
+    const before = applicableTax(line.item.taxGroup, context.terms.customer, fromEpochDay(day - 1));
+    if (before.rate !== applicableTax(line.item.taxGroup, context.terms.customer, fromEpochDay(day)).rate) days.push(day);
+  }
+  return [...new Set(days)].sort((a, b) => a - b);
+}
+
+interface ItemLedger {
+  /** Billed charges (including those on cancelled invoices) with the days they still cover. */
+  billedCharges: { activity: StoredActivity; net: Span[]; quantityKey: string }[];
+  /** Unbilled charges by `${periodStart}|${periodEnd}`. */
+  unbilledCharges: Map<string, StoredActivity>;
+}
+
+function isCorrection(activity: StoredActivity): boolean {
+  return activity.correctsKey !== null;
+}
+
+function isCharge(activity: StoredActivity): boolean {
+  return activity.correctsKey === null && (activity.origin === 'SUBSCRIPTION' || activity.origin === 'PRORATION');
+}
+
+function isBilledFact(activity: StoredActivity): boolean {
+  return activity.billed || activity.onCancelledInvoice;
+}
+
+function storedSpan(activity: StoredActivity): Span {
+  return { start: toEpochDay(activity.periodStart), end: toEpochDay(activity.periodEnd) };
+}
+
+function diffAgainstStored(context: GenerationContext, desired: Map<string, DesiredSegment[]>, result: GenerationResult): void {
+  const relevant = context.stored.filter((activity) => isCharge(activity) || isCorrection(activity));
+  if (relevant.length === 0) {
+    for (const segments of desired.values()) for (const segment of segments) result.create.push(chargeActivity(context, segment, 'SUBSCRIPTION', segment));
+    return;
+  }
+
+  const quantityKeys = new Map<string, string>();
+  const quantityKeyOf = (quantity: string) => {
+    let key = quantityKeys.get(quantity);
+    if (key === undefined) quantityKeys.set(quantity, (key = formatDecimal(decimal(quantity))));
+    return key;
+  };
+  const billedCorrections = new Map<string, StoredActivity[]>();
+  const unbilledCorrections = new Map<string, StoredActivity>();
+  for (const activity of relevant) {
+    if (!isCorrection(activity)) continue;
+    if (isBilledFact(activity)) {
+      const list = billedCorrections.get(activity.correctsKey!) ?? [];
+      list.push(activity);
+      billedCorrections.set(activity.correctsKey!, list);
+    } else {
+      unbilledCorrections.set(activity.key, activity);
+    }
+  }
+
+  const ledgers = new Map<string, ItemLedger>();
+  const ledgerOf = (itemNumber: string) => {
+    let ledger = ledgers.get(itemNumber);
+    if (!ledger) ledgers.set(itemNumber, (ledger = { billedCharges: [], unbilledCharges: new Map() }));
+    return ledger;
+  };
+  const billedPeriods = new Set<number>();
+  for (const activity of relevant) {
+    if (!isCharge(activity)) continue;
+    const ledger = ledgerOf(activity.itemNumber);
+    if (isBilledFact(activity)) {
+      const span = storedSpan(activity);
+      const given = (billedCorrections.get(activity.key) ?? []).map(storedSpan);
+      ledger.billedCharges.push({ activity, net: subtractSpans([span], mergeSpans(given)), quantityKey: quantityKeyOf(activity.quantity) });
+      if (span.start >= context.anchor) billedPeriods.add(periodIndexAt(context.anchor, context.interval, span.start));
+    } else {
+      ledger.unbilledCharges.set(`${activity.periodStart}|${activity.periodEnd}`, activity);
+    }
+  }
+
+  const keptCorrections = new Set<string>();
+  for (const itemNumber of new Set([...desired.keys(), ...ledgers.keys()])) {
+    const segments = desired.get(itemNumber) ?? [];
+    const ledger = ledgerOf(itemNumber);
+    addMissingCharges(context, segments, ledger, billedPeriods, quantityKeyOf, result);
+    giveBackRemovedTime(context, itemNumber, segments, ledger, billedCorrections, unbilledCorrections, keptCorrections, result);
+  }
+  for (const [key, correction] of unbilledCorrections) if (!keptCorrections.has(key)) result.obsolete.push(correction.id);
+}
+
+/**
+ * Desired time not covered by a billed charge of the same quantity becomes a charge: SUBSCRIPTION in a period
+ * nobody billed yet, PRORATION inside an already billed period (an upgrade, a shortened pause). A stored unbilled
+ * charge for exactly the same days, quantity and amount is kept; any other stored unbilled charge is replaced.
+ */
+function addMissingCharges(
+  context: GenerationContext,
+  segments: DesiredSegment[],
+  ledger: ItemLedger,
+  billedPeriods: Set<number>,
+  quantityKeyOf: (quantity: string) => string,
+  result: GenerationResult,
+): void {
+  const coverageByQuantity = new Map<string, Span[]>();
+  for (const charge of ledger.billedCharges) {
+    const list = coverageByQuantity.get(charge.quantityKey) ?? [];
+    list.push(...charge.net);
+    coverageByQuantity.set(charge.quantityKey, list);
+  }
+  for (const [quantity, spans] of coverageByQuantity) coverageByQuantity.set(quantity, mergeSpans(spans));
+
+  const kept = new Set<StoredActivity>();
+  for (const segment of segments) {
+    const covered = coverageByQuantity.get(segment.line.quantityKey) ?? [];
+    const periodIndex = periodIndexAt(context.anchor, context.interval, segment.periodStart);
+    const origin: ActivityOrigin = billedPeriods.has(periodIndex) ? 'PRORATION' : 'SUBSCRIPTION';
+    for (const missing of subtractSpans([segment], covered)) {
+      const proposal = chargeActivity(context, segment, origin, missing);
+      const stored = ledger.unbilledCharges.get(`${proposal.periodStart}|${proposal.periodEnd}`);
+      if (stored && quantityKeyOf(stored.quantity) === segment.line.quantityKey && decimal(stored.amount).equals(decimal(proposal.amount))) {
+        kept.add(stored);
+      } else {
+        result.create.push(proposal);
+      }
+    }
+  }
+  for (const stored of ledger.unbilledCharges.values()) {
+    if (kept.has(stored)) continue;
+    // Written by a run with a later date than this one: not ours to judge.
+    if (isInside(storedSpan(stored), context.undecided)) continue;
+    result.obsolete.push(stored.id);
+  }
+}
+
+/**
+ * Billed time that is no longer wanted (a pause, a downgrade, an earlier end) is given back by a credit per
+ * removed span, from the billed amount by days. Spans inside a delivery pause give CREDIT activities, the rest
+ * PRORATION. Credits fall due at once: they belong on the next invoice.
+ */
+function giveBackRemovedTime(
+  context: GenerationContext,
+  itemNumber: string,
+  segments: DesiredSegment[],
+  ledger: ItemLedger,
+  billedCorrections: Map<string, StoredActivity[]>,
+  unbilledCorrections: Map<string, StoredActivity>,
+  keptCorrections: Set<string>,
+  result: GenerationResult,
+): void {
+  const wantedByQuantity = new Map<string, Span[]>();
+  for (const segment of segments) {
+    const list = wantedByQuantity.get(segment.line.quantityKey) ?? [];
+    list.push(segment);
+    wantedByQuantity.set(segment.line.quantityKey, list);
+  }
+  const pauses = mergeSpans(
+    context.terms.pauses
+      .filter((pause) => pause.itemNumbers === null || pause.itemNumbers.includes(itemNumber))
+      .map((pause) => ({ start: toEpochDay(pause.from), end: toEpochDay(pause.until) })),
+  );
+
+  for (const charge of ledger.billedCharges) {
+    // A cancelled invoice gave the money back already; crediting its days again would pay twice.
+    if (charge.activity.onCancelledInvoice) continue;
+    const wanted = mergeSpans(wantedByQuantity.get(charge.quantityKey) ?? []);
+    const removed = subtractSpans(subtractSpans(charge.net, wanted), [context.undecided]);
+    if (removed.length === 0) continue;
+
+    const chargeSpan = storedSpan(charge.activity);
+    const earlier = billedCorrections.get(charge.activity.key) ?? [];
+    let creditedDays = earlier.reduce((days, correction) => days + spanDays(storedSpan(correction)), 0);
+    let creditedAmount = sum(earlier.map((correction) => decimal(correction.amount).negated()));
+    const pieces = splitByPauses(removed, pauses);
+    const fresh: typeof pieces = [];
+    for (const piece of pieces) {
+      const key = creditKey(charge.activity.key, piece);
+      const stored = unbilledCorrections.get(key);
+      if (stored && stored.origin === piece.origin) {
+        keptCorrections.add(key);
+        creditedDays += spanDays(piece);
+        creditedAmount = creditedAmount.plus(decimal(stored.amount).negated());
+      } else {
+        fresh.push(piece);
+      }
+    }
+    for (const piece of fresh) {
+      const days = spanDays(piece);
+      const credit = creditForDays({
+        billedAmount: decimal(charge.activity.amount),
+        chargeDays: spanDays(chargeSpan),
+        creditedDays,
+        creditedAmount,
+        days,
+        currency: context.terms.currency,
+      });
+      creditedDays += days;
+      creditedAmount = creditedAmount.plus(credit);
+      result.create.push(creditActivity(context, charge.activity, piece, credit, spanDays(chargeSpan)));
+    }
+  }
+}
+
+function creditKey(chargeKey: string, span: Span): string {
+  return `${chargeKey}|CREDIT|${fromEpochDay(span.start)}|${fromEpochDay(span.end)}`;
+}
+
+function splitByPauses(spans: Span[], pauses: Span[]): (Span & { origin: ActivityOrigin })[] {
+  const pieces: (Span & { origin: ActivityOrigin })[] = [];
+  for (const span of spans) {
+    for (const paused of intersectSpans([span], pauses)) pieces.push({ ...paused, origin: 'CREDIT' });
+    for (const other of subtractSpans([span], pauses)) pieces.push({ ...other, origin: 'PRORATION' });
+  }
+  return pieces.sort((a, b) => a.start - b.start);
+}
+
+const taxCache = new WeakMap<PreparedLine, Map<EpochDay, AppliedTax>>();
+
+function chargeActivity(context: GenerationContext, segment: DesiredSegment, origin: ActivityOrigin, span: Span): Activity {
+  const { line } = segment;
+  const start = fromEpochDay(span.start);
+  const end = fromEpochDay(span.end);
+  const variant = requireVariant(line.prices, line.quantity, span.start, start);
+  const charge = prorateCharge({
+    price: variant.price,
+    intervalCount: context.interval.count,
+    quantity: line.quantity,
+    segmentDays: span.end - span.start,
+    periodDays: segment.periodEnd - segment.periodStart,
+    currency: context.terms.currency,
+  });
+  let taxes = taxCache.get(line);
+  if (!taxes) taxCache.set(line, (taxes = new Map()));
+  let tax = taxes.get(span.start);
+  if (!tax) taxes.set(span.start, (tax = applicableTax(line.item.taxGroup, context.terms.customer, start)));
+  const partial = span.end - span.start !== segment.periodEnd - segment.periodStart;
+  return {
+    key: `${line.item.itemNumber}|${start}|${end}|${origin === 'PRORATION' ? 'PRORATION' : 'SUBSCRIPTION'}`,
+    itemNumber: line.item.itemNumber,
+    description: `${origin === 'PRORATION' ? 'Anteilige Nachberechnung: ' : ''}${line.item.name}, Leistungszeitraum ${printedRange(span)}${partial && origin !== 'PRORATION' ? ' (anteilig)' : ''}`,
+    quantity: line.line.quantity,
+    unitPrice: charge.unitPrice,
+    amount: charge.amount,
+    periodStart: start,
+    periodEnd: end,
+    origin,
+    dueDate: fromEpochDay(segment.dueDay),
+    tax: { ...tax },
+    correctsKey: null,
+  };
+}
+
+function creditActivity(context: GenerationContext, charge: StoredActivity, piece: Span & { origin: ActivityOrigin }, credit: Decimal, chargeDays: number): Activity {
+  const unitPrice = decimal(charge.unitPrice).times(spanDays(piece)).dividedBy(chargeDays);
+  return {
+    key: creditKey(charge.key, piece),
+    itemNumber: charge.itemNumber,
+    description: `${piece.origin === 'CREDIT' ? 'Gutschrift Lieferpause' : 'Gutschrift Vertragsänderung'}: ${charge.description.replace(/, Leistungszeitraum.*$/, '')}, ${printedRange(piece)}`,
+    quantity: charge.quantity,
+    unitPrice: formatDecimal(unitPrice.negated().toDecimalPlaces(4, Decimal.ROUND_HALF_UP)),
+    amount: formatMoney(credit.negated(), context.terms.currency),
+    periodStart: fromEpochDay(piece.start),
+    periodEnd: fromEpochDay(piece.end),
+    origin: piece.origin,
+    dueDate: context.asOf,
+    tax: { ...charge.tax },
+    correctsKey: charge.key,
+  };
+}
+
+/** "10.03.2020 – 09.06.2020": invoices print the last day, the data keeps the exclusive end. */
+function printedRange(span: Span): string {
+  const print = (day: EpochDay) => {
+    const [year, month, date] = fromEpochDay(day).split('-');
+    return `${date}.${month}.${year}`;
+  };
+  return `${print(span.start)} – ${print(span.end - 1)}`;
+}
+
+/**
+ * The first billing date after asOf of a period with something to charge, else the end date while the
+ * contract has not reached it; null when nothing will ever be billed again without a change to the contract.
+ */
+function findNextBillingDate(context: GenerationContext): IsoDate | null {
+  const activeUntil = context.lines.reduce((latest, line) => (line.billable.start < line.billable.end ? Math.max(latest, line.billable.end) : latest), -Infinity);
+  for (let index = Math.max(context.lastDueIndex + 1, 0); index <= context.lastIndex; index += 1) {
+    const start = periodStart(context, index);
+    if (start >= activeUntil) break;
+    const end = periodStart(context, index + 1);
+    const period = { start, end: Math.min(end, context.endDay) };
+    const producesCharge = context.lines.some(
+      (line) => subtractSpans(intersectSpans([period], [line.billable]), line.pauses).length > 0,
+    );
+    const billingDay = billingDayOf(context, start, end);
+    if (producesCharge && billingDay > context.asOfDay) return fromEpochDay(billingDay);
+  }
+  return context.endDay !== Infinity && context.endDay > context.asOfDay ? fromEpochDay(context.endDay) : null;
+}
+
+function spanDays(span: Span): number {
+  return span.end - span.start;
+}
+
+function isInside(inner: Span, outer: Span): boolean {
+  return inner.start >= outer.start && inner.end <= outer.end;
+}
+
+/** Sorted, non-overlapping, adjacent spans joined. */
+function mergeSpans(spans: Span[]): Span[] {
+  const sorted = spans.filter((span) => span.start < span.end).sort((a, b) => a.start - b.start);
+  const merged: Span[] = [];
+  for (const span of sorted) {
+    const last = merged[merged.length - 1];
+    if (last && span.start <= last.end) last.end = Math.max(last.end, span.end);
+    else merged.push({ start: span.start, end: span.end });
+  }
+  return merged;
+}
+
+/** `spans` minus `cuts`; both sorted and disjoint. */
+function subtractSpans(spans: readonly Span[], cuts: readonly Span[]): Span[] {
+  if (cuts.length === 0) return spans.filter((span) => span.start < span.end).map((span) => ({ start: span.start, end: span.end }));
+  const result: Span[] = [];
+  for (const span of spans) {
+    let start = span.start;
+    for (const cut of cuts) {
+      if (cut.end <= start) continue;
+      if (cut.start >= span.end) break;
+      if (cut.start > start) result.push({ start, end: cut.start });
+      start = Math.max(start, cut.end);
+      if (start >= span.end) break;
+    }
+    if (start < span.end) result.push({ start, end: span.end });
+  }
+  return result;
+}
+
+/** The parts of `spans` inside `windows`; both sorted and disjoint. */
+function intersectSpans(spans: readonly Span[], windows: readonly Span[]): Span[] {
+  const result: Span[] = [];
+  for (const span of spans) {
+    for (const window of windows) {
+      const start = Math.max(span.start, window.start);
+      const end = Math.min(span.end, window.end);
+      if (start < end) result.push({ start, end });
+    }
+  }
+  return result;
+}
