@@ -13,7 +13,7 @@ import { freePort } from '../dev/free-port';
 import { startTemporalDevServer } from '../dev/temporal-dev-server';
 import { resolveTemporalCli } from '../dev/tools/temporal-cli';
 import { contractWorkflowId } from '../workflows/definitions';
-import { seedContract, seedCustomerWithAccount, seedItem } from '../test/support/fixtures';
+import { seedContract, seedCustomerWithAccount, seedItem, type SeededContract } from '../test/support/fixtures';
 
 /**
  * `npm run bench:billing-day [N]`: N contracts due on the same day on the embedded stack (Temporal dev
@@ -118,7 +118,7 @@ async function benchContracts(
   const project = await createProject(sql, 'bench', 'Europe/Berlin');
   const today = calendarDateAt(Date.now(), 'Europe/Berlin');
   const itemId = await seedItem(sql, project.id, { itemNumber: 'BENCH', unit: 'MONTH', prices: [{ price: '10.00' }] });
-  const contracts = [];
+  const contracts: SeededContract[] = [];
   for (let index = 0; index < N; index += 1) {
     const customer = await seedCustomerWithAccount(sql, project.id);
     contracts.push(await seedContract(sql, project.id, { customer, startDate: today, interval: { count: 1, unit: 'MONTH' }, items: [{ itemId }] }));

@@ -66,6 +66,7 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
   let scheduleChanged = false;
   let commandRunning = false;
 
+  const hasEnded = (): boolean => state.status === 'ENDED';
   const today = (): IsoDate => calendarDateAt(Date.now(), input.timeZone);
 
   /** Commands and billing runs never interleave: each waits for the one before it. */
@@ -181,7 +182,7 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
     accountChanged = false;
     if (due || retryPaused) {
       await exclusively(bill);
-      if (state.status === 'ENDED') break;
+      if (hasEnded()) break;
     }
     if (due || retryPaused || workflowInfo().continueAsNewSuggested) {
       await condition(() => allHandlersFinished() && !commandRunning);

@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { isIsoDate } from '../billing/calendar';
 import type { DecimalString, IsoDate } from '../billing/types';
 
 /** Everything the API and the contract workflow share: ids, the task queue name and the messages. */
@@ -61,15 +62,6 @@ export interface TerminateResult {
 }
 
 export const terminateUpdate = defineUpdate<TerminateResult, [TerminateRequest]>('terminate');
-
-const ISO_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
-
-export function isIsoDate(value: unknown): value is IsoDate {
-  if (typeof value !== 'string' || !ISO_DATE.test(value)) return false;
-  const [year, month, day] = value.split('-').map(Number) as [number, number, number];
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  return day <= daysInMonth;
-}
 
 /** Update validators run before anything enters history: they refuse malformed commands synchronously. */
 export function validateTerminateRequest(request: TerminateRequest): void {

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities, type ContractActivities } from '../../activities';
@@ -30,7 +31,7 @@ export interface WorkflowHarness {
   taskQueue: string;
   /** The test server's current business date in Europe/Berlin. */
   today(): Promise<string>;
-  startContract(contract: SeededContract): Promise<ReturnType<TestWorkflowEnvironment['client']['workflow']['getHandle']>>;
+  startContract(contract: SeededContract): Promise<WorkflowHandleWithFirstExecutionRunId<typeof contractWorkflow>>;
   /** Runs `body` while a worker polls; `wrapActivities` lets a test inject failures around the real ones. */
   withWorker<T>(body: () => Promise<T>, wrapActivities?: (real: ContractActivities) => ContractActivities): Promise<T>;
   stop(): Promise<void>;
