@@ -2,10 +2,10 @@ import type { Queryable, Sql } from '../db/client';
 import type { Logger } from '../config/logger';
 import { addDays } from '../billing/calendar';
 import { checkCredit } from '../billing/credit';
-import { generateActivities } from '../billing/generation';
+import { generateActivities, type GenerationResult } from '../billing/generation';
 import { computeInvoice } from '../billing/invoice';
 import type { DecimalString, IsoDate } from '../billing/types';
-import { accountBalance, insertActivities, loadContractForBilling, loadStoredActivities, supersedeActivities } from '../db/queries/billing';
+import { accountBalance, insertActivities, loadContractForBilling, loadStoredActivities, supersedeActivities, type ContractForBilling } from '../db/queries/billing';
 import { findInvoiceByRunKey, insertInvoice } from '../db/queries/invoicing';
 import type { ContractStatus } from '../workflows/definitions';
 
@@ -34,66 +34,81 @@ export type BillingRunResult =
  * credit limit (postpaid) or balance (prepaid). Running it again with the same key changes nothing.
  */
 export async function runBilling(deps: { sql: Sql; logger: Logger }, request: BillingRunRequest): Promise<BillingRunResult> {
-  const { contractId, asOf, billingRunKey } = request;
-  const result = await deps.sql.begin(async (tx): Promise<BillingRunResult> => {
-    const contract = await loadContractForBilling(tx, contractId, { lock: true });
-    const generated = generateActivities({
-      terms: contract.terms,
-      items: contract.items,
-      stored: await loadStoredActivities(tx, contractId),
-      asOf,
-    });
-    await insertActivities(tx, contractId, generated.create);
-    await supersedeActivities(tx, contractId, generated.obsolete, 'replaced after a contract change');
-
-    const stored = await loadStoredActivities(tx, contractId);
-    const due = stored.filter((activity) => !activity.billed && activity.dueDate <= asOf);
-    const hasUnbilled = stored.some((activity) => !activity.billed);
-    const ended = contract.terms.endDate !== null && generated.nextBillingDate === null && !hasUnbilled;
-    const state = (status: ContractStatus): BillingRunState => ({
-      status,
-      nextBillingDate: generated.nextBillingDate,
-      endDate: contract.terms.endDate,
-    });
-    const runningStatus: ContractStatus = contract.terms.endDate ? 'TERMINATED' : 'ACTIVE';
-
-    const earlier = await findInvoiceByRunKey(tx, contractId, billingRunKey);
-    if (earlier) {
-      return { ...state(ended ? 'ENDED' : runningStatus), outcome: 'INVOICED', invoiceNumber: earlier.invoiceNumber, grossTotal: earlier.grossTotal, amountDue: earlier.amountDue };
-    }
-    if (due.length === 0) {
-      const status: ContractStatus = ended ? 'ENDED' : contract.status === 'PAUSED' ? 'ACTIVE' : runningStatus;
-      await recordContractState(tx, contractId, state(status), null);
-      return { ...state(status), outcome: 'NOTHING_DUE' };
-    }
-
-    const balance = await accountBalance(tx, contract.account.id);
-    const amounts = computeInvoice({ activities: due, currency: contract.terms.currency, accountBalance: balance });
-    const credit = checkCredit({ type: contract.account.type, balance, creditLimit: contract.account.creditLimit }, amounts.grossTotal);
-    if (!credit.allowed) {
-      await recordContractState(tx, contractId, state('PAUSED'), 'CREDIT_LIMIT');
-      return { ...state('PAUSED'), outcome: 'CREDIT_LIMIT', grossTotal: amounts.grossTotal, shortfall: credit.shortfall };
-    }
-
-    const activityIdByKey = new Map(due.map((activity) => [activity.key, activity.id]));
-    const invoice = await insertInvoice(tx, {
-      projectId: contract.projectId,
-      contractId,
-      customerId: contract.customerId,
-      accountId: contract.account.id,
-      billingRunKey,
-      invoiceDate: asOf,
-      dueDate: addDays(asOf, contract.dueDays),
-      currency: contract.terms.currency,
-      amounts,
-      activityIds: amounts.lines.map((line) => activityIdByKey.get(line.activityKey)!),
-    });
-    const status: ContractStatus = contract.terms.endDate !== null && generated.nextBillingDate === null ? 'ENDED' : runningStatus;
-    await recordContractState(tx, contractId, state(status), null);
-    return { ...state(status), outcome: 'INVOICED', invoiceNumber: invoice.invoiceNumber, grossTotal: invoice.grossTotal, amountDue: invoice.amountDue };
-  });
-  deps.logger.info({ contractId, asOf, billingRunKey, outcome: result.outcome, invoiceNumber: 'invoiceNumber' in result ? result.invoiceNumber : undefined }, 'billing run');
+  const result = await deps.sql.begin((tx) => billContract(tx, request));
+  deps.logger.info(
+    { contractId: request.contractId, asOf: request.asOf, billingRunKey: request.billingRunKey, outcome: result.outcome, invoiceNumber: 'invoiceNumber' in result ? result.invoiceNumber : undefined },
+    'billing run',
+  );
   return result;
+}
+
+/**
+ * The billing run inside the caller's transaction, so that commands such as a re-billing can cancel,
+ * regenerate and invoice atomically.
+ */
+export async function billContract(tx: Queryable, request: BillingRunRequest): Promise<BillingRunResult> {
+  const { contractId, asOf, billingRunKey } = request;
+  const contract = await loadContractForBilling(tx, contractId, { lock: true });
+  const generated = await storeMissingActivities(tx, contract, asOf);
+
+  const stored = await loadStoredActivities(tx, contractId);
+  const due = stored.filter((activity) => !activity.billed && activity.dueDate <= asOf);
+  const hasUnbilled = stored.some((activity) => !activity.billed);
+  const ended = contract.terms.endDate !== null && generated.nextBillingDate === null && !hasUnbilled;
+  const state = (status: ContractStatus): BillingRunState => ({
+    status,
+    nextBillingDate: generated.nextBillingDate,
+    endDate: contract.terms.endDate,
+  });
+  const runningStatus: ContractStatus = contract.terms.endDate ? 'TERMINATED' : 'ACTIVE';
+
+  const earlier = await findInvoiceByRunKey(tx, contractId, billingRunKey);
+  if (earlier) {
+    return { ...state(ended ? 'ENDED' : runningStatus), outcome: 'INVOICED', invoiceNumber: earlier.invoiceNumber, grossTotal: earlier.grossTotal, amountDue: earlier.amountDue };
+  }
+  if (due.length === 0) {
+    const status: ContractStatus = ended ? 'ENDED' : runningStatus;
+    await recordContractState(tx, contractId, state(status), null);
+    return { ...state(status), outcome: 'NOTHING_DUE' };
+  }
+
+  const balance = await accountBalance(tx, contract.account.id);
+  const amounts = computeInvoice({ activities: due, currency: contract.terms.currency, accountBalance: balance });
+  const credit = checkCredit({ type: contract.account.type, balance, creditLimit: contract.account.creditLimit }, amounts.grossTotal);
+  if (!credit.allowed) {
+    await recordContractState(tx, contractId, state('PAUSED'), 'CREDIT_LIMIT');
+    return { ...state('PAUSED'), outcome: 'CREDIT_LIMIT', grossTotal: amounts.grossTotal, shortfall: credit.shortfall };
+  }
+
+  const activityIdByKey = new Map(due.map((activity) => [activity.key, activity.id]));
+  const invoice = await insertInvoice(tx, {
+    projectId: contract.projectId,
+    contractId,
+    customerId: contract.customerId,
+    accountId: contract.account.id,
+    billingRunKey,
+    invoiceDate: asOf,
+    dueDate: addDays(asOf, contract.dueDays),
+    currency: contract.terms.currency,
+    amounts,
+    activityIds: amounts.lines.map((line) => activityIdByKey.get(line.activityKey)!),
+  });
+  const status: ContractStatus = contract.terms.endDate !== null && generated.nextBillingDate === null ? 'ENDED' : runningStatus;
+  await recordContractState(tx, contractId, state(status), null);
+  return { ...state(status), outcome: 'INVOICED', invoiceNumber: invoice.invoiceNumber, grossTotal: invoice.grossTotal, amountDue: invoice.amountDue };
+}
+
+/** Recompute and diff: stores what the contract's terms say is missing by `asOf`, supersedes what is obsolete. */
+export async function storeMissingActivities(tx: Queryable, contract: ContractForBilling, asOf: IsoDate): Promise<GenerationResult> {
+  const generated = generateActivities({
+    terms: contract.terms,
+    items: contract.items,
+    stored: await loadStoredActivities(tx, contract.contractId),
+    asOf,
+  });
+  await insertActivities(tx, contract.contractId, generated.create);
+  await supersedeActivities(tx, contract.contractId, generated.obsolete, 'replaced after a contract change');
+  return generated;
 }
 
 async function recordContractState(
