@@ -175,7 +175,7 @@ function collectDesiredSegments(context: GenerationContext): Map<string, Desired
     const from = line.billable.start;
     const until = Math.min(line.billable.end, dueUntil);
     if (from >= until) continue;
-    const changeDays = splitDays(context, line, from, until);
+    const changeDays = priceChangeDays(line.prices, line.quantity, from, until);
     const segments = byItem.get(line.item.itemNumber) ?? [];
     byItem.set(line.item.itemNumber, segments);
     for (let index = periodIndexAt(context.anchor, context.interval, from); ; index += 1) {
@@ -206,20 +206,6 @@ function collectDesiredSegments(context: GenerationContext): Map<string, Desired
     }
   }
   return byItem;
-}
-
-/** Days where the price or the VAT rate of the line changes: no charge may span two prices or two rates. */
-function splitDays(context: GenerationContext, line: PreparedLine, from: EpochDay, until: EpochDay): EpochDay[] {
-  const days = priceChangeDays(line.prices, line.quantity, from, until);
-  const taxDays = line.item.taxGroup.rates
-    .map((rate) => (rate.validFrom === null ? -Infinity : toEpochDay(rate.validFrom)))
-    .filter((day) => day > from && day < until);
-  if (taxDays.length === 0) return days;
-  for (const day of taxDays) {
-    const before = applicableTax(line.item.taxGroup, context.terms.customer, fromEpochDay(day - 1));
-    if (before.rate !== applicableTax(line.item.taxGroup, context.terms.customer, fromEpochDay(day)).rate) days.push(day);
-  }
-  return [...new Set(days)].sort((a, b) => a - b);
 }
 
 interface ItemLedger {

@@ -53,9 +53,10 @@ export function findTaxRate(group: TaxGroup, date: IsoDate): TaxRate | null {
 
 /**
  * The tax treatment of a service of `group` to `customer` on `date`. The generator passes the start of the
- * (partial) period an activity bills: VAT follows the time the service is performed, and the generator
- * splits periods at every rate change of the item's group as it does at price changes, so no activity spans
- * two rates and its first day stands for all of it.
+ * (partial) period an activity bills, and that rate applies to the whole activity: a period is split at price
+ * changes, not at rate changes, so an invoice shows the service periods the customer expects (the FAQ's
+ * 10.06.–09.09.2020 period stays one line) and a rate change takes effect with the first period starting on or
+ * after it. Price variants that follow a rate change (the FAQ's 2020 example) split the period anyway.
  */
 export function applicableTax(group: TaxGroup, customer: TaxSubject, date: IsoDate): AppliedTax {
   if (group.kind === 'SMALL_BUSINESS') return { category: 'SMALL_BUSINESS', rate: '0', notice: SMALL_BUSINESS_NOTICE };
