@@ -17,8 +17,17 @@ import { calendarDateAt } from '../billing/zoned-date';
 import type { IsoDate } from '../billing/types';
 import {
   accountChangedSignal,
+  cancelInvoiceUpdate,
+  changeSubscriptionUpdate,
   contractStateQuery,
+  interimInvoiceUpdate,
+  pauseUpdate,
+  rebillUpdate,
   terminateUpdate,
+  validateCancelInvoiceRequest,
+  validateChangeSubscriptionRequest,
+  validatePauseRequest,
+  validateRebillRequest,
   validateTerminateRequest,
   type CarriedState,
   type ContractState,
@@ -108,11 +117,16 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
   async function bill(): Promise<void> {
     const asOf = today();
     const billingRunKey = `${asOf}#${state.billingRuns + 1}`;
-    const result: BillingRunResult = await billing.runBilling({ contractId: input.contractId, asOf, billingRunKey });
+    await absorb(await billing.runBilling({ contractId: input.contractId, asOf, billingRunKey }), asOf);
+  }
+
+  /** Takes a billing run's outcome into the state; mails the invoice, or the operator once per pause. */
+  async function absorb(result: BillingRunResult, asOf: IsoDate): Promise<void> {
     state.billingRuns += 1;
     state.status = result.status;
     state.nextBillingDate = result.nextBillingDate;
     state.endDate = result.endDate;
+    scheduleChanged = true;
     if (result.outcome === 'CREDIT_LIMIT') {
       state.pauseReason = 'CREDIT_LIMIT';
       state.creditShortfall = result.shortfall;
@@ -142,6 +156,18 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
     publish();
   }
 
+  /** The context every command activity gets: its idempotency key is the update id. */
+  function commandContext() {
+    return { contractId: input.contractId, commandKey: currentUpdateInfo()?.id ?? `${today()}#${state.billingRuns}`, today: today() };
+  }
+
+  function rescheduled(nextBillingDate: IsoDate | null): void {
+    state.nextBillingDate = nextBillingDate;
+    scheduleChanged = true;
+    rememberUpdate();
+    publish();
+  }
+
   setHandler(contractStateQuery, () => state);
   setHandler(accountChangedSignal, () => {
     accountChanged = true;
@@ -160,6 +186,62 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
         return result;
       }),
     { validator: validateTerminateRequest },
+  );
+
+  setHandler(
+    cancelInvoiceUpdate,
+    (request) =>
+      exclusively(async () => {
+        const result = await billing.cancelInvoice({ ...commandContext(), invoiceNumber: request.invoiceNumber, reason: request.reason ?? null });
+        rememberUpdate();
+        return result;
+      }),
+    { validator: validateCancelInvoiceRequest },
+  );
+
+  setHandler(
+    rebillUpdate,
+    (request) =>
+      exclusively(async () => {
+        const context = commandContext();
+        const { billing: run, ...answer } = await billing.rebill({ ...context, from: request.from });
+        rememberUpdate();
+        await absorb(run, context.today);
+        return answer;
+      }),
+    { validator: validateRebillRequest },
+  );
+
+  setHandler(
+    pauseUpdate,
+    (request) =>
+      exclusively(async () => {
+        const result = await billing.addDeliveryPause({ ...commandContext(), from: request.from, until: request.until, itemNumbers: request.itemNumbers ?? null });
+        rescheduled(result.nextBillingDate);
+        return result;
+      }),
+    { validator: validatePauseRequest },
+  );
+
+  setHandler(
+    changeSubscriptionUpdate,
+    (request) =>
+      exclusively(async () => {
+        const result = await billing.changeSubscription({ ...commandContext(), effectiveDate: request.effectiveDate, items: request.items });
+        rescheduled(result.nextBillingDate);
+        return result;
+      }),
+    { validator: validateChangeSubscriptionRequest },
+  );
+
+  setHandler(interimInvoiceUpdate, () =>
+    exclusively(async () => {
+      const context = commandContext();
+      const { billing: run, invoiceNumber } = await billing.issueInterimInvoice(context);
+      rememberUpdate();
+      await absorb(run, context.today);
+      return { invoiceNumber };
+    }),
   );
 
   if (input.carried === undefined) {

@@ -69,3 +69,86 @@ export function validateTerminateRequest(request: TerminateRequest): void {
     throw new Error('endDate: must be a calendar date YYYY-MM-DD');
   }
 }
+
+export interface CancelInvoiceRequest {
+  invoiceNumber: string;
+  reason?: string;
+}
+
+export interface CancelInvoiceResult {
+  invoiceNumber: string;
+  invoiceCorrectionNumber: string;
+}
+
+export interface RebillRequest {
+  /** A period start of the contract: every invoice billing service from here on is cancelled and re-billed. */
+  from: IsoDate;
+}
+
+export interface RebillResult {
+  cancelledInvoiceNumbers: string[];
+  invoiceCorrectionNumbers: string[];
+  interimInvoiceNumber: string | null;
+}
+
+export interface PauseRequest {
+  from: IsoDate;
+  /** Exclusive: deliveries resume on this day. */
+  until: IsoDate;
+  /** Omitted: every item of the contract pauses. */
+  itemNumbers?: string[];
+}
+
+export interface ChangeSubscriptionRequest {
+  effectiveDate: IsoDate;
+  /** The new full set of subscription items. */
+  items: { itemNumber: string; quantity: DecimalString }[];
+}
+
+export interface ScheduleResult {
+  nextBillingDate: IsoDate | null;
+}
+
+export interface InterimInvoiceResult {
+  invoiceNumber: string | null;
+}
+
+export const cancelInvoiceUpdate = defineUpdate<CancelInvoiceResult, [CancelInvoiceRequest]>('cancelInvoice');
+export const rebillUpdate = defineUpdate<RebillResult, [RebillRequest]>('rebill');
+export const pauseUpdate = defineUpdate<ScheduleResult, [PauseRequest]>('pause');
+export const changeSubscriptionUpdate = defineUpdate<ScheduleResult, [ChangeSubscriptionRequest]>('changeSubscription');
+export const interimInvoiceUpdate = defineUpdate<InterimInvoiceResult, []>('interimInvoice');
+
+const DECIMAL = /^\d+(\.\d{1,4})?$/;
+
+function requireDate(value: unknown, path: string): void {
+  if (!isIsoDate(value)) throw new Error(`${path}: must be a calendar date YYYY-MM-DD`);
+}
+
+export function validateCancelInvoiceRequest(request: CancelInvoiceRequest): void {
+  if (typeof request?.invoiceNumber !== 'string' || request.invoiceNumber.length === 0) throw new Error('invoiceNumber: required');
+}
+
+export function validateRebillRequest(request: RebillRequest): void {
+  requireDate(request?.from, 'from');
+}
+
+export function validatePauseRequest(request: PauseRequest): void {
+  requireDate(request?.from, 'from');
+  requireDate(request?.until, 'until');
+  if (request.until <= request.from) throw new Error('until: must be after from');
+  if (request.itemNumbers !== undefined && (!Array.isArray(request.itemNumbers) || request.itemNumbers.length === 0)) {
+    throw new Error('itemNumbers: must be a non-empty list when given');
+  }
+}
+
+export function validateChangeSubscriptionRequest(request: ChangeSubscriptionRequest): void {
+  requireDate(request?.effectiveDate, 'effectiveDate');
+  if (!Array.isArray(request.items) || request.items.length === 0) throw new Error('items: at least one item');
+  request.items.forEach((item, index) => {
+    if (typeof item.itemNumber !== 'string' || item.itemNumber.length === 0) throw new Error(`items.${index}.itemNumber: required`);
+    if (typeof item.quantity !== 'string' || !DECIMAL.test(item.quantity) || /^0+(\.0+)?$/.test(item.quantity)) {
+      throw new Error(`items.${index}.quantity: must be a decimal string greater than 0`);
+    }
+  });
+}
