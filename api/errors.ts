@@ -1,4 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ZodError } from 'zod';
 import { BillingError } from '../billing/errors';
 import type { Logger } from '../config/logger';
@@ -74,11 +76,38 @@ export function toApiError(error: unknown): ApiError {
     const path = typeof error.details.path === 'string' ? error.details.path : undefined;
     return new ApiError(BILLING_ERROR_STATUS[error.code], error.code, error.message, path ? [{ path, message: error.message }] : []);
   }
+  if (error instanceof WorkflowUpdateFailedError) return fromWorkflowFailure(error);
+  if (error instanceof WorkflowNotFoundError) {
+    return new ApiError(409, 'CONFLICT', 'the contract is no longer running; commands are only accepted while it runs');
+  }
   if (isBodyParserError(error)) {
     if (error.type === 'entity.too.large') return new ApiError(413, 'PAYLOAD_TOO_LARGE', 'request body is too large');
     return new ApiError(400, 'INCORRECT_INPUT_DATA', 'request body is not valid JSON');
   }
   return new ApiError(500, 'INTERNAL_ERROR', 'internal error');
+}
+
+const KNOWN_KEYS = new Set<string>(['INCORRECT_INPUT_DATA', 'NOT_FOUND', 'CONFLICT', 'CREDIT_LIMIT_EXCEEDED', 'NO_PRICE_FOUND', 'UNIT_MISMATCH', 'NO_TAX_RATE', 'INVOICE_ALREADY_CANCELLED']);
+const STATUS_OF_KEY: Record<string, number> = { NOT_FOUND: 404, CONFLICT: 409, INVOICE_ALREADY_CANCELLED: 409, NO_PRICE_FOUND: 422, UNIT_MISMATCH: 422, NO_TAX_RATE: 422, CREDIT_LIMIT_EXCEEDED: 422 };
+
+/**
+ * A command the contract workflow refused: its validator threw (bad input, never in history), or the
+ * command's activity failed with a typed, non-retryable failure. The innermost typed failure decides.
+ */
+function fromWorkflowFailure(error: WorkflowUpdateFailedError): ApiError {
+  let failure: unknown = error.cause;
+  let typed: ApplicationFailure | undefined;
+  while (failure instanceof TemporalFailure) {
+    if (failure instanceof ApplicationFailure && failure.type && KNOWN_KEYS.has(failure.type)) typed = failure;
+    failure = failure.cause;
+  }
+  const innermost = typed ?? (error.cause instanceof ApplicationFailure ? error.cause : undefined);
+  if (!innermost) return new ApiError(500, 'INTERNAL_ERROR', 'internal error');
+  const errorKey = (innermost.type && KNOWN_KEYS.has(innermost.type) ? innermost.type : 'INCORRECT_INPUT_DATA') as ErrorKey;
+  const message = innermost.message;
+  const details = (innermost.details?.[0] ?? {}) as { path?: unknown };
+  const path = typeof details.path === 'string' ? details.path : /^([\w.]+): /.exec(message)?.[1];
+  return new ApiError(STATUS_OF_KEY[errorKey] ?? 400, errorKey, message, path ? [{ path, message }] : []);
 }
 
 function isBodyParserError(error: unknown): error is { type: string; status: number } {

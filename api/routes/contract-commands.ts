@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { Router, type Request } from 'express';
+import type { UpdateDefinition } from '@temporalio/common';
+import { z } from 'zod';
+import { decimal } from '../../billing/money';
+import { findContract } from '../../db/queries/contracts';
+import {
+  cancelInvoiceUpdate,
+  changeSubscriptionUpdate,
+  contractWorkflowId,
+  interimInvoiceUpdate,
+  pauseUpdate,
+  rebillUpdate,
+  terminateUpdate,
+} from '../../workflows/definitions';
+import type { ApiDependencies } from '../app';
+import { projectOf } from '../auth';
+import { ApiError } from '../errors';
+import { decimalSchema, isoDateSchema } from '../schemas';
+
+/** How long the API waits for a command's answer before telling the caller to ask again. */
+const COMMAND_DEADLINE_MS = 30_000;
+
+const idempotencyKeySchema = z.string().min(1).max(200).regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only');
+
+const rebillSchema = z.object({ from: isoDateSchema });
+const pauseSchema = z
+  .object({ from: isoDateSchema, until: isoDateSchema, itemNumbers: z.array(z.string().min(1).max(100)).min(1).optional() })
+  .refine((pause) => pause.until > pause.from, { path: ['until'], message: 'must be after from' });
+const changeSubscriptionSchema = z.object({
+  effectiveDate: isoDateSchema,
+  items: z
+    .array(z.object({ itemNumber: z.string().min(1).max(100), quantity: decimalSchema.refine((value) => decimal(value).gt(0), 'must be greater than 0') }))
+    .min(1),
+});
+const terminateSchema = z.object({ endDate: isoDateSchema.optional() });
+const cancelSchema = z.object({ reason: z.string().max(500).optional() }).default({});
+
+/**
+ * The commands of a running contract. Each is a Temporal update of the contract's workflow: the update's
+ * validator refuses bad input before it reaches history, and the `Idempotency-Key` header becomes the update
+ * id, so a repeated request gets the first answer and changes nothing.
+ */
+export function contractCommandRoutes({ sql, temporal }: ApiDependencies): Router {
+  const router = Router();
+
+  async function sendCommand<Ret, Args extends any[]>(
+    request: Request,
+    contractNumber: string,
+    update: UpdateDefinition<Ret, Args>,
+    args: Args,
+  ): Promise<Ret> {
+    const project = projectOf(request);
+    const contract = await findContract(sql, project.id, contractNumber);
+    if (!contract) throw ApiError.notFound(`contract ${contractNumber}`);
+    const headerKey = request.header('Idempotency-Key');
+    const updateId = headerKey === undefined ? randomUUID() : idempotencyKeySchema.parse(headerKey);
+    const handle = temporal.workflow.getHandle(contractWorkflowId(contract.contractNumber, project.id));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        handle.executeUpdate(update as UpdateDefinition<Ret, [unknown]>, { args: args as unknown as [unknown], updateId: `${update.name}:${updateId}` }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new ApiError(503, 'SERVICE_UNAVAILABLE', 'the command was accepted but did not finish in time; repeat it with the same Idempotency-Key for its answer')),
+            COMMAND_DEADLINE_MS,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  router.post('/Invoices/:invoiceNumber/cancel', async (request, response) => {
+    const project = projectOf(request);
+    const body = cancelSchema.parse(request.body ?? {});
+    const [invoice] = await sql<{ contractNumber: string; status: string }[]>`
+      select c.contract_number as "contractNumber", i.status from invoices i join contracts c on c.id = i.contract_id
+      where i.project_id = ${project.id} and i.invoice_number = ${request.params.invoiceNumber}`;
+    if (!invoice) throw ApiError.notFound(`invoice ${request.params.invoiceNumber}`);
+    const result = await sendCommand(request, invoice.contractNumber, cancelInvoiceUpdate, [
+      { invoiceNumber: request.params.invoiceNumber, ...(body.reason ? { reason: body.reason } : {}) },
+    ]);
+    response.json(result);
+  });
+
+  router.post('/Contracts/:contractNumber/rebill', async (request, response) => {
+    const body = rebillSchema.parse(request.body);
+    response.json(await sendCommand(request, request.params.contractNumber, rebillUpdate, [body]));
+  });
+
+  router.post('/Contracts/:contractNumber/pause', async (request, response) => {
+    const body = pauseSchema.parse(request.body);
+    response.json(await sendCommand(request, request.params.contractNumber, pauseUpdate, [body]));
+  });
+
+  router.post('/Contracts/:contractNumber/Subscription', async (request, response) => {
+    const body = changeSubscriptionSchema.parse(request.body);
+    response.json(await sendCommand(request, request.params.contractNumber, changeSubscriptionUpdate, [body]));
+  });
+
+  router.post('/Contracts/:contractNumber/interimInvoice', async (request, response) => {
+    response.json(await sendCommand(request, request.params.contractNumber, interimInvoiceUpdate, []));
+  });
+
+  router.post('/Contracts/:contractNumber/terminate', async (request, response) => {
+    const body = terminateSchema.parse(request.body ?? {});
+    response.json(await sendCommand(request, request.params.contractNumber, terminateUpdate, [body]));
+  });
+
+  return router;
+}
