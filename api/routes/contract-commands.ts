@@ -59,7 +59,7 @@ export function contractCommandRoutes({ sql, temporal }: ApiDependencies): Route
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([
-        handle.executeUpdate(update as UpdateDefinition<Ret, [unknown]>, { args: args as unknown as [unknown], updateId: `${update.name}:${updateId}` }),
+        handle.executeUpdate(update as unknown as UpdateDefinition<Ret, [unknown]>, { args: args as unknown as [unknown], updateId: `${update.name}:${updateId}` }),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(new ApiError(503, 'SERVICE_UNAVAILABLE', 'the command was accepted but did not finish in time; repeat it with the same Idempotency-Key for its answer')),
