@@ -35,18 +35,18 @@ function refuse(path: string, message: string, errorKey = 'INCORRECT_INPUT_DATA'
 /** Runs `work` once per command key; a repeat returns the stored answer. */
 async function once<T>(deps: Deps, context: CommandContext, kind: string, work: (tx: Queryable) => Promise<T>): Promise<T> {
   try {
-    return await deps.sql.begin(async (tx) => {
+    return (await deps.sql.begin(async (tx): Promise<T> => {
       await tx`select 1 from contracts where id = ${context.contractId} for update`;
       const [earlier] = await tx<{ result: T }[]>`
         select result from contract_commands where contract_id = ${context.contractId} and command_key = ${context.commandKey}`;
-      if (earlier) return earlier.result;
+      if (earlier) return earlier.result as T;
       const result = await work(tx);
       await tx`
         insert into contract_commands (contract_id, command_key, kind, result)
         values (${context.contractId}, ${context.commandKey}, ${kind}, ${tx.json(result as never)})`;
       deps.logger.info({ contractId: context.contractId, commandKey: context.commandKey, kind }, 'contract command carried out');
       return result;
-    });
+    })) as T;
   } catch (error) {
     if (error instanceof BillingError) refuse(String(error.details.path ?? 'subscription'), error.message, error.code, error.details);
     if (error instanceof InvoiceAlreadyCancelledError) refuse('invoiceNumber', error.message, error.code);
