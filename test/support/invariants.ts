@@ -35,3 +35,44 @@ export async function checkBookInvariants(sql: Sql): Promise<string[]> {
   for (const mail of doubleMails) problems.push(`invoice mail ${mail.businessKey} logged twice`);
   return problems;
 }
+
+/**
+ * How often each day of each item is billed, net of corrections: lines of invoices that are not cancelled,
+ * charges count +1 per day they cover, credits −1. After any sequence of commands every active day must
+ * come out as exactly 1.
+ */
+export async function netBilledDays(sql: Sql, contractId: string): Promise<Map<string, Map<string, number>>> {
+  const lines = await sql<{ itemNumber: string; periodStart: string; periodEnd: string; negative: boolean }[]>`
+    select l.item_number as "itemNumber", l.period_start as "periodStart", l.period_end as "periodEnd", l.net_amount < 0 as negative
+    from invoice_lines l join invoices i on i.id = l.invoice_id
+    join activities a on a.id = l.activity_id
+    where i.contract_id = ${contractId} and i.status <> 'CANCELLED' and a.origin <> 'MANUAL'`;
+  const counts = new Map<string, Map<string, number>>();
+  for (const line of lines) {
+    const days = counts.get(line.itemNumber) ?? new Map<string, number>();
+    counts.set(line.itemNumber, days);
+    for (let day = line.periodStart; day < line.periodEnd; day = nextDay(day)) {
+      days.set(day, (days.get(day) ?? 0) + (line.negative ? -1 : 1));
+    }
+  }
+  return counts;
+}
+
+/** The days of `[from, until)` whose net billing count is not exactly `expected`. */
+export async function daysNotBilledOnce(sql: Sql, contractId: string, itemNumber: string, from: string, until: string, expected = 1): Promise<string[]> {
+  const days = (await netBilledDays(sql, contractId)).get(itemNumber) ?? new Map<string, number>();
+  const wrong: string[] = [];
+  for (let day = from; day < until; day = nextDay(day)) {
+    if ((days.get(day) ?? 0) !== expected) wrong.push(`${day}: ${days.get(day) ?? 0}`);
+  }
+  for (const [day, count] of days) {
+    if ((day < from || day >= until) && count !== 0) wrong.push(`${day}: ${count} (outside the active time)`);
+  }
+  return wrong;
+}
+
+function nextDay(date: string): string {
+  const next = new Date(`${date}T00:00:00Z`);
+  next.setUTCDate(next.getUTCDate() + 1);
+  return next.toISOString().slice(0, 10);
+}
