@@ -1,8 +1,8 @@
 import { addIntervalToEpochDay, fromEpochDay, periodIndexAt, toEpochDay, type EpochDay } from './calendar';
 import { BillingError } from './errors';
 import { Decimal, decimal, formatDecimal, formatMoney, sum } from './money';
-import { assertItemFitsInterval, compilePriceList, priceChangeDays, requireVariant, type PriceList } from './pricing';
-import { creditForDays, prorateCharge } from './proration';
+import { assertItemFitsInterval, compilePriceList, pickVariant, priceChangeDays, requireVariant, type CompiledVariant, type PriceList } from './pricing';
+import { creditForDays, prorateCharge, type ProratedCharge } from './proration';
 import { applicableTax } from './tax';
 import type { Activity, ActivityOrigin, AppliedTax, ContractTerms, Interval, IsoDate, ItemDefinition, StoredActivity, SubscriptionLine } from './types';
 
@@ -36,6 +36,8 @@ interface DesiredSegment extends Span {
   periodStart: EpochDay;
   periodEnd: EpochDay;
   dueDay: EpochDay;
+  /** The variant in force for the whole segment (segments never cross a price change); null: none. */
+  variant: CompiledVariant | null;
 }
 
 interface PreparedLine {
@@ -48,6 +50,8 @@ interface PreparedLine {
   /** The days the line is billed at all: validity ∩ billing-from ∩ billed-until ∩ contract term. */
   billable: Span;
   pauses: Span[];
+  /** Most periods are whole: their charge is computed once per variant. */
+  wholePeriodCharges: Map<CompiledVariant, ProratedCharge>;
 }
 
 /**
@@ -90,6 +94,7 @@ interface GenerationContext {
    */
   undecided: Span;
   periodStarts: Map<number, EpochDay>;
+  dateTexts: Map<EpochDay, IsoDate>;
 }
 
 function prepareContext({ terms, items, stored, asOf }: GenerationInput): GenerationContext {
@@ -125,6 +130,7 @@ function prepareContext({ terms, items, stored, asOf }: GenerationInput): Genera
     lastIndex,
     undecided: { start: 0, end: 0 },
     periodStarts: new Map(),
+    dateTexts: new Map(),
   };
   const decidedEnd = lastDueIndex < 0 ? -Infinity : Math.min(periodStart(context, lastDueIndex + 1), endDay);
   context.undecided = lastDueIndex === lastIndex ? { start: Infinity, end: Infinity } : { start: decidedEnd, end: endDay };
@@ -148,7 +154,16 @@ function prepareContext({ terms, items, stored, asOf }: GenerationInput): Genera
         .filter((pause) => pause.itemNumbers === null || pause.itemNumbers.includes(line.itemNumber))
         .map((pause) => ({ start: toEpochDay(pause.from), end: toEpochDay(pause.until) })),
     );
-    return { line, item, quantity, quantityKey: formatDecimal(quantity), prices: compilePriceList(item, terms.currency), billable, pauses };
+    return {
+      line,
+      item,
+      quantity,
+      quantityKey: formatDecimal(quantity),
+      prices: compilePriceList(item, terms.currency),
+      billable,
+      pauses,
+      wholePeriodCharges: new Map(),
+    };
   });
   return context;
 }
@@ -160,6 +175,15 @@ function periodStart(context: GenerationContext, index: number): EpochDay {
     context.periodStarts.set(index, start);
   }
   return start;
+}
+
+function dateText(context: GenerationContext, day: EpochDay): IsoDate {
+  let text = context.dateTexts.get(day);
+  if (text === undefined) {
+    text = fromEpochDay(day);
+    context.dateTexts.set(day, text);
+  }
+  return text;
 }
 
 function billingDayOf(context: GenerationContext, start: EpochDay, end: EpochDay): EpochDay {
@@ -176,6 +200,7 @@ function collectDesiredSegments(context: GenerationContext): Map<string, Desired
     const until = Math.min(line.billable.end, dueUntil);
     if (from >= until) continue;
     const changeDays = priceChangeDays(line.prices, line.quantity, from, until);
+    const variants = [from, ...changeDays].map((day) => pickVariant(line.prices, line.quantity, day));
     const segments = byItem.get(line.item.itemNumber) ?? [];
     byItem.set(line.item.itemNumber, segments);
     for (let index = periodIndexAt(context.anchor, context.interval, from); ; index += 1) {
@@ -185,12 +210,13 @@ function collectDesiredSegments(context: GenerationContext): Map<string, Desired
       const dueDay = billingDayOf(context, start, end);
       for (const active of subtractSpans([{ start: Math.max(start, from), end: Math.min(end, until) }], line.pauses)) {
         let pieceStart = active.start;
-        for (const day of changeDays) {
-          if (day <= pieceStart || day >= active.end) continue;
-          segments.push({ start: pieceStart, end: day, line, periodStart: start, periodEnd: end, dueDay });
-          pieceStart = day;
+        let step = 0;
+        while (step < changeDays.length && changeDays[step]! <= pieceStart) step += 1;
+        for (; step < changeDays.length && changeDays[step]! < active.end; step += 1) {
+          segments.push({ start: pieceStart, end: changeDays[step]!, line, periodStart: start, periodEnd: end, dueDay, variant: variants[step]! });
+          pieceStart = changeDays[step]!;
         }
-        segments.push({ start: pieceStart, end: active.end, line, periodStart: start, periodEnd: end, dueDay });
+        segments.push({ start: pieceStart, end: active.end, line, periodStart: start, periodEnd: end, dueDay, variant: variants[step]! });
       }
     }
   }
@@ -316,7 +342,7 @@ function addMissingCharges(
     for (const missing of subtractSpans([segment], covered)) {
       const proposal = chargeActivity(context, segment, origin, missing);
       const stored = ledger.unbilledCharges.get(`${proposal.periodStart}|${proposal.periodEnd}`);
-      if (stored && quantityKeyOf(stored.quantity) === segment.line.quantityKey && decimal(stored.amount).equals(decimal(proposal.amount))) {
+      if (stored && quantityKeyOf(stored.quantity) === segment.line.quantityKey && sameAmount(stored.amount, proposal.amount)) {
         kept.add(stored);
       } else {
         result.create.push(proposal);
@@ -412,38 +438,33 @@ function splitByPauses(spans: Span[], pauses: Span[]): (Span & { origin: Activit
   return pieces.sort((a, b) => a.start - b.start);
 }
 
-const taxCache = new WeakMap<PreparedLine, Map<EpochDay, AppliedTax>>();
-
 function chargeActivity(context: GenerationContext, segment: DesiredSegment, origin: ActivityOrigin, span: Span): Activity {
   const { line } = segment;
-  const start = fromEpochDay(span.start);
-  const end = fromEpochDay(span.end);
-  const variant = requireVariant(line.prices, line.quantity, span.start, start);
-  const charge = prorateCharge({
-    price: variant.price,
-    intervalCount: context.interval.count,
-    quantity: line.quantity,
-    segmentDays: span.end - span.start,
-    periodDays: segment.periodEnd - segment.periodStart,
-    currency: context.terms.currency,
-  });
-  let taxes = taxCache.get(line);
-  if (!taxes) taxCache.set(line, (taxes = new Map()));
-  let tax = taxes.get(span.start);
-  if (!tax) taxes.set(span.start, (tax = applicableTax(line.item.taxGroup, context.terms.customer, start)));
-  const partial = span.end - span.start !== segment.periodEnd - segment.periodStart;
+  const start = dateText(context, span.start);
+  const end = dateText(context, span.end);
+  const variant = segment.variant ?? requireVariant(line.prices, line.quantity, span.start, start);
+  const segmentDays = span.end - span.start;
+  const periodDays = segment.periodEnd - segment.periodStart;
+  const whole = segmentDays === periodDays;
+  let charge = whole ? line.wholePeriodCharges.get(variant) : undefined;
+  if (charge === undefined) {
+    charge = prorateCharge({ price: variant.price, intervalCount: context.interval.count, quantity: line.quantity, segmentDays, periodDays, currency: context.terms.currency });
+    if (whole) line.wholePeriodCharges.set(variant, charge);
+  }
+  const prefix = origin === 'PRORATION' ? 'Anteilige Nachberechnung: ' : '';
+  const suffix = !whole && origin !== 'PRORATION' ? ' (anteilig)' : '';
   return {
     key: `${line.item.itemNumber}|${start}|${end}|${origin === 'PRORATION' ? 'PRORATION' : 'SUBSCRIPTION'}`,
     itemNumber: line.item.itemNumber,
-    description: `${origin === 'PRORATION' ? 'Anteilige Nachberechnung: ' : ''}${line.item.name}, Leistungszeitraum ${printedRange(span)}${partial && origin !== 'PRORATION' ? ' (anteilig)' : ''}`,
+    description: `${prefix}${line.item.name}, Leistungszeitraum ${printedRange(start, dateText(context, span.end - 1))}${suffix}`,
     quantity: line.line.quantity,
     unitPrice: charge.unitPrice,
     amount: charge.amount,
     periodStart: start,
     periodEnd: end,
     origin,
-    dueDate: fromEpochDay(segment.dueDay),
-    tax: { ...tax },
+    dueDate: dateText(context, segment.dueDay),
+    tax: applicableTax(line.item.taxGroup, context.terms.customer, start),
     correctsKey: null,
   };
 }
@@ -453,7 +474,7 @@ function creditActivity(context: GenerationContext, charge: StoredActivity, piec
   return {
     key: creditKey(charge.key, piece),
     itemNumber: charge.itemNumber,
-    description: `${piece.origin === 'CREDIT' ? 'Gutschrift Lieferpause' : 'Gutschrift Vertragsänderung'}: ${charge.description.replace(/, Leistungszeitraum.*$/, '')}, ${printedRange(piece)}`,
+    description: `${piece.origin === 'CREDIT' ? 'Gutschrift Lieferpause' : 'Gutschrift Vertragsänderung'}: ${charge.description.replace(/, Leistungszeitraum.*$/, '')}, ${printedRange(fromEpochDay(piece.start), fromEpochDay(piece.end - 1))}`,
     quantity: charge.quantity,
     unitPrice: formatDecimal(unitPrice.negated().toDecimalPlaces(4, Decimal.ROUND_HALF_UP)),
     amount: formatMoney(credit.negated(), context.terms.currency),
@@ -467,12 +488,12 @@ function creditActivity(context: GenerationContext, charge: StoredActivity, piec
 }
 
 /** "10.03.2020 – 09.06.2020": invoices print the last day, the data keeps the exclusive end. */
-function printedRange(span: Span): string {
-  const print = (day: EpochDay) => {
-    const [year, month, date] = fromEpochDay(day).split('-');
-    return `${date}.${month}.${year}`;
-  };
-  return `${print(span.start)} – ${print(span.end - 1)}`;
+function printedRange(first: IsoDate, last: IsoDate): string {
+  return `${germanDate(first)} – ${germanDate(last)}`;
+}
+
+function germanDate(date: IsoDate): string {
+  return `${date.slice(8, 10)}.${date.slice(5, 7)}.${date.slice(0, 4)}`;
 }
 
 /**
@@ -493,6 +514,10 @@ function findNextBillingDate(context: GenerationContext): IsoDate | null {
     if (producesCharge && billingDay > context.asOfDay) return fromEpochDay(billingDay);
   }
   return context.endDay !== Infinity && context.endDay > context.asOfDay ? fromEpochDay(context.endDay) : null;
+}
+
+function sameAmount(left: string, right: string): boolean {
+  return left === right || decimal(left).equals(decimal(right));
 }
 
 function spanDays(span: Span): number {

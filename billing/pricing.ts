@@ -11,7 +11,7 @@ export interface PriceList {
   readonly variants: readonly CompiledVariant[];
 }
 
-interface CompiledVariant {
+export interface CompiledVariant {
   readonly variant: PriceVariant;
   readonly price: Decimal;
   readonly minQuantity: Decimal;
