@@ -1,0 +1,165 @@
+import { addDays, addInterval, billingInstant } from '../../billing/calendar';
+import {
+  cancelInvoiceUpdate,
+  changeSubscriptionUpdate,
+  contractStateQuery,
+  interimInvoiceUpdate,
+  pauseUpdate,
+  rebillUpdate,
+} from '../../workflows/definitions';
+import { invoicesOf, seedContract, seedCustomerWithAccount, seedItem } from '../support/fixtures';
+import { checkBookInvariants, daysNotBilledOnce } from '../support/invariants';
+import { waitFor } from '../support/wait';
+import { startWorkflowHarness, type WorkflowHarness } from '../support/workflow-harness';
+
+jest.setTimeout(180_000);
+
+let harness: WorkflowHarness;
+let counter = 0;
+
+beforeAll(async () => {
+  harness = await startWorkflowHarness();
+});
+
+afterAll(async () => {
+  await harness?.stop();
+});
+
+afterEach(async () => {
+  expect(await checkBookInvariants(harness.sql)).toEqual([]);
+});
+
+async function advancePast(date: string): Promise<void> {
+  const target = billingInstant(date, 'Europe/Berlin') + 2 * 3_600_000;
+  const now = await harness.env.currentTimeMs();
+  if (target > now) await harness.env.sleep(target - now);
+}
+
+async function contractWith(options: { unit: 'MONTH' | 'WEEK'; count: number; inAdvance: boolean; price: string; start: string }) {
+  counter += 1;
+  const itemNumber = `CMD-${counter}`;
+  const itemId = await seedItem(harness.sql, harness.projectId, { itemNumber, unit: options.unit, prices: [{ price: options.price }] });
+  const customer = await seedCustomerWithAccount(harness.sql, harness.projectId);
+  const contract = await seedContract(harness.sql, harness.projectId, {
+    customer,
+    startDate: options.start,
+    interval: { count: options.count, unit: options.unit },
+    invoiceInAdvance: options.inAdvance,
+    items: [{ itemId }],
+  });
+  return { itemNumber, itemId, customer, contract };
+}
+
+test('re-billing two quarters back cancels both invoices and bills them again at the new price on one interim invoice', async () => {
+  const start = await harness.today();
+  const quarter = { count: 3, unit: 'MONTH' as const };
+  const { contract, itemId, itemNumber } = await contractWith({ unit: 'MONTH', count: 3, inAdvance: true, price: '100.00', start });
+  await harness.withWorker(async () => {
+    const handle = await harness.startContract(contract);
+    const third = addInterval(start, quarter, 2);
+    await advancePast(addDays(third, 5));
+    const invoices = await waitFor(() => invoicesOf(harness.sql, contract.contractId), (rows) => rows.length === 3);
+    await harness.sql`update item_prices set price = '80.00' where item_id = ${itemId}`;
+    const second = addInterval(start, quarter, 1);
+
+    const refused = handle.executeUpdate(rebillUpdate, { args: [{ from: addDays(second, 1) }] });
+    await expect(refused).rejects.toThrow(/not a period start/);
+
+    const result = await handle.executeUpdate(rebillUpdate, { args: [{ from: second }], updateId: 'rebill-once' });
+    expect(result.cancelledInvoiceNumbers).toEqual([invoices[1]!.invoiceNumber, invoices[2]!.invoiceNumber]);
+    const repeated = await handle.executeUpdate(rebillUpdate, { args: [{ from: second }], updateId: 'rebill-once' });
+    expect(repeated).toEqual(result);
+    const after = await invoicesOf(harness.sql, contract.contractId);
+    expect(after).toHaveLength(4);
+    expect(after[3]!.netTotal).toBe('480.0000');
+    expect(await daysNotBilledOnce(harness.sql, contract.contractId, itemNumber, start, addInterval(start, quarter, 3))).toEqual([]);
+    await handle.terminate('test finished');
+  });
+});
+
+test('storno then re-billing of the same period bills it exactly once', async () => {
+  const start = await harness.today();
+  const { contract, itemNumber } = await contractWith({ unit: 'MONTH', count: 1, inAdvance: true, price: '10.00', start });
+  await harness.withWorker(async () => {
+    const handle = await harness.startContract(contract);
+    const [first] = await waitFor(() => invoicesOf(harness.sql, contract.contractId), (rows) => rows.length === 1);
+    const storno = await handle.executeUpdate(cancelInvoiceUpdate, { args: [{ invoiceNumber: first!.invoiceNumber }] });
+    expect(storno.invoiceCorrectionNumber).toMatch(/^ST-/);
+    await expect(handle.executeUpdate(cancelInvoiceUpdate, { args: [{ invoiceNumber: first!.invoiceNumber }] })).rejects.toThrow(/already cancelled/);
+    expect(await handle.executeUpdate(interimInvoiceUpdate, { args: [] })).toEqual({ invoiceNumber: null });
+    const rebilled = await handle.executeUpdate(rebillUpdate, { args: [{ from: start }] });
+    expect(rebilled.cancelledInvoiceNumbers).toEqual([]);
+    expect(rebilled.interimInvoiceNumber).not.toBeNull();
+    expect(await daysNotBilledOnce(harness.sql, contract.contractId, itemNumber, start, addInterval(start, { count: 1, unit: 'MONTH' }))).toEqual([]);
+    await handle.terminate('test finished');
+  });
+});
+
+test.each([
+  ['in advance', true],
+  ['in arrears', false],
+])('a weekly box paused across a billing date (%s) delivers and bills nothing for the paused week', async (_label, inAdvance) => {
+  const start = await harness.today();
+  const { contract, itemNumber } = await contractWith({ unit: 'WEEK', count: 1, inAdvance, price: '7.00', start });
+  await harness.withWorker(async () => {
+    const handle = await harness.startContract(contract);
+    // start ── +7 ── +14 (pause from +12 until +19) ── +21 ── +28
+    await advancePast(addDays(start, 10));
+    await handle.executeUpdate(pauseUpdate, { args: [{ from: addDays(start, 12), until: addDays(start, 19) }] });
+    await expect(handle.executeUpdate(pauseUpdate, { args: [{ from: addDays(start, 18), until: addDays(start, 20) }] })).rejects.toThrow(/overlaps/);
+    await expect(handle.executeUpdate(pauseUpdate, { args: [{ from: addDays(start, 20), until: addDays(start, 18) }] })).rejects.toThrow(/after from/);
+    await advancePast(addDays(start, 29));
+    await waitFor(() => handle.query(contractStateQuery), (state) => state.nextBillingDate! > addDays(start, 28));
+    const deliveries = await harness.sql<{ periodStart: string; periodEnd: string }[]>`
+      select period_start as "periodStart", period_end as "periodEnd" from activities
+      where contract_id = ${contract.contractId} and origin = 'SUBSCRIPTION' and superseded_at is null order by period_start`;
+    for (const delivery of deliveries) {
+      expect(delivery.periodEnd <= addDays(start, 12) || delivery.periodStart >= addDays(start, 19)).toBe(true);
+    }
+    const days = await daysNotBilledOnce(harness.sql, contract.contractId, itemNumber, start, addDays(start, 28), 1);
+    const paused = new Set(Array.from({ length: 7 }, (_, index) => addDays(start, 12 + index)));
+    expect(days.filter((entry) => !paused.has(entry.slice(0, 10)))).toEqual([]);
+    await handle.terminate('test finished');
+  });
+});
+
+test('a downgrade then an upgrade in one period bill each day at the quantity it had', async () => {
+  const start = await harness.today();
+  const { contract, itemNumber } = await contractWith({ unit: 'MONTH', count: 1, inAdvance: true, price: '31.00', start });
+  await harness.withWorker(async () => {
+    const handle = await harness.startContract(contract);
+    await waitFor(() => invoicesOf(harness.sql, contract.contractId), (rows) => rows.length === 1);
+    await handle.executeUpdate(changeSubscriptionUpdate, { args: [{ effectiveDate: addDays(start, 10), items: [{ itemNumber, quantity: '1' }] }] });
+    await handle.executeUpdate(changeSubscriptionUpdate, { args: [{ effectiveDate: addDays(start, 20), items: [{ itemNumber, quantity: '3' }] }] });
+    await expect(
+      handle.executeUpdate(changeSubscriptionUpdate, { args: [{ effectiveDate: addDays(start, 21), items: [{ itemNumber: 'NO-SUCH-ITEM', quantity: '1' }] }] }),
+    ).rejects.toThrow(/NO-SUCH-ITEM/);
+    const interim = await handle.executeUpdate(interimInvoiceUpdate, { args: [] });
+    expect(interim.invoiceNumber).not.toBeNull();
+    const activities = await harness.sql<{ origin: string; amount: string }[]>`
+      select origin, amount from activities where contract_id = ${contract.contractId} and superseded_at is null and invoice_id is not null`;
+    expect(activities.some((activity) => activity.origin === 'PRORATION')).toBe(true);
+    await handle.terminate('test finished');
+  });
+});
+
+test('an interim invoice racing the billing run and the same command twice under one key bill each activity once', async () => {
+  const start = await harness.today();
+  const { contract } = await contractWith({ unit: 'MONTH', count: 1, inAdvance: true, price: '10.00', start });
+  await harness.withWorker(async () => {
+    const handle = await harness.startContract(contract);
+    await waitFor(() => invoicesOf(harness.sql, contract.contractId), (rows) => rows.length === 1);
+    const next = (await handle.query(contractStateQuery)).nextBillingDate!;
+    const racing = advancePast(next);
+    const commands = await Promise.all([
+      handle.executeUpdate(interimInvoiceUpdate, { args: [], updateId: 'same-key' }),
+      handle.executeUpdate(interimInvoiceUpdate, { args: [], updateId: 'same-key' }),
+    ]);
+    await racing;
+    expect(commands[0]).toEqual(commands[1]);
+    const invoices = await waitFor(() => invoicesOf(harness.sql, contract.contractId), (rows) => rows.length >= 2);
+    const periods = invoices.flatMap((invoice) => invoice.periods.split(','));
+    expect(new Set(periods).size).toBe(periods.length);
+    await handle.terminate('test finished');
+  });
+});
