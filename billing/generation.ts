@@ -570,3 +570,6 @@ function intersectSpans(spans: readonly Span[], windows: readonly Span[]): Span[
   }
   return result;
 }
+
+/** Calendar helpers the contract workflow and its commands use next to generation. */
+export { isPeriodStart, nearestPeriodStarts, nextBillingDateAfter } from './calendar';
