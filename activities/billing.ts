@@ -106,8 +106,9 @@ export async function storeMissingActivities(tx: Queryable, contract: ContractFo
     stored: await loadStoredActivities(tx, contract.contractId),
     asOf,
   });
-  await insertActivities(tx, contract.contractId, generated.create);
+  // obsolete first: a replacement may carry the key of the activity it replaces
   await supersedeActivities(tx, contract.contractId, generated.obsolete, 'replaced after a contract change');
+  await insertActivities(tx, contract.contractId, generated.create);
   return generated;
 }
 
