@@ -3,6 +3,7 @@ import { Router, type Request } from 'express';
 import type { UpdateDefinition } from '@temporalio/common';
 import { z } from 'zod';
 import { decimal } from '../../billing/money';
+import { supersedeActivities } from '../../db/queries/billing';
 import { findContract } from '../../db/queries/contracts';
 import {
   cancelInvoiceUpdate,
@@ -107,6 +108,27 @@ export function contractCommandRoutes({ sql, temporal }: ApiDependencies): Route
   router.post('/Contracts/:contractNumber/terminate', async (request, response) => {
     const body = terminateSchema.parse(request.body ?? {});
     response.json(await sendCommand(request, request.params.contractNumber, terminateUpdate, [body]));
+  });
+
+  /**
+   * Deletes an unbilled activity, leaving a history row. It takes the contract's row lock, so it never races a
+   * billing run: either the run billed the activity first (then the deletion is refused) or it never sees it.
+   */
+  router.delete('/Contracts/:contractNumber/Activities/:activityId', async (request, response) => {
+    const project = projectOf(request);
+    const activityId = z.string().regex(/^\d{1,18}$/, 'must be an activity id').parse(request.params.activityId);
+    const contract = await findContract(sql, project.id, request.params.contractNumber);
+    if (!contract) throw ApiError.notFound(`contract ${request.params.contractNumber}`);
+    await sql.begin(async (tx) => {
+      await tx`select 1 from contracts where id = ${contract.id} for update`;
+      const [activity] = await tx<{ billed: boolean }[]>`
+        select invoice_id is not null as billed from activities
+        where id = ${activityId} and contract_id = ${contract.id} and superseded_at is null`;
+      if (!activity) throw ApiError.notFound(`activity ${activityId} of contract ${contract.contractNumber}`);
+      if (activity.billed) throw new ApiError(409, 'CONFLICT', `activity ${activityId} is billed; cancel its invoice instead`);
+      await supersedeActivities(tx, contract.id, [activityId], 'deleted through the API');
+    });
+    response.status(204).end();
   });
 
   return router;
