@@ -121,11 +121,14 @@ export function contractCommandRoutes({ sql, temporal }: ApiDependencies): Route
     if (!contract) throw ApiError.notFound(`contract ${request.params.contractNumber}`);
     await sql.begin(async (tx) => {
       await tx`select 1 from contracts where id = ${contract.id} for update`;
-      const [activity] = await tx<{ billed: boolean }[]>`
-        select invoice_id is not null as billed from activities
+      const [activity] = await tx<{ billed: boolean; origin: string }[]>`
+        select invoice_id is not null as billed, origin from activities
         where id = ${activityId} and contract_id = ${contract.id} and superseded_at is null`;
       if (!activity) throw ApiError.notFound(`activity ${activityId} of contract ${contract.contractNumber}`);
       if (activity.billed) throw new ApiError(409, 'CONFLICT', `activity ${activityId} is billed; cancel its invoice instead`);
+      if (activity.origin !== 'MANUAL') {
+        throw new ApiError(409, 'CONFLICT', `activity ${activityId} follows from the contract's terms; change them with a pause or a subscription change`);
+      }
       await supersedeActivities(tx, contract.id, [activityId], 'deleted through the API');
     });
     response.status(204).end();
