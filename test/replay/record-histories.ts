@@ -1,0 +1,62 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { addDays, billingInstant } from '../../billing/calendar';
+import { contractStateQuery, interimInvoiceUpdate, pauseUpdate, terminateUpdate } from '../../workflows/definitions';
+import { seedContract, seedCustomerWithAccount, seedItem } from '../support/fixtures';
+import { waitFor } from '../support/wait';
+import { startWorkflowHarness } from '../support/workflow-harness';
+
+/**
+ * `npx tsx test/replay/record-histories.ts`: runs contract workflows through billing runs, commands, a
+ * credit-limit pause and termination on the time-skipping server, and saves every run's history under
+ * histories/. Record again only when a change is meant to break replay, and guard it with patched().
+ */
+async function main(): Promise<void> {
+  const harness = await startWorkflowHarness();
+  const out = path.join(__dirname, 'histories');
+  try {
+    const today = await harness.today();
+    const itemId = await seedItem(harness.sql, harness.projectId, { itemNumber: 'REPLAY', unit: 'WEEK', prices: [{ price: '7.00' }] });
+    const customer = await seedCustomerWithAccount(harness.sql, harness.projectId, { creditLimit: '20.00' });
+    const contract = await seedContract(harness.sql, harness.projectId, {
+      customer,
+      startDate: addDays(today, -3),
+      interval: { count: 1, unit: 'WEEK' },
+      noticePeriod: { count: 1, unit: 'WEEK' },
+      items: [{ itemId }],
+    });
+    await harness.withWorker(async () => {
+      const handle = await harness.startContract(contract);
+      await waitFor(() => handle.query(contractStateQuery), (state) => state.billingRuns === 1);
+      await handle.executeUpdate(pauseUpdate, { args: [{ from: addDays(today, 10), until: addDays(today, 17) }] });
+      await handle.executeUpdate(interimInvoiceUpdate, { args: [] });
+      const advance = async (days: number) => {
+        const target = billingInstant(addDays(today, days), 'Europe/Berlin') + 2 * 3_600_000;
+        await harness.env.sleep(target - (await harness.env.currentTimeMs()));
+      };
+      await advance(5);
+      await advance(12);
+      await harness.sql`
+        insert into ledger_entries (account_id, entry_type, amount, booking_date, text, business_key)
+        values (${customer.accountId}, 'CREDIT', '100.00', ${today}, 'Gutschrift', 'replay-credit')`;
+      await handle.signal('accountChanged');
+      await handle.executeUpdate(terminateUpdate, { args: [{}] });
+      await handle.result();
+      await fs.mkdir(out, { recursive: true });
+      let index = 0;
+      for await (const run of harness.env.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) {
+        const history = await harness.env.client.workflow.getHandle(handle.workflowId, run.runId).fetchHistory();
+        index += 1;
+        await fs.writeFile(path.join(out, `contract-run-${String(index).padStart(2, '0')}.json`), JSON.stringify(history));
+      }
+      console.log(`saved ${index} histories to ${out}`);
+    });
+  } finally {
+    await harness.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
