@@ -74,7 +74,7 @@ export async function billContract(tx: Queryable, request: BillingRunRequest): P
 
   const balance = await accountBalance(tx, contract.account.id);
   const amounts = computeInvoice({ activities: due, currency: contract.terms.currency, accountBalance: balance });
-  const credit = checkCredit({ type: contract.account.type, balance, creditLimit: contract.account.creditLimit }, amounts.grossTotal);
+  const credit = checkCredit({ type: contract.account.type, balance, creditLimit: contract.account.creditLimit }, amounts.grossTotal, contract.terms.currency);
   if (!credit.allowed) {
     await recordContractState(tx, contractId, state('PAUSED'), 'CREDIT_LIMIT');
     return { ...state('PAUSED'), outcome: 'CREDIT_LIMIT', grossTotal: amounts.grossTotal, shortfall: credit.shortfall };

@@ -7,3 +7,5 @@ export * from './tax';
 export * from './proration';
 export * from './generation';
 export * from './zoned-date';
+export * from './invoice';
+export * from './credit';
