@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const log = (line: string) => console.log(`  ${line}`);
   const cli = await resolveTemporalCli({ log });
   const temporalServer = await startTemporalDevServer({
-    cliPath: cli.path,
+    cliPath: cli?.path ?? null,
     dbFile: path.join(dir, 'temporal.sqlite'),
     port: await freePort(),
     uiPort: null,
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const client = new Client({ connection });
   try {
     await migrate(sql);
-    console.log(`billing day with N = ${N} contracts (Temporal CLI from ${cli.source})`);
+    console.log(`billing day with N = ${N} contracts (Temporal CLI from ${cli?.source ?? 'the Temporal SDK download'})`);
     const bare = await benchBareWorkflow(sql, client, temporalServer.address);
     const engine = await benchContracts(sql, client, temporalServer.address, postgres.url, dir);
     console.log('');

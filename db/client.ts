@@ -18,9 +18,9 @@ export function createSql(url: string, options: { max?: number; onnotice?: (noti
     max: options.max ?? 10,
     onnotice: options.onnotice ?? (() => undefined),
     types: {
-      date: { to: DATE_OID, from: [DATE_OID], serialize: (value: string) => value, parse: (value: string) => value },
-      numeric: { to: NUMERIC_OID, from: [NUMERIC_OID], serialize: (value: string) => value, parse: (value: string) => value },
-      bigint: { to: INT8_OID, from: [INT8_OID], serialize: (value: string) => value, parse: (value: string) => value },
+      date: { to: DATE_OID, from: [DATE_OID], serialize: (value: unknown) => String(value), parse: (value: string) => value },
+      numeric: { to: NUMERIC_OID, from: [NUMERIC_OID], serialize: (value: unknown) => String(value), parse: (value: string) => value },
+      bigint: { to: INT8_OID, from: [INT8_OID], serialize: (value: unknown) => String(value), parse: (value: string) => value },
     },
   }) as unknown as Sql;
 }

@@ -131,10 +131,10 @@ async function startTemporal(config: DevConfig, stoppers: Stopper[]): Promise<{ 
   }
   say('resolving the Temporal CLI');
   const cli = await resolveTemporalCli({ log: say });
-  say(`Temporal CLI from ${cli.source}: ${cli.path}`);
+  if (cli) say(`Temporal CLI from ${cli.source}: ${cli.path}`);
   say('starting the Temporal dev server');
   const server = await startTemporalDevServer({
-    cliPath: cli.path,
+    cliPath: cli?.path ?? null,
     dbFile: path.join(config.dataDir, 'temporal.sqlite'),
     port: config.temporalPort,
     uiPort: config.temporalUiPort,

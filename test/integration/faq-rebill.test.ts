@@ -89,7 +89,7 @@ test('re-billing from 10.06.2020 on 15.09.2020 cancels the invoices from that pe
   const after = await invoicesOf(sql, contract.contractId);
   expect(after.find((invoice) => invoice.invoiceNumber === result.interimInvoiceNumber)!.periods).toBe('2020-06-10..2020-09-10,2020-09-10..2020-12-10');
 
-  const [{ balance }] = await sql<{ balance: string }[]>`select sum(amount)::numeric(18,2)::text as balance from ledger_entries where account_id = ${customer.accountId}`;
+  const [{ balance }] = await sql<[{ balance: string }]>`select sum(amount)::numeric(18,2)::text as balance from ledger_entries where account_id = ${customer.accountId}`;
   expect(balance).toBe('141.00');
   expect(await daysNotBilledOnce(sql, contract.contractId, 'FAQ-BOX', '2020-03-10', '2020-12-10')).toEqual([]);
   expect(await checkBookInvariants(sql)).toEqual([]);
@@ -129,6 +129,6 @@ test('re-billing from a date that is not a period start is refused with the near
     type: 'INCORRECT_INPUT_DATA',
     message: expect.stringContaining('2020-06-10'),
   });
-  const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from invoice_corrections c join invoices i on i.id = c.invoice_id where i.contract_id = ${contract.contractId}`;
+  const [{ n }] = await sql<[{ n: number }]>`select count(*)::int as n from invoice_corrections c join invoices i on i.id = c.invoice_id where i.contract_id = ${contract.contractId}`;
   expect(n).toBe(0);
 });

@@ -1,0 +1,128 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { CONTRACT_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { ensureSearchAttributes } from './search-attributes';
+
+export interface TemporalDevServer {
+  address: string;
+  uiUrl: string | null;
+  stop(): Promise<void>;
+}
+
+export interface DevServerOptions {
+  /** The Temporal CLI; null lets the Temporal SDK download it (needs the internet). */
+  cliPath: string | null;
+  /** SQLite file that keeps workflows across restarts; null keeps them in memory. */
+  dbFile: string | null;
+  port: number;
+  /** null: no Web UI. */
+  uiPort: number | null;
+  namespace: string;
+  log: (line: string) => void;
+}
+
+/** SQLite in WAL mode with normal sync more than doubles the dev server's rate (see TOOLCHAIN.md). */
+const SQLITE_PRAGMAS = ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'];
+
+/**
+ * `temporal server start-dev` on 127.0.0.1, ready when the frontend answers, with the contract search
+ * attributes registered (also on an existing SQLite file, where the start-up flags are ignored).
+ */
+export async function startTemporalDevServer(options: DevServerOptions): Promise<TemporalDevServer> {
+  if (options.cliPath === null) return startThroughSdk(options);
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--namespace',
+    options.namespace,
+    '--log-level',
+    'warn',
+    ...(options.uiPort === null ? ['--headless'] : ['--ui-port', String(options.uiPort)]),
+    ...(options.dbFile === null ? [] : ['--db-filename', options.dbFile, ...SQLITE_PRAGMAS]),
+    ...CONTRACT_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${key.type === 'DATETIME' ? 'Datetime' : 'Keyword'}`]),
+  ];
+  if (options.dbFile) await fs.mkdir(path.dirname(options.dbFile), { recursive: true });
+  const child = spawn(options.cliPath, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = `${stderr}${chunk.toString()}`.slice(-4000);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stopOnParentExit = () => child.kill('SIGKILL');
+  process.once('exit', stopOnParentExit);
+
+  const address = `127.0.0.1:${options.port}`;
+  try {
+    await waitUntilReady(address, options.namespace, child, () => stderr);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return {
+    address,
+    uiUrl: options.uiPort === null ? null : `http://localhost:${options.uiPort}`,
+    stop: async () => {
+      process.removeListener('exit', stopOnParentExit);
+      await stopChild(child, exited);
+    },
+  };
+}
+
+async function waitUntilReady(address: string, namespace: string, child: ChildProcess, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  let lastError = '';
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the Temporal dev server exited (${child.exitCode}): ${stderr()}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 2000 });
+      try {
+        await connection.workflowService.describeNamespace({ namespace });
+        await ensureSearchAttributes(connection, namespace);
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      lastError = error instanceof Error ? error.message : String(error);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  throw new Error(`the Temporal dev server did not become ready at ${address}: ${lastError}`);
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const killed = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(killed);
+}
+
+async function startThroughSdk(options: DevServerOptions): Promise<TemporalDevServer> {
+  options.log('no Temporal CLI here: letting the Temporal SDK download it');
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'cached-download' },
+      ip: '127.0.0.1',
+      port: options.port,
+      namespace: options.namespace,
+      ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
+      ...(options.uiPort === null ? {} : { ui: true, uiPort: options.uiPort }),
+      extraArgs: options.dbFile ? SQLITE_PRAGMAS : [],
+      searchAttributes: [...CONTRACT_SEARCH_ATTRIBUTES],
+    },
+  });
+  await ensureSearchAttributes(env.connection, options.namespace);
+  return {
+    address: `127.0.0.1:${options.port}`,
+    uiUrl: options.uiPort === null ? null : `http://localhost:${options.uiPort}`,
+    stop: () => env.teardown(),
+  };
+}
