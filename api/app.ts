@@ -5,7 +5,14 @@ import type { Logger } from '../config/logger';
 import type { Sql } from '../db/client';
 import { requireApiKey } from './auth';
 import { errorHandler, notFoundHandler } from './errors';
+import { accountRoutes } from './routes/accounts';
+import { activityRoutes } from './routes/activities';
+import { customerRoutes } from './routes/customers';
 import { healthRoutes } from './routes/health';
+import { invoiceRoutes } from './routes/invoices';
+import { itemRoutes } from './routes/items';
+import { productGroupRoutes } from './routes/product-groups';
+import { taxGroupRoutes } from './routes/tax-groups';
 
 export interface ApiDependencies {
   sql: Sql;
@@ -24,6 +31,13 @@ export function createApp(deps: ApiDependencies): Express {
 
   const api = express.Router();
   api.use(requireApiKey(deps.sql));
+  api.use(customerRoutes(deps));
+  api.use(accountRoutes(deps));
+  api.use(taxGroupRoutes(deps));
+  api.use(productGroupRoutes(deps));
+  api.use(itemRoutes(deps));
+  api.use(invoiceRoutes(deps));
+  api.use(activityRoutes(deps));
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);

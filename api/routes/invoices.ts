@@ -1,0 +1,95 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { decimal } from '../../billing/money';
+import { findInvoice, findInvoiceCorrection, listInvoices, type InvoiceHeader, type InvoiceLine, type InvoiceTax } from '../../db/queries/invoices';
+import type { ApiDependencies } from '../app';
+import { projectOf } from '../auth';
+import { ApiError } from '../errors';
+import { money, plain, unitPrice } from '../format';
+import { businessNumberSchema, pageOf, paginationSchema } from '../schemas';
+
+const listInvoicesSchema = paginationSchema.extend({
+  contractNumber: businessNumberSchema.optional(),
+  customerNumber: businessNumberSchema.optional(),
+  status: z.enum(['OPEN', 'PAID', 'CANCELLED']).optional(),
+});
+const invoiceNumberParam = z.object({ invoiceNumber: businessNumberSchema });
+const correctionNumberParam = z.object({ invoiceCorrectionNumber: businessNumberSchema });
+
+/** Issued invoices and their corrections (stornos): read only, they never change once issued. */
+export function invoiceRoutes({ sql }: ApiDependencies): Router {
+  const router = Router();
+
+  router.get('/Invoices', async (request, response) => {
+    const project = projectOf(request);
+    const query = listInvoicesSchema.parse(request.query);
+    const rows = await listInvoices(sql, project.id, { ...query, limit: query.limit + 1 });
+    response.json(pageOf(rows, query.limit, publicHeader));
+  });
+
+  router.get('/Invoices/:invoiceNumber', async (request, response) => {
+    const project = projectOf(request);
+    const { invoiceNumber } = invoiceNumberParam.parse(request.params);
+    const invoice = await findInvoice(sql, project.id, invoiceNumber);
+    if (!invoice) throw ApiError.notFound(`invoice ${invoiceNumber}`);
+    response.json({
+      ...publicHeader(invoice),
+      lines: invoice.lines.map((line) => publicLine(line, invoice.currency)),
+      taxes: invoice.taxes.map((tax) => publicTax(tax, invoice.currency)),
+    });
+  });
+
+  /** The storno document: every line and tax of the invoice, negated exactly. */
+  router.get('/InvoiceCorrections/:invoiceCorrectionNumber', async (request, response) => {
+    const project = projectOf(request);
+    const { invoiceCorrectionNumber } = correctionNumberParam.parse(request.params);
+    const correction = await findInvoiceCorrection(sql, project.id, invoiceCorrectionNumber);
+    if (!correction) throw ApiError.notFound(`invoice correction ${invoiceCorrectionNumber}`);
+    const { currency } = correction;
+    const negated = (amount: string) => decimal(amount).negated().toFixed();
+    response.json({
+      correctionNumber: correction.correctionNumber,
+      invoiceNumber: correction.invoiceNumber,
+      contractNumber: correction.contractNumber,
+      customerNumber: correction.customerNumber,
+      date: correction.date,
+      currency,
+      reason: correction.reason,
+      netTotal: money(correction.netTotal, currency),
+      taxTotal: money(correction.taxTotal, currency),
+      grossTotal: money(correction.grossTotal, currency),
+      lines: correction.lines.map((line) =>
+        publicLine({ ...line, quantity: negated(line.quantity), netAmount: negated(line.netAmount) }, currency),
+      ),
+      taxes: correction.taxes.map((tax) => publicTax({ ...tax, net: negated(tax.net), tax: negated(tax.tax) }, currency)),
+    });
+  });
+
+  return router;
+}
+
+function publicHeader({ id: _id, ...invoice }: InvoiceHeader) {
+  const { currency } = invoice;
+  return {
+    ...invoice,
+    netTotal: money(invoice.netTotal, currency),
+    taxTotal: money(invoice.taxTotal, currency),
+    grossTotal: money(invoice.grossTotal, currency),
+    creditApplied: money(invoice.creditApplied, currency),
+    amountDue: money(invoice.amountDue, currency),
+  };
+}
+
+function publicLine(line: InvoiceLine, currency: string) {
+  return {
+    ...line,
+    quantity: plain(line.quantity),
+    unitPrice: unitPrice(line.unitPrice, currency),
+    netAmount: money(line.netAmount, currency),
+    taxRate: plain(line.taxRate),
+  };
+}
+
+function publicTax(tax: InvoiceTax, currency: string) {
+  return { category: tax.category, rate: plain(tax.rate), net: money(tax.net, currency), tax: money(tax.tax, currency) };
+}

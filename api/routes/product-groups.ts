@@ -1,0 +1,50 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { findProductGroup, insertProductGroup, listProductGroups, taxGroupExists, type ProductGroup } from '../../db/queries/product-groups';
+import type { ApiDependencies } from '../app';
+import { projectOf } from '../auth';
+import { ApiError } from '../errors';
+import { businessNumberSchema, pageOf, paginationSchema } from '../schemas';
+
+const createProductGroupSchema = z.object({
+  code: businessNumberSchema,
+  name: z.string().trim().min(1).max(200),
+  taxGroup: z.string().min(1).max(50),
+  revenueAccount: z.string().regex(/^\d{4,9}$/, 'must be a ledger account number of 4 to 9 digits, e.g. 8400').nullable().default(null),
+});
+const codeParam = z.object({ code: businessNumberSchema });
+
+/** Product groups (Warengruppen): each points to a tax group and carries the revenue account for DATEV. */
+export function productGroupRoutes({ sql }: ApiDependencies): Router {
+  const router = Router();
+
+  router.post('/ProductGroups', async (request, response) => {
+    const project = projectOf(request);
+    const body = createProductGroupSchema.parse(request.body);
+    if (!(await taxGroupExists(sql, body.taxGroup))) throw ApiError.invalid('taxGroup', `no tax group ${body.taxGroup}`);
+    const group = await insertProductGroup(sql, project.id, body);
+    if (!group) throw new ApiError(409, 'CONFLICT', `product group ${body.code} exists already`, [{ path: 'code', message: 'exists already' }]);
+    response.status(201).location(`/api/v1/ProductGroups/${group.code}`).json(publicProductGroup(group));
+  });
+
+  router.get('/ProductGroups', async (request, response) => {
+    const project = projectOf(request);
+    const query = paginationSchema.parse(request.query);
+    const rows = await listProductGroups(sql, project.id, { afterId: query.afterId, limit: query.limit + 1 });
+    response.json(pageOf(rows, query.limit, publicProductGroup));
+  });
+
+  router.get('/ProductGroups/:code', async (request, response) => {
+    const project = projectOf(request);
+    const { code } = codeParam.parse(request.params);
+    const group = await findProductGroup(sql, project.id, code);
+    if (!group) throw ApiError.notFound(`product group ${code}`);
+    response.json(publicProductGroup(group));
+  });
+
+  return router;
+}
+
+function publicProductGroup({ id: _id, ...group }: ProductGroup) {
+  return group;
+}
