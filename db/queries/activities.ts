@@ -46,3 +46,14 @@ export async function listContractActivities(sql: Queryable, contractId: string,
     order by a.period_start, a.id
     limit ${filter.limit}`;
 }
+
+/** One activity of the contract by its business key (superseded ones left out). */
+export async function findActivityByKey(sql: Queryable, contractId: string, activityKey: string): Promise<ActivityListing | null> {
+  const [row] = await sql<ActivityListing[]>`
+    select a.id, a.item_number as "itemNumber", a.description, a.quantity, a.unit_price as "unitPrice", a.amount,
+      a.period_start as "periodStart", a.period_end as "periodEnd", a.origin, a.invoice_id is not null as billed,
+      i.invoice_number as "invoiceNumber", a.due_date as "dueDate", a.tax_category as "taxCategory", a.tax_rate as "taxRate"
+    from activities a left join invoices i on i.id = a.invoice_id
+    where a.contract_id = ${contractId} and a.activity_key = ${activityKey} and a.superseded_at is null`;
+  return row ?? null;
+}

@@ -216,3 +216,46 @@ test('invoices, corrections and activities are 404 for another project and when 
   expect((await api.call('GET', '/InvoiceCorrections/ST-2026-999999')).status).toBe(404);
   expect((await api.call('GET', '/Contracts/V-NONE/Activities')).status).toBe(404);
 });
+
+describe('manual activities', () => {
+  beforeAll(async () => {
+    expect((await api.call('POST', '/ProductGroups', { code: 'SETUP', name: 'Einrichtung', taxGroup: 'DE_STANDARD' })).status).toBe(201);
+    expect((await api.call('POST', '/Items', { itemNumber: 'SETUP-FEE', name: 'Einrichtungsgebühr', unit: 'PIECE', productGroup: 'SETUP', prices: [{ price: '49.9', currency: 'EUR' }] })).status).toBe(201);
+  });
+
+  test('books a manual activity at the item price once per Idempotency-Key', async () => {
+    const headers = { 'Idempotency-Key': 'setup-V-INV-1' };
+    const body = { itemNumber: 'SETUP-FEE', quantity: '2', periodStart: '2026-05-04', dueDate: '2026-06-01' };
+    const created = await api.call('POST', '/Contracts/V-INV-1/Activities', body, headers);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      itemNumber: 'SETUP-FEE',
+      description: 'Einrichtungsgebühr',
+      quantity: '2',
+      unitPrice: '49.90',
+      amount: '99.80',
+      periodStart: '2026-05-04',
+      periodEnd: '2026-05-05',
+      origin: 'MANUAL',
+      billed: false,
+      dueDate: '2026-06-01',
+      taxCategory: 'STANDARD',
+      taxRate: '19',
+    });
+    const again = await api.call('POST', '/Contracts/V-INV-1/Activities', body, headers);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(created.body);
+    expect((await api.call('GET', '/Contracts/V-INV-1/Activities?origin=MANUAL')).body.items).toHaveLength(2);
+  });
+
+  test('refuses bad manual activities naming the field and writes nothing', async () => {
+    const count = async () => (await api.sql<{ n: number }[]>`select count(*)::int as n from activities`)[0]!.n;
+    const before = await count();
+    expectFieldProblem(await api.call('POST', '/Contracts/V-INV-1/Activities', { itemNumber: 'NOPE' }), 'itemNumber');
+    expectFieldProblem(await api.call('POST', '/Contracts/V-INV-1/Activities', { itemNumber: 'SETUP-FEE', quantity: '0' }), 'quantity');
+    expectFieldProblem(await api.call('POST', '/Contracts/V-INV-1/Activities', { itemNumber: 'SETUP-FEE', unitPrice: 5 }), 'unitPrice');
+    expectFieldProblem(await api.call('POST', '/Contracts/V-INV-1/Activities', { itemNumber: 'SETUP-FEE', periodStart: '2026-05-04', periodEnd: '2026-05-04' }), 'periodEnd');
+    expect((await api.callAs(api.otherKey, 'POST', '/Contracts/V-INV-1/Activities', { itemNumber: 'SETUP-FEE' })).status).toBe(404);
+    expect(await count()).toBe(before);
+  });
+});
