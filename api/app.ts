@@ -7,6 +7,8 @@ import { requireApiKey } from './auth';
 import { errorHandler, notFoundHandler } from './errors';
 import { accountRoutes } from './routes/accounts';
 import { activityRoutes } from './routes/activities';
+import { contractCommandRoutes } from './routes/contract-commands';
+import { contractRoutes } from './routes/contracts';
 import { customerRoutes } from './routes/customers';
 import { healthRoutes } from './routes/health';
 import { invoiceRoutes } from './routes/invoices';
@@ -38,6 +40,8 @@ export function createApp(deps: ApiDependencies): Express {
   api.use(itemRoutes(deps));
   api.use(invoiceRoutes(deps));
   api.use(activityRoutes(deps));
+  api.use(contractRoutes(deps));
+  api.use(contractCommandRoutes(deps));
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { Router, type Request } from 'express';
 import type { UpdateDefinition } from '@temporalio/common';
 import { z } from 'zod';
-import { decimal } from '../../billing/money';
 import { supersedeActivities } from '../../db/queries/billing';
 import { findContract } from '../../db/queries/contracts';
 import {
@@ -17,7 +16,7 @@ import {
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
-import { decimalSchema, isoDateSchema } from '../schemas';
+import { positiveDecimalSchema, isoDateSchema } from '../schemas';
 
 /** How long the API waits for a command's answer before telling the caller to ask again. */
 const COMMAND_DEADLINE_MS = 30_000;
@@ -31,7 +30,7 @@ const pauseSchema = z
 const changeSubscriptionSchema = z.object({
   effectiveDate: isoDateSchema,
   items: z
-    .array(z.object({ itemNumber: z.string().min(1).max(100), quantity: decimalSchema.refine((value) => decimal(value).gt(0), 'must be greater than 0') }))
+    .array(z.object({ itemNumber: z.string().min(1).max(100), quantity: positiveDecimalSchema }))
     .min(1),
 });
 const terminateSchema = z.object({ endDate: isoDateSchema.optional() });

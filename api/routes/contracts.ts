@@ -2,7 +2,6 @@ import { Router } from 'express';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { generateActivities } from '../../billing/generation';
-import { decimal } from '../../billing/money';
 import { validateSubscription } from '../../billing/pricing';
 import type { ContractTerms } from '../../billing/types';
 import { calendarDateAt } from '../../billing/zoned-date';
@@ -14,7 +13,7 @@ import { ContractNumberKey, ContractStatusKey, CustomerNumberKey, NextBillingDat
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
-import { decimalSchema, isoDateSchema, pageOf, paginationSchema } from '../schemas';
+import { positiveDecimalSchema, isoDateSchema, pageOf, paginationSchema } from '../schemas';
 
 const intervalSchema = z.object({
   count: z.number().int().min(1).max(1000),
@@ -35,7 +34,7 @@ const createContractSchema = z.object({
     .array(
       z.object({
         itemNumber: z.string().min(1).max(100),
-        quantity: decimalSchema.refine((value) => decimal(value).gt(0), 'must be greater than 0').default('1'),
+        quantity: positiveDecimalSchema.default('1'),
         billingFrom: isoDateSchema.optional(),
       }),
     )

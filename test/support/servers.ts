@@ -2,11 +2,15 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { startEmbeddedPostgres } from '../../dev/embedded-postgres';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { spawn } from 'node:child_process';
 import { freePort } from '../../dev/free-port';
+import { ensureSearchAttributes } from '../../dev/search-attributes';
 import { startTemporalDevServer } from '../../dev/temporal-dev-server';
 import { resolveTemporalCli } from '../../dev/tools/temporal-cli';
 import { resolveTestServer } from '../../dev/tools/test-server';
+
+const REPO_ROOT = path.resolve(__dirname, '../..');
 
 /** Real servers for tests, each on a free loopback port in a temporary directory, stopped by the caller. */
 
@@ -15,25 +19,54 @@ const quiet = () => undefined;
 export async function startTestPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-pg-'));
   await fs.chmod(dir, 0o755);
-  const postgres = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port: await freePort(), database: 'kontor', log: quiet });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'dev/postgres-server.ts'), path.join(dir, 'data'), String(await freePort())], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    let errors = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const ready = /ready (\S+)/.exec(output);
+      if (ready) resolve(ready[1]!);
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`embedded PostgreSQL exited (${code}): ${errors}`)));
+  });
   return {
-    url: postgres.url,
+    url,
     async stop() {
-      await postgres.stop();
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
       await fs.rm(dir, { recursive: true, force: true });
     },
   };
 }
 
 export async function startTestTemporal(): Promise<{ address: string; namespace: string; stop(): Promise<void> }> {
+  quietTemporalRuntime();
   const cli = await resolveTemporalCli({ log: (line) => console.log(line) });
   const server = await startTemporalDevServer({ cliPath: cli?.path ?? null, dbFile: null, port: await freePort(), uiPort: null, namespace: 'default', log: quiet });
   return { address: server.address, namespace: 'default', stop: () => server.stop() };
 }
 
+/** The SDK's own logs at WARN: test output shows failures, not every workflow bundle built. */
+export function quietTemporalRuntime(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // installed already by an earlier test file in this process
+  }
+}
+
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  quietTemporalRuntime();
   const testServer = await resolveTestServer({ log: (line) => console.log(line) });
-  return TestWorkflowEnvironment.createTimeSkipping({
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: testServer ? { type: 'existing-path', path: testServer.path } : { type: 'cached-download' } },
   });
+  await ensureSearchAttributes(env.connection, env.namespace ?? 'default');
+  return env;
 }
