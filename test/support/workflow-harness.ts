@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { createActivities, type ContractActivities } from '../../activities';
 import { createMailer } from '../../activities/mailer';
 import { calendarDateAt } from '../../billing/zoned-date';
@@ -32,7 +32,7 @@ export interface WorkflowHarness {
   /** The test server's current business date in Europe/Berlin. */
   today(): Promise<string>;
   startContract(contract: SeededContract): Promise<WorkflowHandleWithFirstExecutionRunId<typeof contractWorkflow>>;
-  /** Runs `body` while a worker polls; `wrapActivities` lets a test inject failures around the real ones. */
+  /** Runs `body` while a worker polls a task queue of its own; `wrapActivities` lets a test inject failures around the real ones. */
   withWorker<T>(body: () => Promise<T>, wrapActivities?: (real: ContractActivities) => ContractActivities): Promise<T>;
   stop(): Promise<void>;
 }
@@ -46,7 +46,9 @@ export async function startWorkflowHarness(): Promise<WorkflowHarness> {
   const sql = createSql(postgres.url);
   await migrate(sql);
   const project = await createProject(sql, `workflow-test`, TIME_ZONE);
-  const taskQueue = `contracts-${process.pid}-${(taskQueueCounter += 1)}`;
+  const nextTaskQueue = () => `contracts-${process.pid}-${(taskQueueCounter += 1)}`;
+  let taskQueue = nextTaskQueue();
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
   const realActivities = createActivities({ sql, mailer: createMailer(config.mail), config, logger: createLogger({ level: 'warn', name: 'test' }) });
 
   return {
@@ -54,7 +56,9 @@ export async function startWorkflowHarness(): Promise<WorkflowHarness> {
     sql,
     config,
     projectId: project.id,
-    taskQueue,
+    get taskQueue() {
+      return taskQueue;
+    },
     async today() {
       return calendarDateAt(await env.currentTimeMs(), TIME_ZONE);
     },
@@ -73,10 +77,12 @@ export async function startWorkflowHarness(): Promise<WorkflowHarness> {
       });
     },
     async withWorker(body, wrapActivities) {
+      // a task queue of its own, so that a test that failed with its worker still polling harms no other
+      taskQueue = nextTaskQueue();
       const worker = await Worker.create({
         connection: env.nativeConnection,
         taskQueue,
-        workflowsPath: require.resolve('../../workflows'),
+        workflowBundle,
         activities: wrapActivities ? wrapActivities(realActivities) : realActivities,
       });
       return worker.runUntil(body);

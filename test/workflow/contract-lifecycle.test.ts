@@ -77,8 +77,8 @@ test('quarterly in advance bills on the period start, in arrears on the day afte
   const inArrears = await seedContract(harness.sql, harness.projectId, { customer, startDate: start, interval: { count: 3, unit: 'MONTH' }, invoiceInAdvance: false, items: [{ itemId: item }] });
   await harness.withWorker(async () => {
     const handles = [await harness.startContract(inAdvance), await harness.startContract(inArrears)];
-    const advanceState = await handles[0]!.query(contractStateQuery);
-    const arrearsState = await handles[1]!.query(contractStateQuery);
+    const advanceState = await waitFor(() => handles[0]!.query(contractStateQuery), (state) => state.billingRuns === 1);
+    const arrearsState = await waitFor(() => handles[1]!.query(contractStateQuery), (state) => state.billingRuns === 1);
     expect(advanceState.nextBillingDate).toBe(start);
     const periodEnd = arrearsState.nextBillingDate!;
     expect(periodEnd > start).toBe(true);
