@@ -17,16 +17,18 @@ jest.setTimeout(180_000);
 let harness: WorkflowHarness;
 let counter = 0;
 
-beforeAll(async () => {
+// each scenario on a time-skipping server and a PostgreSQL of its own: one scenario's clock jumps and
+// leftover workflows never reach another
+beforeEach(async () => {
   harness = await startWorkflowHarness();
 });
 
-afterAll(async () => {
-  await harness?.stop();
-});
-
 afterEach(async () => {
-  expect(await checkBookInvariants(harness.sql)).toEqual([]);
+  try {
+    expect(await checkBookInvariants(harness.sql)).toEqual([]);
+  } finally {
+    await harness?.stop();
+  }
 });
 
 async function advancePast(date: string): Promise<void> {
