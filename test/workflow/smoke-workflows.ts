@@ -1,0 +1,14 @@
+import { proxyActivities, sleep } from '@temporalio/workflow';
+
+export interface SmokeActivities {
+  recordWakeUp(marker: string): Promise<void>;
+}
+
+const { recordWakeUp } = proxyActivities<SmokeActivities>({ startToCloseTimeout: '1 minute' });
+
+/** Sleeps, then runs one activity: the smallest proof that timers and activities work on a server. */
+export async function sleepThenRecord(marker: string, duration: string): Promise<string> {
+  await sleep(duration);
+  await recordWakeUp(marker);
+  return marker;
+}
