@@ -99,8 +99,9 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
   function publish(): void {
     upsertSearchAttributes([
       { key: ContractStatusKey, value: state.status },
-      { key: NextBillingDateKey, value: state.nextBillingDate ? new Date(`${state.nextBillingDate}T00:00:00Z`) : undefined },
-    ] as Parameters<typeof upsertSearchAttributes>[0]);
+      // null removes the attribute: an ended contract has no next billing date
+      { key: NextBillingDateKey, value: state.nextBillingDate ? new Date(`${state.nextBillingDate}T00:00:00Z`) : null },
+    ]);
     const pause = state.status === 'PAUSED' ? ` (paused: credit limit, short by ${state.creditShortfall})` : '';
     setCurrentDetails(
       [
