@@ -119,7 +119,9 @@ test.each([
     // paused days come back as a credit)
     expect(deliveries.filter((delivery) => delivery.periodStart >= addDays(start, 12) && delivery.periodStart < addDays(start, 19))).toEqual([]);
     expect(deliveries.some((delivery) => delivery.periodStart === addDays(start, 19))).toBe(true);
-    const days = await daysNotBilledOnce(harness.sql, contract.contractId, itemNumber, start, addDays(start, 28), 1);
+    // by day 29 in advance the week from day 28 is billed too; in arrears the week that ended on day 28
+    const billedUntil = addDays(start, inAdvance ? 35 : 28);
+    const days = await daysNotBilledOnce(harness.sql, contract.contractId, itemNumber, start, billedUntil, 1);
     const paused = new Set(Array.from({ length: 7 }, (_, index) => addDays(start, 12 + index)));
     expect(days.filter((entry) => !paused.has(entry.slice(0, 10)))).toEqual([]);
     await handle.terminate('test finished');
