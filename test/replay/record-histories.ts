@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { temporal } from '@temporalio/proto';
 import { addDays, billingInstant } from '../../billing/calendar';
-import { contractStateQuery, interimInvoiceUpdate, pauseUpdate, terminateUpdate } from '../../workflows/definitions';
+import { accountChangedSignal, contractStateQuery, interimInvoiceUpdate, pauseUpdate, terminateUpdate } from '../../workflows/definitions';
 import { seedContract, seedCustomerWithAccount, seedItem } from '../support/fixtures';
 import { waitFor } from '../support/wait';
 import { startWorkflowHarness } from '../support/workflow-harness';
@@ -9,7 +10,7 @@ import { startWorkflowHarness } from '../support/workflow-harness';
 /**
  * `npx tsx test/replay/record-histories.ts`: runs contract workflows through billing runs, commands, a
  * credit-limit pause and termination on the time-skipping server, and saves every run's history under
- * histories/. Record again only when a change is meant to break replay, and guard it with patched().
+ * histories/ (binary protobuf, as fetched). Record again only when a change is meant to break replay, and guard it with patched().
  */
 async function main(): Promise<void> {
   const harness = await startWorkflowHarness();
@@ -39,15 +40,23 @@ async function main(): Promise<void> {
       await harness.sql`
         insert into ledger_entries (account_id, entry_type, amount, booking_date, text, business_key)
         values (${customer.accountId}, 'CREDIT', '100.00', ${today}, 'Gutschrift', 'replay-credit')`;
-      await handle.signal('accountChanged');
+      await handle.signal(accountChangedSignal);
       await handle.executeUpdate(terminateUpdate, { args: [{}] });
       await handle.result();
       await fs.mkdir(out, { recursive: true });
+      // the time-skipping server cannot list runs: walk the continue-as-new chain back from the latest run
+      const histories = [];
+      for (let runId: string | undefined = undefined; ; ) {
+        const history = await harness.env.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+        histories.unshift(history);
+        const previous = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+        if (!previous) break;
+        runId = previous;
+      }
       let index = 0;
-      for await (const run of harness.env.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) {
-        const history = await harness.env.client.workflow.getHandle(handle.workflowId, run.runId).fetchHistory();
+      for (const history of histories) {
         index += 1;
-        await fs.writeFile(path.join(out, `contract-run-${String(index).padStart(2, '0')}.json`), JSON.stringify(history));
+        await fs.writeFile(path.join(out, `contract-run-${String(index).padStart(2, '0')}.binpb`), temporal.api.history.v1.History.encode(history).finish());
       }
       console.log(`saved ${index} histories to ${out}`);
     });
