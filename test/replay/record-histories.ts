@@ -47,9 +47,9 @@ async function main(): Promise<void> {
       // the time-skipping server cannot list runs: walk the continue-as-new chain back from the latest run
       const histories = [];
       for (let runId: string | undefined = undefined; ; ) {
-        const history = await harness.env.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+        const history: temporal.api.history.v1.IHistory = await harness.env.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
         histories.unshift(history);
-        const previous = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+        const previous: string | null | undefined = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
         if (!previous) break;
         runId = previous;
       }
