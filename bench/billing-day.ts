@@ -8,7 +8,7 @@ import { calendarDateAt } from '../billing/zoned-date';
 import { createSql, type Sql } from '../db/client';
 import { migrate } from '../db/migrate';
 import { createProject } from '../db/projects';
-import { startEmbeddedPostgres } from '../dev/embedded-postgres';
+import { spawnEmbeddedPostgres } from '../dev/postgres-process';
 import { freePort } from '../dev/free-port';
 import { startTemporalDevServer } from '../dev/temporal-dev-server';
 import { resolveTemporalCli } from '../dev/tools/temporal-cli';
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     namespace: 'default',
     log: () => undefined,
   });
-  const postgres = await startEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), port: await freePort(), database: 'kontor', log: () => undefined });
+  const postgres = await spawnEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), port: await freePort() });
   const sql = createSql(postgres.url, { max: 20 });
   const connection = await Connection.connect({ address: temporalServer.address });
   const client = new Client({ connection });

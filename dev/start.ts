@@ -6,7 +6,7 @@ import { loadDevConfig, type DevConfig } from '../config/dev-config';
 import { createSql } from '../db/client';
 import { migrate } from '../db/migrate';
 import { ensureDefaultProject } from '../db/projects';
-import { startEmbeddedPostgres } from './embedded-postgres';
+import { spawnEmbeddedPostgres } from './postgres-process';
 import { ensureSearchAttributes } from './search-attributes';
 import { startTemporalDevServer } from './temporal-dev-server';
 import { resolveTemporalCli } from './tools/temporal-cli';
@@ -151,12 +151,7 @@ async function startPostgres(config: DevConfig, stoppers: Stopper[]): Promise<st
     return config.databaseUrl;
   }
   say('starting embedded PostgreSQL');
-  const postgres = await startEmbeddedPostgres({
-    dataDir: path.join(config.dataDir, 'postgres'),
-    port: config.postgresPort,
-    database: 'kontor',
-    log: say,
-  });
+  const postgres = await spawnEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'postgres'), port: config.postgresPort });
   stoppers.push({ name: 'PostgreSQL', stop: postgres.stop });
   return postgres.url;
 }

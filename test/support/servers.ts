@@ -3,14 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { spawn } from 'node:child_process';
 import { freePort } from '../../dev/free-port';
+import { spawnEmbeddedPostgres } from '../../dev/postgres-process';
 import { ensureSearchAttributes } from '../../dev/search-attributes';
 import { startTemporalDevServer } from '../../dev/temporal-dev-server';
 import { resolveTemporalCli } from '../../dev/tools/temporal-cli';
 import { resolveTestServer } from '../../dev/tools/test-server';
-
-const REPO_ROOT = path.resolve(__dirname, '../..');
 
 /** Real servers for tests, each on a free loopback port in a temporary directory, stopped by the caller. */
 
@@ -19,27 +17,11 @@ const quiet = () => undefined;
 export async function startTestPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-pg-'));
   await fs.chmod(dir, 0o755);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'dev/postgres-server.ts'), path.join(dir, 'data'), String(await freePort())], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    let errors = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const ready = /ready (\S+)/.exec(output);
-      if (ready) resolve(ready[1]!);
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`embedded PostgreSQL exited (${code}): ${errors}`)));
-  });
+  const postgres = await spawnEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port: await freePort() });
   return {
-    url,
+    url: postgres.url,
     async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
+      await postgres.stop();
       await fs.rm(dir, { recursive: true, force: true });
     },
   };
