@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { generateActivities } from '../../billing/generation';
+import { BillingError } from '../../billing/errors';
 import { validateSubscription } from '../../billing/pricing';
 import type { ContractTerms } from '../../billing/types';
 import { calendarDateAt } from '../../billing/zoned-date';
@@ -89,7 +90,15 @@ export function contractRoutes({ sql, temporal, config }: ApiDependencies): Rout
         pauses: [],
         customer: taxSubject!,
       };
-      validateSubscription(terms, items);
+      try {
+        validateSubscription(terms, items);
+      } catch (error) {
+        // a rule of the subscription as a whole (no price for the account's currency) names the subscription
+        if (error instanceof BillingError && typeof error.details.path !== 'string') {
+          throw new BillingError(error.code, error.message, { ...error.details, path: 'subscription' });
+        }
+        throw error;
+      }
       const preview = generateActivities({ terms, items, stored: [], asOf: today });
 
       const itemIds = await tx<{ id: string; itemNumber: string }[]>`

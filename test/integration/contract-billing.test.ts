@@ -77,7 +77,7 @@ test('a backdated contract created through the API is invoiced with the right to
     expect(account.body.balance).toBe('-95.20');
 
     const mail = await waitFor(async () => smtp.received.filter((message) => message.raw.includes(invoice.invoiceNumber)), (messages) => messages.length === 1);
-    expect(mail[0]!.to).toEqual(['buchhaltung-a@beispiel.test']);
+    expect(mail[0]!.to).toEqual(['buchhaltung-A@beispiel.test']);
 
     const contract = await engine.call('GET', `/Contracts/${contractNumber}`);
     expect(contract.body.nextBillingDate > today()).toBe(true);
