@@ -46,10 +46,15 @@ export async function runBilling(deps: { sql: Sql; logger: Logger }, request: Bi
  * The billing run inside the caller's transaction, so that commands such as a re-billing can cancel,
  * regenerate and invoice atomically.
  */
-export async function billContract(tx: Queryable, request: BillingRunRequest): Promise<BillingRunResult> {
+export async function billContract(
+  tx: Queryable,
+  request: BillingRunRequest,
+  /** Given when the caller generated already and stored activities that must be billed as they are. */
+  alreadyGenerated?: GenerationResult,
+): Promise<BillingRunResult> {
   const { contractId, asOf, billingRunKey } = request;
   const contract = await loadContractForBilling(tx, contractId, { lock: true });
-  const generated = await storeMissingActivities(tx, contract, asOf);
+  const generated = alreadyGenerated ?? (await storeMissingActivities(tx, contract, asOf));
 
   const stored = await loadStoredActivities(tx, contractId);
   const due = stored.filter((activity) => !activity.billed && activity.dueDate <= asOf);

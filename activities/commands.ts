@@ -100,37 +100,40 @@ export function rebill(deps: Deps, request: CommandContext & { from: IsoDate }):
       cancelled.push(await cancelInvoiceWithin(tx, { projectId: contract.projectId, invoiceNumber, correctionDate: request.today, reason: `Neuberechnung ab ${request.from}` }));
     }
     const cancelledNow = cancelled.map((invoice) => invoice.invoiceNumber);
-    // what the invoices cancelled now billed before `from` goes on the interim invoice again, unchanged
-    const keptAsTheyWere =
-      cancelledNow.length === 0
-        ? []
-        : await tx<{ id: string }[]>`
-            select a.id from activities a join invoices i on i.id = a.invoice_id
-            where a.contract_id = ${request.contractId} and a.superseded_at is null
-              and i.project_id = ${contract.projectId} and i.invoice_number in ${tx(cancelledNow)}
-              and (a.period_start < ${request.from} or a.origin = 'MANUAL')`;
-    // service from `from` on that stands on any cancelled invoice (now or by an earlier storno) is regenerated
-    const released = await tx<{ id: string }[]>`
+    // service from `from` on that stands on any cancelled invoice (now or by an earlier storno) is regenerated,
+    // and so is unbilled service from `from` on
+    await tx`
       update activities a set superseded_at = now()
       from invoices i
       where i.id = a.invoice_id and a.contract_id = ${request.contractId} and a.superseded_at is null and i.status = 'CANCELLED'
-        and ((a.period_start >= ${request.from} and a.origin <> 'MANUAL') or a.id in ${tx(keptAsTheyWere.map((row) => row.id).concat(['0']))})
-      returning a.id`;
-    if (keptAsTheyWere.length > 0) {
-      await tx`
-        insert into activities (contract_id, activity_key, item_number, description, quantity, unit_price, amount,
-          period_start, period_end, origin, due_date, tax_category, tax_rate, tax_notice, corrects_key)
-        select contract_id, activity_key, item_number, description, quantity, unit_price, amount,
-          period_start, period_end, origin, ${request.today}, tax_category, tax_rate, tax_notice, corrects_key
-        from activities where id in ${tx(keptAsTheyWere.map((row) => row.id))}`;
-    }
-    deps.logger.info({ contractId: request.contractId, released: released.length, keptAsTheyWere: keptAsTheyWere.length }, 'activities released for re-billing');
+        and a.period_start >= ${request.from} and a.origin <> 'MANUAL'`;
     await tx`
       update activities set superseded_at = now()
       where contract_id = ${request.contractId} and invoice_id is null and superseded_at is null
         and origin in ('SUBSCRIPTION', 'CREDIT', 'PRORATION') and period_start >= ${request.from}`;
+    // regenerate now, while what the cancelled invoices billed before `from` still counts as billed
+    const generated = await storeMissingActivities(tx, await loadContractForBilling(tx, request.contractId, { lock: false }), request.today);
 
-    const billing = await billContract(tx, { contractId: request.contractId, asOf: request.today, billingRunKey: `rebill:${request.commandKey}` });
+    // what the invoices cancelled now billed before `from` goes on the interim invoice again, unchanged
+    if (cancelledNow.length > 0) {
+      const keptAsTheyWere = await tx<{ id: string }[]>`
+        update activities a set superseded_at = now()
+        from invoices i
+        where i.id = a.invoice_id and a.contract_id = ${request.contractId} and a.superseded_at is null
+          and i.project_id = ${contract.projectId} and i.invoice_number in ${tx(cancelledNow)}
+        returning a.id`;
+      if (keptAsTheyWere.length > 0) {
+        await tx`
+          insert into activities (contract_id, activity_key, item_number, description, quantity, unit_price, amount,
+            period_start, period_end, origin, due_date, tax_category, tax_rate, tax_notice, corrects_key)
+          select contract_id, activity_key, item_number, description, quantity, unit_price, amount,
+            period_start, period_end, origin, ${request.today}, tax_category, tax_rate, tax_notice, corrects_key
+          from activities where id in ${tx(keptAsTheyWere.map((row) => row.id))}`;
+      }
+      deps.logger.info({ contractId: request.contractId, keptAsTheyWere: keptAsTheyWere.length }, 'activities billed again as they were');
+    }
+
+    const billing = await billContract(tx, { contractId: request.contractId, asOf: request.today, billingRunKey: `rebill:${request.commandKey}` }, generated);
     return {
       cancelledInvoiceNumbers: cancelled.map((invoice) => invoice.invoiceNumber),
       invoiceCorrectionNumbers: cancelled.map((invoice) => invoice.correctionNumber),

@@ -70,6 +70,13 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** Processes still alive after a grace period: a server's helper processes may take a moment to go. */
+async function survivors(pids: number[], graceMs = 10_000): Promise<number[]> {
+  const deadline = Date.now() + graceMs;
+  while (pids.some(isAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  return pids.filter(isAlive);
+}
+
 test('npm start brings the engine up on free ports, refuses a second start, stops every child on SIGTERM and finds its data again', async () => {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-start-'));
   await fs.chmod(dataDir, 0o755);
@@ -103,8 +110,7 @@ test('npm start brings the engine up on free ports, refuses a second start, stop
     expect(children.length).toBeGreaterThanOrEqual(3);
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(children.filter(isAlive)).toEqual([]);
+    expect(await survivors(children)).toEqual([]);
 
     const again = startStack(environment);
     await waitForOutput(again, 'Kontor billing engine is running');
@@ -115,8 +121,7 @@ test('npm start brings the engine up on free ports, refuses a second start, stop
     const againChildren = await descendants(again.child.pid!);
     again.child.kill('SIGINT');
     expect(await again.exited).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(againChildren.filter(isAlive)).toEqual([]);
+    expect(await survivors(againChildren)).toEqual([]);
   } finally {
     await fs.rm(dataDir, { recursive: true, force: true });
   }
