@@ -6,6 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { createActivities, type ContractActivities } from '../../activities';
 import { createMailer } from '../../activities/mailer';
+import { billingInstant } from '../../billing/calendar';
 import { calendarDateAt } from '../../billing/zoned-date';
 import { loadConfig, type Config } from '../../config/config';
 import { createLogger } from '../../config/logger';
@@ -31,6 +32,8 @@ export interface WorkflowHarness {
   taskQueue: string;
   /** The test server's current business date in Europe/Berlin. */
   today(): Promise<string>;
+  /** Moves the test server's clock past the given billing day (jitter stays inside its first hour). */
+  advancePast(date: string): Promise<void>;
   startContract(contract: SeededContract): Promise<WorkflowHandleWithFirstExecutionRunId<typeof contractWorkflow>>;
   /** Runs `body` while a worker polls a task queue of its own; `wrapActivities` lets a test inject failures around the real ones. */
   withWorker<T>(body: () => Promise<T>, wrapActivities?: (real: ContractActivities) => ContractActivities): Promise<T>;
@@ -61,6 +64,11 @@ export async function startWorkflowHarness(): Promise<WorkflowHarness> {
     },
     async today() {
       return calendarDateAt(await env.currentTimeMs(), TIME_ZONE);
+    },
+    async advancePast(date) {
+      const target = billingInstant(date, TIME_ZONE) + 2 * 3_600_000;
+      const now = await env.currentTimeMs();
+      if (target > now) await env.sleep(target - now);
     },
     async startContract(contract) {
       const input: ContractWorkflowInput = {
@@ -94,4 +102,23 @@ export async function startWorkflowHarness(): Promise<WorkflowHarness> {
       await fs.rm(outbox, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Each scenario on a time-skipping server and a PostgreSQL of its own, so that one scenario's clock jumps
+ * and leftover workflows never reach another; the books' invariants are checked after every scenario.
+ */
+export function useWorkflowHarness(checkInvariants: (harness: WorkflowHarness) => Promise<void>): () => WorkflowHarness {
+  let harness: WorkflowHarness | undefined;
+  beforeEach(async () => {
+    harness = await startWorkflowHarness();
+  });
+  afterEach(async () => {
+    try {
+      if (harness) await checkInvariants(harness);
+    } finally {
+      await harness?.stop();
+    }
+  });
+  return () => harness!;
 }

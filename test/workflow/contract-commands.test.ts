@@ -1,4 +1,4 @@
-import { addDays, addInterval, billingInstant } from '../../billing/calendar';
+import { addDays, addInterval } from '../../billing/calendar';
 import {
   cancelInvoiceUpdate,
   changeSubscriptionUpdate,
@@ -11,32 +11,18 @@ import { invoicesOf, seedContract, seedCustomerWithAccount, seedItem } from '../
 import { checkBookInvariants, daysNotBilledOnce } from '../support/invariants';
 import { expectRefused } from '../support/failures';
 import { waitFor } from '../support/wait';
-import { startWorkflowHarness, type WorkflowHarness } from '../support/workflow-harness';
+import { useWorkflowHarness, type WorkflowHarness } from '../support/workflow-harness';
 
 jest.setTimeout(180_000);
 
+const currentHarness = useWorkflowHarness(async (harness) => {
+  expect(await checkBookInvariants(harness.sql)).toEqual([]);
+});
 let harness: WorkflowHarness;
+beforeEach(() => {
+  harness = currentHarness();
+});
 let counter = 0;
-
-// each scenario on a time-skipping server and a PostgreSQL of its own: one scenario's clock jumps and
-// leftover workflows never reach another
-beforeEach(async () => {
-  harness = await startWorkflowHarness();
-});
-
-afterEach(async () => {
-  try {
-    expect(await checkBookInvariants(harness.sql)).toEqual([]);
-  } finally {
-    await harness?.stop();
-  }
-});
-
-async function advancePast(date: string): Promise<void> {
-  const target = billingInstant(date, 'Europe/Berlin') + 2 * 3_600_000;
-  const now = await harness.env.currentTimeMs();
-  if (target > now) await harness.env.sleep(target - now);
-}
 
 async function contractWith(options: { unit: 'MONTH' | 'WEEK'; count: number; inAdvance: boolean; price: string; start: string }) {
   counter += 1;
@@ -60,7 +46,7 @@ test('re-billing two quarters back cancels both invoices and bills them again at
   await harness.withWorker(async () => {
     const handle = await harness.startContract(contract);
     const third = addInterval(start, quarter, 2);
-    await advancePast(addDays(third, 5));
+    await harness.advancePast(addDays(third, 5));
     const invoices = await waitFor(() => invoicesOf(harness.sql, contract.contractId), (rows) => rows.length === 3);
     await harness.sql`update item_prices set price = '80.00' where item_id = ${itemId}`;
     const second = addInterval(start, quarter, 1);
@@ -106,11 +92,11 @@ test.each([
   await harness.withWorker(async () => {
     const handle = await harness.startContract(contract);
     // start ── +7 ── +14 (pause from +12 until +19) ── +21 ── +28
-    await advancePast(addDays(start, 10));
+    await harness.advancePast(addDays(start, 10));
     await handle.executeUpdate(pauseUpdate, { args: [{ from: addDays(start, 12), until: addDays(start, 19) }] });
     await expectRefused(handle.executeUpdate(pauseUpdate, { args: [{ from: addDays(start, 18), until: addDays(start, 20) }] }), /overlaps/);
     await expectRefused(handle.executeUpdate(pauseUpdate, { args: [{ from: addDays(start, 20), until: addDays(start, 18) }] }), /after from/);
-    await advancePast(addDays(start, 29));
+    await harness.advancePast(addDays(start, 29));
     await waitFor(() => handle.query(contractStateQuery), (state) => state.nextBillingDate! > addDays(start, 28));
     const deliveries = await harness.sql<{ periodStart: string; periodEnd: string }[]>`
       select period_start as "periodStart", period_end as "periodEnd" from activities
@@ -153,7 +139,7 @@ test('an interim invoice racing the billing run and the same command twice under
     const handle = await harness.startContract(contract);
     await waitFor(() => invoicesOf(harness.sql, contract.contractId), (rows) => rows.length === 1);
     const next = (await handle.query(contractStateQuery)).nextBillingDate!;
-    const racing = advancePast(next);
+    const racing = harness.advancePast(next);
     const commands = await Promise.all([
       handle.executeUpdate(interimInvoiceUpdate, { args: [], updateId: 'same-key' }),
       handle.executeUpdate(interimInvoiceUpdate, { args: [], updateId: 'same-key' }),

@@ -1,37 +1,22 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { addDays, billingInstant } from '../../billing/calendar';
+import { addDays } from '../../billing/calendar';
 import { contractStateQuery, terminateUpdate, accountChangedSignal } from '../../workflows/definitions';
 import { invoicesOf, seedContract, seedCustomerWithAccount, seedItem } from '../support/fixtures';
 import { checkBookInvariants } from '../support/invariants';
 import { expectRefused } from '../support/failures';
 import { waitFor } from '../support/wait';
-import { startWorkflowHarness, type WorkflowHarness } from '../support/workflow-harness';
+import { useWorkflowHarness, type WorkflowHarness } from '../support/workflow-harness';
 
 jest.setTimeout(180_000);
 
+const currentHarness = useWorkflowHarness(async (harness) => {
+  expect(await checkBookInvariants(harness.sql)).toEqual([]);
+});
 let harness: WorkflowHarness;
+beforeEach(() => {
+  harness = currentHarness();
+});
 let itemCounter = 0;
-
-// each scenario on a time-skipping server and a PostgreSQL of its own: one scenario's clock jumps and
-// leftover workflows never reach another
-beforeEach(async () => {
-  harness = await startWorkflowHarness();
-});
-
-afterEach(async () => {
-  try {
-    expect(await checkBookInvariants(harness.sql)).toEqual([]);
-  } finally {
-    await harness?.stop();
-  }
-});
-
-/** Moves the test server's clock past the given billing day (jitter stays inside its first hour). */
-async function advancePast(date: string): Promise<void> {
-  const target = billingInstant(date, 'Europe/Berlin') + 2 * 3_600_000;
-  const now = await harness.env.currentTimeMs();
-  if (target > now) await harness.env.sleep(target - now);
-}
 
 async function monthlyItem(price = '10.00', unit: 'MONTH' | 'WEEK' = 'MONTH'): Promise<string> {
   itemCounter += 1;
@@ -56,7 +41,7 @@ test('bills Feb 28, Mar 31 and Feb 29 of a leap year for a monthly contract that
     const handle = await harness.startContract(contract);
     const year = Number(start.slice(0, 4));
     const fourteenth = `${year + 1}-03-31`;
-    await advancePast(fourteenth);
+    await harness.advancePast(fourteenth);
     const invoices = await waitFor(() => invoicesOf(harness.sql, contract.contractId), (rows) => rows.length >= 15);
     const dates = invoices.map((invoice) => invoice.invoiceDate);
     expect(dates.slice(0, 3)).toEqual([`${year}-01-31`, `${year}-02-28`, `${year}-03-31`]);
@@ -85,7 +70,7 @@ test('quarterly in advance bills on the period start, in arrears on the day afte
     expect(advanceState.nextBillingDate).toBe(start);
     const periodEnd = arrearsState.nextBillingDate!;
     expect(periodEnd > start).toBe(true);
-    await advancePast(periodEnd);
+    await harness.advancePast(periodEnd);
     const advance = await waitFor(() => invoicesOf(harness.sql, inAdvance.contractId), (rows) => rows.length >= 2);
     const arrears = await waitFor(() => invoicesOf(harness.sql, inArrears.contractId), (rows) => rows.length >= 1);
     expect(advance.map((invoice) => invoice.invoiceDate)).toEqual([start, periodEnd]);
@@ -103,10 +88,10 @@ test('a contract that starts in the future bills nothing before its start', asyn
   const contract = await seedContract(harness.sql, harness.projectId, { customer, startDate: start, interval: { count: 1, unit: 'MONTH' }, items: [{ itemId: await monthlyItem() }] });
   await harness.withWorker(async () => {
     const handle = await harness.startContract(contract);
-    await advancePast(addDays(start, -1));
+    await harness.advancePast(addDays(start, -1));
     expect(await invoicesOf(harness.sql, contract.contractId)).toEqual([]);
     expect((await handle.query(contractStateQuery)).nextBillingDate).toBe(start);
-    await advancePast(start);
+    await harness.advancePast(start);
     const invoices = await waitFor(() => invoicesOf(harness.sql, contract.contractId), (rows) => rows.length === 1);
     expect(invoices[0]!.invoiceDate).toBe(start);
     await handle.terminate('test finished');
@@ -154,11 +139,11 @@ test('pauses on the credit limit, mails the operator once, accrues, and resumes 
     await waitFor(() => invoicesOf(harness.sql, contract.contractId), (rows) => rows.length === 1);
     const firstState = await handle.query(contractStateQuery);
     // 11.90 booked; the next 11.90 would take the balance to -23.80, beyond the limit of 15
-    await advancePast(firstState.nextBillingDate!);
+    await harness.advancePast(firstState.nextBillingDate!);
     const paused = await waitFor(() => handle.query(contractStateQuery), (state) => state.status === 'PAUSED');
     expect(paused.pauseReason).toBe('CREDIT_LIMIT');
     expect(paused.creditShortfall).toBe('8.80');
-    await advancePast(paused.nextBillingDate!);
+    await harness.advancePast(paused.nextBillingDate!);
     await waitFor(() => harness.sql`select count(*)::int as n from activities where contract_id = ${contract.contractId} and invoice_id is null`, (rows) => rows[0]!.n === 2);
     expect(await invoicesOf(harness.sql, contract.contractId)).toHaveLength(1);
     const operatorMails = await harness.sql`select * from mail_log where kind = 'CREDIT_LIMIT_PAUSE' and business_key like ${`${contract.contractNumber}:%`}`;
@@ -235,7 +220,7 @@ test('continue-as-new after each billing run keeps the state and the timer', asy
   const contract = await seedContract(harness.sql, harness.projectId, { customer, startDate: today, interval: { count: 1, unit: 'WEEK' }, items: [{ itemId: await monthlyItem('5.00', 'WEEK') }] });
   await harness.withWorker(async () => {
     const handle = await harness.startContract(contract);
-    await advancePast(addDays(today, 21));
+    await harness.advancePast(addDays(today, 21));
     const invoices = await waitFor(() => invoicesOf(harness.sql, contract.contractId), (rows) => rows.length === 4);
     const state = await waitFor(() => handle.query(contractStateQuery), (value) => value.billingRuns === 4);
     expect(state.lastInvoiceNumber).toBe(invoices[3]!.invoiceNumber);
