@@ -21,7 +21,10 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'api stopping');
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // idle keep-alive connections would hold the close open; requests in flight still finish
+    server.closeIdleConnections();
+    await closed;
     await Promise.allSettled([sql.end({ timeout: 5 }), connection.close()]);
     process.exit(0);
   };
