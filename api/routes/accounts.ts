@@ -24,7 +24,7 @@ import {
   positiveDecimalSchema,
 } from '../schemas';
 
-const createAccountSchema = z
+export const createAccountSchema = z
   .object({
     name: z.string().trim().min(1).max(200),
     type: z.enum(['PREPAID', 'POSTPAID']),

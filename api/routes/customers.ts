@@ -41,7 +41,7 @@ const customerFieldsSchema = z
     message: 'a customer needs a lastName or a companyName',
   });
 
-const createCustomerSchema = z.intersection(z.object({ customerNumber: businessNumberSchema.optional() }), customerFieldsSchema);
+export const createCustomerSchema = z.intersection(z.object({ customerNumber: businessNumberSchema.optional() }), customerFieldsSchema);
 const customerNumberParam = z.object({ customerNumber: businessNumberSchema });
 
 /** Customers (Kunden) and the contracts each one has. */
