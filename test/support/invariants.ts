@@ -71,6 +71,38 @@ export async function daysNotBilledOnce(sql: Sql, contractId: string, itemNumber
   return wrong;
 }
 
+/**
+ * Like {@link netBilledDays}, weighted by quantity: a charge adds its quantity to every day it covers, a
+ * credit takes it off. After an up- or downgrade each day must come out at the quantity it had.
+ */
+export async function netBilledQuantities(sql: Sql, contractId: string, itemNumber: string): Promise<Map<string, number>> {
+  const lines = await sql<{ periodStart: string; periodEnd: string; quantity: string; negative: boolean }[]>`
+    select l.period_start as "periodStart", l.period_end as "periodEnd", l.quantity, l.net_amount < 0 as negative
+    from invoice_lines l join invoices i on i.id = l.invoice_id
+    join activities a on a.id = l.activity_id
+    where i.contract_id = ${contractId} and i.status <> 'CANCELLED' and a.origin <> 'MANUAL' and l.item_number = ${itemNumber}`;
+  const days = new Map<string, number>();
+  for (const line of lines) {
+    // quantities in these scenarios are whole numbers, so plain numbers count them exactly
+    const quantity = Number(line.quantity) * (line.negative ? -1 : 1);
+    for (let day = line.periodStart; day < line.periodEnd; day = nextDay(day)) days.set(day, (days.get(day) ?? 0) + quantity);
+  }
+  return days;
+}
+
+/** The days whose net billed quantity differs from `expected(day)`, which is 0 outside the active time. */
+export async function daysBilledOtherThan(sql: Sql, contractId: string, itemNumber: string, expected: (day: string) => number, from: string, until: string): Promise<string[]> {
+  const days = await netBilledQuantities(sql, contractId, itemNumber);
+  const wrong: string[] = [];
+  for (let day = from; day < until; day = nextDay(day)) {
+    if ((days.get(day) ?? 0) !== expected(day)) wrong.push(`${day}: ${days.get(day) ?? 0} instead of ${expected(day)}`);
+  }
+  for (const [day, quantity] of days) {
+    if ((day < from || day >= until) && quantity !== 0) wrong.push(`${day}: ${quantity} (outside ${from}..${until})`);
+  }
+  return wrong;
+}
+
 function nextDay(date: string): string {
   const next = new Date(`${date}T00:00:00Z`);
   next.setUTCDate(next.getUTCDate() + 1);
