@@ -11,8 +11,10 @@ import { contractCommandRoutes } from './routes/contract-commands';
 import { contractRoutes } from './routes/contracts';
 import { customerRoutes } from './routes/customers';
 import { healthRoutes } from './routes/health';
+import { importRoutes } from './routes/imports';
 import { invoiceRoutes } from './routes/invoices';
 import { itemRoutes } from './routes/items';
+import { mailLogRoutes } from './routes/mail-log';
 import { productGroupRoutes } from './routes/product-groups';
 import { taxGroupRoutes } from './routes/tax-groups';
 
@@ -42,6 +44,8 @@ export function createApp(deps: ApiDependencies): Express {
   api.use(activityRoutes(deps));
   api.use(contractRoutes(deps));
   api.use(contractCommandRoutes(deps));
+  api.use(importRoutes(deps));
+  api.use(mailLogRoutes(deps));
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);

@@ -1,0 +1,33 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { listMailLog, type MailLogEntry } from '../../db/queries/mail-log';
+import type { ApiDependencies } from '../app';
+import { projectOf } from '../auth';
+import { pageOf, paginationSchema } from '../schemas';
+
+const mailLogQuerySchema = paginationSchema.extend({
+  status: z.enum(['PENDING', 'SENT', 'FAILED']).optional(),
+  kind: z.string().regex(/^[A-Z][A-Z_]{0,49}$/, 'must be a mail kind such as INVOICE or CREDIT_LIMIT_PAUSE').optional(),
+  businessKey: z.string().min(1).max(200).optional(),
+});
+
+/**
+ * The mails the engine sent or tried to send (invoices, credit-limit alerts to the operator): one row per
+ * business fact, with the number of attempts and the SMTP error while a send keeps failing.
+ */
+export function mailLogRoutes({ sql }: ApiDependencies): Router {
+  const router = Router();
+
+  router.get('/MailLog', async (request, response) => {
+    const project = projectOf(request);
+    const { limit, afterId, ...filter } = mailLogQuerySchema.parse(request.query);
+    const rows = await listMailLog(sql, project.id, filter, { afterId, limit: limit + 1 });
+    response.json(pageOf(rows, limit, publicMail));
+  });
+
+  return router;
+}
+
+function publicMail({ id: _id, ...mail }: MailLogEntry) {
+  return mail;
+}

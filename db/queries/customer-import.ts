@@ -1,0 +1,180 @@
+import { decimal } from '../../billing/money';
+import { parseCustomerCsv, type ImportedAccount, type RejectedRow, type ValidRow } from '../../imports/customers-csv';
+import type { Queryable, Sql, TransactionSql } from '../client';
+import { takeNextNumber } from '../numbers';
+import { insertAccount } from './accounts';
+import { insertCustomer } from './customers';
+import { bookLedgerEntry } from './ledger';
+
+export const IMPORT_BATCH_SIZE = 500;
+
+export interface ImportOutcome {
+  imported: { line: number; customerNumber: string; accountNumber: string | null }[];
+  /** Rows whose customer number exists already in the project: left exactly as they are. */
+  skipped: { line: number; customerNumber: string }[];
+  /** Valid rows that PostgreSQL still refused (a constraint the schemas do not know). */
+  failed: RejectedRow[];
+}
+
+/** What an import answers: `POST /Imports/customers` and `npm run import:customers` report the same. */
+export interface ImportReport {
+  imported: number;
+  skipped: number;
+  rejected: RejectedRow[];
+  skippedRows: { line: number; customerNumber: string }[];
+}
+
+export interface ImportProgress {
+  done: number;
+  total: number;
+}
+
+/**
+ * Imports validated rows in transactions of `batchSize` rows. A customer number that exists already is
+ * skipped, never updated: importing the same file twice changes nothing, and changes made through the API
+ * since the first import survive a re-import. A new customer's account is opened and its opening balance
+ * booked in the same transaction, as `POST /Customers/{n}/Accounts` does.
+ */
+export async function importCustomerRows(
+  sql: Sql,
+  options: { projectId: string; today: string; rows: readonly ValidRow[]; batchSize?: number; onProgress?: (progress: ImportProgress) => void },
+): Promise<ImportOutcome> {
+  const outcome: ImportOutcome = { imported: [], skipped: [], failed: [] };
+  const batchSize = options.batchSize ?? IMPORT_BATCH_SIZE;
+  for (let start = 0; start < options.rows.length; start += batchSize) {
+    const batch = options.rows.slice(start, start + batchSize);
+    let result: ImportOutcome;
+    try {
+      result = await sql.begin((tx) => importBatch(tx, options.projectId, options.today, batch));
+    } catch {
+      // Some row broke the whole transaction: redo the batch row by row, so that only that row is refused.
+      result = await sql.begin((tx) => importBatchRowByRow(tx, options.projectId, options.today, batch));
+    }
+    outcome.imported.push(...result.imported);
+    outcome.skipped.push(...result.skipped);
+    outcome.failed.push(...result.failed);
+    options.onProgress?.({ done: Math.min(start + batchSize, options.rows.length), total: options.rows.length });
+  }
+  return outcome;
+}
+
+/**
+ * Parses and validates the whole file first (a file that cannot be read throws `ImportFileError` and writes
+ * nothing), then imports the valid rows batch by batch.
+ */
+export async function importCustomerCsv(
+  sql: Sql,
+  options: { projectId: string; today: string; text: string; batchSize?: number; onValidated?: (rows: number) => void; onProgress?: (progress: ImportProgress) => void },
+): Promise<ImportReport> {
+  const parsed = parseCustomerCsv(options.text);
+  options.onValidated?.(parsed.rows.length);
+  const outcome = await importCustomerRows(sql, { ...options, rows: parsed.rows });
+  return {
+    imported: outcome.imported.length,
+    skipped: outcome.skipped.length,
+    rejected: [...parsed.rejected, ...outcome.failed].sort((left, right) => left.line - right.line),
+    skippedRows: outcome.skipped,
+  };
+}
+
+/** All rows of a batch at once: postgres.js pipelines the statements on the transaction's connection. */
+async function importBatch(tx: Queryable, projectId: string, today: string, batch: readonly ValidRow[]): Promise<ImportOutcome> {
+  const results = await Promise.all(batch.map((row) => importRow(tx, projectId, today, row)));
+  await advanceCustomerNumberRange(tx, projectId, results.filter((result) => result.created).map((result) => result.customerNumber));
+  return collect(batch, results, []);
+}
+
+async function importBatchRowByRow(tx: TransactionSql, projectId: string, today: string, batch: readonly ValidRow[]): Promise<ImportOutcome> {
+  const results: (RowResult | null)[] = [];
+  const failed: RejectedRow[] = [];
+  for (const row of batch) {
+    try {
+      results.push(await tx.savepoint((savepoint) => importRow(savepoint, projectId, today, row)));
+    } catch (error) {
+      results.push(null);
+      failed.push({ line: row.line, reasons: [`row: the database refused it (${databaseReason(error)})`] });
+    }
+  }
+  const created = results.filter((result): result is RowResult => result?.created === true);
+  await advanceCustomerNumberRange(tx, projectId, created.map((result) => result.customerNumber));
+  return collect(batch, results, failed);
+}
+
+interface RowResult {
+  customerNumber: string;
+  created: boolean;
+  accountNumber: string | null;
+}
+
+async function importRow(tx: Queryable, projectId: string, today: string, row: ValidRow): Promise<RowResult> {
+  const customer = await insertCustomer(tx, projectId, row.customerNumber, row.customer);
+  if (!customer) return { customerNumber: row.customerNumber, created: false, accountNumber: null };
+  const accountNumber = row.account ? await openAccount(tx, projectId, customer.id, row.account, today) : null;
+  return { customerNumber: row.customerNumber, created: true, accountNumber };
+}
+
+/** The account with a generated number and its opening balance in the ledger, as the accounts route books it. */
+async function openAccount(tx: Queryable, projectId: string, customerId: string, account: ImportedAccount, today: string): Promise<string> {
+  for (;;) {
+    const number = await takeNextNumber(tx, projectId, 'ACCOUNT', today);
+    const created = await insertAccount(tx, {
+      projectId,
+      accountNumber: number,
+      customerId,
+      name: account.name,
+      type: account.type,
+      currency: account.currency,
+      creditLimit: account.creditLimit ?? '0',
+      minimumTopUp: account.minimumTopUp ?? '0',
+    });
+    if (!created) continue;
+    if (account.openingBalance !== undefined && !decimal(account.openingBalance).isZero()) {
+      await bookLedgerEntry(tx, {
+        accountId: created.id,
+        type: 'OPENING_BALANCE',
+        amount: account.openingBalance,
+        bookingDate: account.openingBalanceDate ?? today,
+        text: 'Eröffnungssaldo',
+        businessKey: 'opening',
+      });
+    }
+    return number;
+  }
+}
+
+/**
+ * Numbers the API generates are `K` and six or more digits (db/numbers.ts). A file that brings such numbers
+ * moves the project's counter past the highest one, so the next generated number is free at once instead
+ * of stepping over thousands of taken ones.
+ */
+const GENERATED_CUSTOMER_NUMBER = /^K(\d{6,15})$/;
+
+async function advanceCustomerNumberRange(tx: Queryable, projectId: string, customerNumbers: readonly string[]): Promise<void> {
+  let highest: bigint | null = null;
+  for (const number of customerNumbers) {
+    const match = GENERATED_CUSTOMER_NUMBER.exec(number);
+    if (!match) continue;
+    const value = BigInt(match[1]!);
+    if (highest === null || value > highest) highest = value;
+  }
+  if (highest === null) return;
+  await tx`
+    insert into number_ranges (project_id, kind, year, last_value) values (${projectId}, 'CUSTOMER', 0, ${highest.toString()})
+    on conflict (project_id, kind, year) do update set last_value = greatest(number_ranges.last_value, excluded.last_value)`;
+}
+
+function collect(batch: readonly ValidRow[], results: readonly (RowResult | null)[], failed: RejectedRow[]): ImportOutcome {
+  const outcome: ImportOutcome = { imported: [], skipped: [], failed };
+  batch.forEach((row, index) => {
+    const result = results[index];
+    if (!result) return;
+    if (result.created) outcome.imported.push({ line: row.line, customerNumber: row.customerNumber, accountNumber: result.accountNumber });
+    else outcome.skipped.push({ line: row.line, customerNumber: row.customerNumber });
+  });
+  return outcome;
+}
+
+function databaseReason(error: unknown): string {
+  const failure = error as { constraint_name?: string; code?: string };
+  return failure.constraint_name ?? failure.code ?? 'unknown error';
+}

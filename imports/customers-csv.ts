@@ -1,0 +1,232 @@
+import { parse } from 'csv-parse/sync';
+import { z } from 'zod';
+import { createAccountSchema } from '../api/routes/accounts';
+import { createCustomerSchema } from '../api/routes/customers';
+import { isoDateSchema } from '../api/schemas';
+
+/**
+ * Parsing and validation of a customer import file, without I/O: one header row, `;` or `,` as the
+ * delimiter, UTF-8 with or without a byte order mark. Every row is checked by the same zod schemas as
+ * `POST /Customers` and `POST /Customers/{n}/Accounts`, so a row imports exactly when the API would take it.
+ */
+
+export const CUSTOMER_COLUMNS = [
+  'customerNumber',
+  'salutation',
+  'firstName',
+  'lastName',
+  'companyName',
+  'email',
+  'locale',
+  'euTaxId',
+  'taxNumber',
+  'taxRegion',
+  'addressLine1',
+  'addressLine2',
+  'zipCode',
+  'cityName',
+  'country',
+  'duePeriod',
+  'dueUnit',
+] as const;
+
+/**
+ * The customer's first account, optional. `openingBalanceDate` is the booking date of the opening balance
+ * (the day the books moved over); it defaults to the import day, which is what the accounts route books.
+ */
+export const ACCOUNT_COLUMNS = ['accountName', 'accountType', 'currency', 'creditLimit', 'minimumTopUp', 'openingBalance', 'openingBalanceDate'] as const;
+
+export const IMPORT_COLUMNS = [...CUSTOMER_COLUMNS, ...ACCOUNT_COLUMNS] as const;
+export type ImportColumn = (typeof IMPORT_COLUMNS)[number];
+
+export type ImportedCustomer = Omit<z.output<typeof createCustomerSchema>, 'customerNumber'>;
+export type ImportedAccount = z.output<typeof createAccountSchema> & { openingBalanceDate: string | null };
+
+export interface ValidRow {
+  /** The file's line on which the row starts; the header is line 1. */
+  line: number;
+  customerNumber: string;
+  customer: ImportedCustomer;
+  account: ImportedAccount | null;
+}
+
+export interface RejectedRow {
+  line: number;
+  /** `column: message`, one per problem. */
+  reasons: string[];
+}
+
+export interface ParsedCustomerFile {
+  delimiter: ';' | ',';
+  rows: ValidRow[];
+  rejected: RejectedRow[];
+}
+
+/** A file that cannot be read row by row at all: nothing of it is imported. */
+export class ImportFileError extends Error {
+  constructor(
+    readonly line: number | null,
+    message: string,
+  ) {
+    super(line === null ? message : `line ${line}: ${message}`);
+    this.name = 'ImportFileError';
+  }
+}
+
+const CANONICAL_COLUMN = new Map<string, ImportColumn>(IMPORT_COLUMNS.map((column) => [column.toLowerCase(), column]));
+
+/** The zod path of a problem, said as the file's column. */
+const ACCOUNT_FIELD_COLUMN: Record<string, ImportColumn> = { name: 'accountName', type: 'accountType' };
+
+export function parseCustomerCsv(text: string): ParsedCustomerFile {
+  const content = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  const replacement = content.indexOf('\uFFFD');
+  if (replacement >= 0) {
+    throw new ImportFileError(lineAt(content, replacement), 'the file is not valid UTF-8; save it as UTF-8 and import it again');
+  }
+  const delimiter = detectDelimiter(content);
+  let records: { record: string[]; info: { lines: number; empty_lines: number; error?: unknown } }[];
+  try {
+    records = parse(content, { delimiter, info: true, relax_column_count: true, skip_empty_lines: true }) as unknown as typeof records;
+  } catch (error) {
+    const failure = error as { message?: string; lines?: number };
+    throw new ImportFileError(typeof failure.lines === 'number' ? failure.lines : null, `the file is not valid CSV: ${failure.message ?? String(error)}`);
+  }
+  const [header, ...body] = records;
+  if (!header) throw new ImportFileError(null, 'the file is empty; it needs a header row naming the columns');
+  const columns = readHeader(header.record, header.info.lines);
+
+  const rows: ValidRow[] = [];
+  const rejected: RejectedRow[] = [];
+  const firstLineOfNumber = new Map<string, number>();
+  let previousEnd = header.info.lines;
+  let previousEmpty = header.info.empty_lines;
+  for (const { record, info } of body) {
+    // csv-parse reports the line a record ends on; a quoted field may span lines, so count from the last one.
+    const line = previousEnd + 1 + (info.empty_lines - previousEmpty);
+    previousEnd = info.lines;
+    previousEmpty = info.empty_lines;
+    if (record.length !== columns.length) {
+      rejected.push({ line, reasons: [`row: has ${record.length} fields, the header has ${columns.length}`] });
+      continue;
+    }
+    const cells = new Map<ImportColumn, string>();
+    columns.forEach((column, index) => {
+      const value = record[index]!;
+      if (value.trim() !== '') cells.set(column, value);
+    });
+    const customerNumber = cells.get('customerNumber');
+    const reasons: string[] = [];
+    if (customerNumber !== undefined) {
+      const first = firstLineOfNumber.get(customerNumber);
+      if (first === undefined) firstLineOfNumber.set(customerNumber, line);
+      else reasons.push(`customerNumber: ${customerNumber} appears already on line ${first}`);
+    }
+    const result = validateRow(cells);
+    reasons.push(...result.reasons);
+    if (reasons.length > 0 || !result.row) rejected.push({ line, reasons });
+    else rows.push({ line, ...result.row });
+  }
+  return { delimiter, rows, rejected };
+}
+
+/** The delimiter is whichever of `;` and `,` the header row uses more often outside quotes. */
+function detectDelimiter(content: string): ';' | ',' {
+  let semicolons = 0;
+  let commas = 0;
+  let quoted = false;
+  for (const char of content) {
+    if (char === '"') quoted = !quoted;
+    else if (!quoted && (char === '\n' || char === '\r')) break;
+    else if (!quoted && char === ';') semicolons += 1;
+    else if (!quoted && char === ',') commas += 1;
+  }
+  return semicolons >= commas && semicolons > 0 ? ';' : ',';
+}
+
+function readHeader(record: string[], line: number): ImportColumn[] {
+  const columns: ImportColumn[] = [];
+  const unknown: string[] = [];
+  for (const name of record) {
+    const column = CANONICAL_COLUMN.get(name.trim().toLowerCase());
+    if (!column) unknown.push(name.trim());
+    else if (columns.includes(column)) throw new ImportFileError(line, `the header names column ${column} twice`);
+    else columns.push(column);
+  }
+  if (unknown.length > 0) {
+    throw new ImportFileError(line, `unknown column(s) ${unknown.map((name) => `"${name}"`).join(', ')}; the columns are ${IMPORT_COLUMNS.join(', ')}`);
+  }
+  if (!columns.includes('customerNumber')) throw new ImportFileError(line, 'the header has no customerNumber column');
+  return columns;
+}
+
+function validateRow(cells: Map<ImportColumn, string>): { row: Omit<ValidRow, 'line'> | null; reasons: string[] } {
+  const cell = (column: ImportColumn) => cells.get(column);
+  const reasons: string[] = [];
+  if (cell('customerNumber') === undefined) reasons.push('customerNumber: is required; the file gives every customer its number');
+
+  const customer = createCustomerSchema.safeParse({
+    customerNumber: cell('customerNumber'),
+    salutation: cell('salutation'),
+    firstName: cell('firstName'),
+    lastName: cell('lastName'),
+    companyName: cell('companyName'),
+    email: cell('email'),
+    locale: cell('locale'),
+    euTaxId: cell('euTaxId'),
+    taxNumber: cell('taxNumber'),
+    taxRegion: cell('taxRegion'),
+    billingAddress: {
+      addressLine1: cell('addressLine1'),
+      addressLine2: cell('addressLine2'),
+      zipCode: cell('zipCode'),
+      cityName: cell('cityName'),
+      country: cell('country'),
+    },
+    duePeriod: wholeNumberOrText(cell('duePeriod')),
+    dueUnit: cell('dueUnit'),
+  });
+  if (!customer.success) reasons.push(...customer.error.issues.map((issue) => reasonOf(issue.path, issue.message, {})));
+
+  const hasAccount = ACCOUNT_COLUMNS.some((column) => cells.has(column));
+  let account: ImportedAccount | null = null;
+  if (hasAccount) {
+    const parsed = createAccountSchema.safeParse({
+      name: cell('accountName'),
+      type: cell('accountType'),
+      currency: cell('currency'),
+      creditLimit: cell('creditLimit'),
+      minimumTopUp: cell('minimumTopUp'),
+      openingBalance: cell('openingBalance'),
+    });
+    if (!parsed.success) reasons.push(...parsed.error.issues.map((issue) => reasonOf(issue.path, issue.message, ACCOUNT_FIELD_COLUMN)));
+    const openingBalanceDate = cell('openingBalanceDate');
+    const date = openingBalanceDate === undefined ? null : isoDateSchema.safeParse(openingBalanceDate);
+    if (date && !date.success) reasons.push(...date.error.issues.map((issue) => `openingBalanceDate: ${issue.message}`));
+    if (openingBalanceDate !== undefined && cell('openingBalance') === undefined) {
+      reasons.push('openingBalanceDate: applies only with an openingBalance');
+    }
+    if (parsed.success) account = { ...parsed.data, openingBalanceDate: openingBalanceDate ?? null };
+  }
+
+  if (reasons.length > 0 || !customer.success) return { row: null, reasons };
+  const { customerNumber, ...fields } = customer.data;
+  return { row: { customerNumber: customerNumber!, customer: fields, account }, reasons };
+}
+
+/** duePeriod is a JSON number in the API; a cell that is not a whole number goes to zod as text and is refused there. */
+function wholeNumberOrText(value: string | undefined): number | string | undefined {
+  if (value === undefined) return undefined;
+  return /^\s*-?\d{1,9}\s*$/.test(value) ? Number(value) : value;
+}
+
+function reasonOf(path: readonly PropertyKey[], message: string, renamed: Record<string, ImportColumn>): string {
+  const field = String(path[path.length - 1] ?? 'row');
+  return `${renamed[field] ?? field}: ${message}`;
+}
+
+function lineAt(text: string, index: number): number {
+  let line = 1;
+  for (let position = text.indexOf('\n'); position >= 0 && position < index; position = text.indexOf('\n', position + 1)) line += 1;
+  return line;
+}
