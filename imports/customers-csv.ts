@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import { createAccountSchema } from '../api/routes/accounts';
 import { createCustomerSchema } from '../api/routes/customers';
-import { isoDateSchema } from '../api/schemas';
+import { decimalSchema, isoDateSchema } from '../api/schemas';
 
 /**
  * Parsing and validation of a customer import file, without I/O: one header row, `;` or `,` as the
@@ -191,13 +191,23 @@ function validateRow(cells: Map<ImportColumn, string>): { row: Omit<ValidRow, 'l
   const hasAccount = ACCOUNT_COLUMNS.some((column) => cells.has(column));
   let account: ImportedAccount | null = null;
   if (hasAccount) {
+    // The amount schemas refine a malformed amount after its pattern failed and throw on it, so only
+    // well-formed amounts reach the account schema; a malformed one is reported by decimalSchema's own rule.
+    const amount = (column: 'creditLimit' | 'minimumTopUp' | 'openingBalance') => {
+      const value = cell(column);
+      if (value === undefined) return undefined;
+      const checked = decimalSchema.safeParse(value);
+      if (checked.success) return value;
+      reasons.push(...checked.error.issues.map((issue) => `${column}: ${issue.message}`));
+      return undefined;
+    };
     const parsed = createAccountSchema.safeParse({
       name: cell('accountName'),
       type: cell('accountType'),
       currency: cell('currency'),
-      creditLimit: cell('creditLimit'),
-      minimumTopUp: cell('minimumTopUp'),
-      openingBalance: cell('openingBalance'),
+      creditLimit: amount('creditLimit'),
+      minimumTopUp: amount('minimumTopUp'),
+      openingBalance: amount('openingBalance'),
     });
     if (!parsed.success) reasons.push(...parsed.error.issues.map((issue) => reasonOf(issue.path, issue.message, ACCOUNT_FIELD_COLUMN)));
     const openingBalanceDate = cell('openingBalanceDate');
@@ -206,7 +216,7 @@ function validateRow(cells: Map<ImportColumn, string>): { row: Omit<ValidRow, 'l
     if (openingBalanceDate !== undefined && cell('openingBalance') === undefined) {
       reasons.push('openingBalanceDate: applies only with an openingBalance');
     }
-    if (parsed.success) account = { ...parsed.data, openingBalanceDate: openingBalanceDate ?? null };
+    if (parsed.success && reasons.length === 0) account = { ...parsed.data, openingBalanceDate: openingBalanceDate ?? null };
   }
 
   if (reasons.length > 0 || !customer.success) return { row: null, reasons };
