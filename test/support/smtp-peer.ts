@@ -5,37 +5,60 @@ export interface ReceivedMail {
   from: string;
   to: string[];
   raw: string;
+  /** When the peer accepted it (ms since the epoch). */
+  receivedAt: number;
+}
+
+export interface SmtpPeerOptions {
+  /** Refuse this many deliveries with a temporary error first, to prove that retries deliver exactly once. */
+  rejectFirst?: number;
+  /** Where the refusal comes: after the message (DATA, the default) or at the recipient (RCPT TO). */
+  rejectAt?: 'DATA' | 'RCPT';
+  /** The 4xx reply code of a refusal; 451 unless given. */
+  rejectCode?: number;
+  /** The text of a refusal's reply. */
+  rejectMessage?: string;
 }
 
 /**
- * A real SMTP server on a free loopback port that keeps what it receives. `rejectFirst` refuses that many
- * deliveries with a temporary error first, to prove that retries deliver exactly once.
+ * A real SMTP server on a free loopback port that keeps what it receives, and can refuse the first
+ * deliveries the way a busy or greylisting mail server does.
  */
-export async function startSmtpPeer(options: { rejectFirst?: number } = {}): Promise<{
+export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<{
   url: string;
   received: ReceivedMail[];
   rejected: () => number;
+  /** When each refusal was answered (ms since the epoch). */
+  rejectedAt: number[];
   stop(): Promise<void>;
 }> {
   const received: ReceivedMail[] = [];
-  let rejections = 0;
+  const rejectedAt: number[] = [];
+  const rejectAt = options.rejectAt ?? 'DATA';
+  const refusal = (): Error | null => {
+    if (rejectedAt.length >= (options.rejectFirst ?? 0)) return null;
+    rejectedAt.push(Date.now());
+    return Object.assign(new Error(options.rejectMessage ?? 'try again later'), { responseCode: options.rejectCode ?? 451 });
+  };
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onRcptTo(_address, _session, callback) {
+      const error = rejectAt === 'RCPT' ? refusal() : null;
+      return error ? callback(error) : callback();
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
-        if (rejections < (options.rejectFirst ?? 0)) {
-          rejections += 1;
-          const error = Object.assign(new Error('try again later'), { responseCode: 451 });
-          return callback(error);
-        }
+        const error = rejectAt === 'DATA' ? refusal() : null;
+        if (error) return callback(error);
         received.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((recipient) => recipient.address),
           raw: Buffer.concat(chunks).toString('utf8'),
+          receivedAt: Date.now(),
         });
         callback();
       });
@@ -46,7 +69,8 @@ export async function startSmtpPeer(options: { rejectFirst?: number } = {}): Pro
   return {
     url: `smtp://127.0.0.1:${port}`,
     received,
-    rejected: () => rejections,
+    rejected: () => rejectedAt.length,
+    rejectedAt,
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
