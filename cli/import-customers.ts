@@ -120,6 +120,10 @@ async function main(): Promise<number> {
   const config = loadConfig(environmentWithDatabase(process.env, say));
   const sql = createSql(config.databaseUrl, { max: 2 });
   try {
+    await sql`select 1`.catch((error: NodeJS.ErrnoException) => {
+      const hint = error.code === 'ECONNREFUSED' && !process.env.DATABASE_URL ? '; is npm start running? Otherwise set DATABASE_URL' : '';
+      throw new Error(`cannot reach PostgreSQL: ${error.message}${hint}`);
+    });
     const project = await findProjectByName(sql, args.project);
     if (!project) {
       say(`there is no project named ${args.project}`);

@@ -264,3 +264,22 @@ test('a file the import cannot read is refused as a whole and writes nothing', a
 
   expect(await projectBooks(engine, engine.projectId)).toEqual(before);
 });
+
+test('a row the database refuses for a rule the schemas do not know is reported; the rest of its batch is imported', async () => {
+  await engine.sql`alter table customers add constraint import_test_refused_number check (customer_number <> 'ZZ-REFUSED')`;
+  try {
+    const response = await postCsv(
+      'customerNumber,companyName,accountName,accountType,currency,openingBalance\nZZ-1,Eins GmbH,Konto,PREPAID,EUR,5.00\nZZ-REFUSED,Zwei GmbH,Konto,PREPAID,EUR,7.00\nZZ-3,Drei GmbH,,,,\n',
+    );
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ imported: 2, skipped: 0, rejected: [{ line: 3, reasons: ['row: the database refused it (import_test_refused_number)'] }] });
+    const [stored] = await engine.sql<{ numbers: string[]; ledger: string }[]>`
+      select array_agg(c.customer_number order by c.customer_number) as numbers,
+        (select coalesce(sum(l.amount), 0) from ledger_entries l join accounts a on a.id = l.account_id join customers k on k.id = a.customer_id
+         where k.project_id = ${engine.projectId} and k.customer_number like 'ZZ-%') as ledger
+      from customers c where c.project_id = ${engine.projectId} and c.customer_number like 'ZZ-%'`;
+    expect(stored).toEqual({ numbers: ['ZZ-1', 'ZZ-3'], ledger: '5.0000' });
+  } finally {
+    await engine.sql`alter table customers drop constraint import_test_refused_number`;
+  }
+});
