@@ -10,6 +10,8 @@ export type ErrorKey =
   | 'INCORRECT_INPUT_DATA'
   | 'NOT_FOUND'
   | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'RATE_LIMITED'
   | 'CONFLICT'
   | 'CREDIT_LIMIT_EXCEEDED'
   | 'NO_PRICE_FOUND'
@@ -48,11 +50,13 @@ export class ApiError extends Error {
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
+  429: 'Too Many Requests',
   503: 'Service Unavailable',
   500: 'Internal Server Error',
 };
