@@ -12,6 +12,8 @@ const environmentSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('contracts'),
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Requests per API key and minute in one API process; 0 turns the limit off (e.g. for load tests). */
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
   TIME_ZONE: z
     .string()
     .default('Europe/Berlin')
@@ -26,7 +28,7 @@ const environmentSchema = z.object({
 export interface Config {
   databaseUrl: string;
   temporal: { address: string; namespace: string; taskQueue: string };
-  api: { host: string; port: number };
+  api: { host: string; port: number; rateLimitPerMinute: number };
   timeZone: string;
   dataDir: string;
   mail: { smtpUrl: string | null; outboxDir: string; from: string; operatorEmail: string };
@@ -52,7 +54,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   return {
     databaseUrl: env.DATABASE_URL,
     temporal: { address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE },
-    api: { host: env.API_HOST, port: env.API_PORT },
+    api: { host: env.API_HOST, port: env.API_PORT, rateLimitPerMinute: env.API_RATE_LIMIT_PER_MINUTE },
     timeZone: env.TIME_ZONE,
     dataDir,
     mail: {
