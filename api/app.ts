@@ -16,7 +16,9 @@ import { invoiceRoutes } from './routes/invoices';
 import { itemRoutes } from './routes/items';
 import { mailLogRoutes } from './routes/mail-log';
 import { productGroupRoutes } from './routes/product-groups';
+import { projectRoutes } from './routes/projects';
 import { taxGroupRoutes } from './routes/tax-groups';
+import { accessLog, rateLimitPerApiKey, rejectNulCharacters, securityHeaders } from './security';
 
 export interface ApiDependencies {
   sql: Sql;
@@ -29,12 +31,16 @@ export function createApp(deps: ApiDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(securityHeaders());
+  app.use(accessLog(deps.logger));
   app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
+  app.use(rejectNulCharacters);
 
   app.use(healthRoutes(deps));
 
   const api = express.Router();
   api.use(requireApiKey(deps.sql));
+  api.use(rateLimitPerApiKey(deps.config.api.rateLimitPerMinute));
   api.use(customerRoutes(deps));
   api.use(accountRoutes(deps));
   api.use(taxGroupRoutes(deps));
@@ -46,6 +52,7 @@ export function createApp(deps: ApiDependencies): Express {
   api.use(contractCommandRoutes(deps));
   api.use(importRoutes(deps));
   api.use(mailLogRoutes(deps));
+  api.use(projectRoutes(deps));
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Queryable } from './client';
 
 export interface Project {
@@ -12,6 +12,25 @@ export interface IssuedApiKey {
   /** The key itself: shown once, stored only as its hash. */
   key: string;
   prefix: string;
+  label: string | null;
+  createdAt: string;
+}
+
+/** A stored key as its owner may see it: never the key, never its hash. */
+export interface ApiKeyListing {
+  id: string;
+  keyPrefix: string;
+  label: string | null;
+  isAdmin: boolean;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** Who is calling: the key's project, and whether the key may manage every project. */
+export interface ApiKeyIdentity {
+  apiKeyId: string;
+  isAdmin: boolean;
+  project: Project;
 }
 
 const KEY_PREFIX = 'kontor_';
@@ -36,26 +55,88 @@ export async function createProject(sql: Queryable, name: string, timeZone: stri
   return row!;
 }
 
+export async function findProject(sql: Queryable, id: string): Promise<Project | null> {
+  const [row] = await sql<Project[]>`select id, name, time_zone as "timeZone" from projects where id = ${id}`;
+  return row ?? null;
+}
+
+export async function listProjects(sql: Queryable, page: { afterId: string | null; limit: number }, onlyId: string | null = null): Promise<(Project & { createdAt: string })[]> {
+  return sql<(Project & { createdAt: string })[]>`
+    select id, name, time_zone as "timeZone", created_at as "createdAt" from projects
+    where ${onlyId === null ? sql`true` : sql`id = ${onlyId}`} and ${page.afterId === null ? sql`true` : sql`id > ${page.afterId}`}
+    order by id limit ${page.limit}`;
+}
+
+/** A new project, or null when the name is taken (names are unique). */
+export async function createProjectIfAbsent(sql: Queryable, name: string, timeZone: string): Promise<(Project & { createdAt: string }) | null> {
+  const [row] = await sql<(Project & { createdAt: string })[]>`
+    insert into projects (name, time_zone) values (${name}, ${timeZone}) on conflict (name) do nothing
+    returning id, name, time_zone as "timeZone", created_at as "createdAt"`;
+  return row ?? null;
+}
+
 export async function findProjectByName(sql: Queryable, name: string): Promise<Project | null> {
   const [row] = await sql<Project[]>`select id, name, time_zone as "timeZone" from projects where name = ${name}`;
   return row ?? null;
 }
 
-export async function issueApiKey(sql: Queryable, projectId: string, label: string | null): Promise<IssuedApiKey> {
+export async function issueApiKey(
+  sql: Queryable,
+  projectId: string,
+  label: string | null,
+  options: { isAdmin?: boolean } = {},
+): Promise<IssuedApiKey> {
   const { key, prefix } = newApiKey();
-  const [row] = await sql<{ id: string }[]>`
-    insert into api_keys (project_id, key_hash, key_prefix, label)
-    values (${projectId}, ${hashApiKey(key)}, ${prefix}, ${label})
-    returning id`;
-  return { id: row!.id, key, prefix };
+  const [row] = await sql<{ id: string; createdAt: string }[]>`
+    insert into api_keys (project_id, key_hash, key_prefix, label, is_admin)
+    values (${projectId}, ${hashApiKey(key)}, ${prefix}, ${label}, ${options.isAdmin ?? false})
+    returning id, created_at as "createdAt"`;
+  return { id: row!.id, key, prefix, label, createdAt: row!.createdAt };
+}
+
+/**
+ * The caller behind a key, or null for an unknown or revoked key.
+ *
+ * Timing attacks on a key comparison work by guessing a key character by character: `guess === key` returns
+ * sooner the earlier the first wrong character is. Here nothing compares the key itself. The database finds
+ * the row by the SHA-256 of what was presented, and one changed character changes the whole digest
+ * unpredictably, so how long a lookup takes says nothing about how much of a guess was right (and 256 random
+ * bits leave nothing to guess towards). The stored digest is compared once more with `timingSafeEqual`, so
+ * that the decision itself never rests on a short-circuiting comparison.
+ */
+export async function findApiKeyIdentity(sql: Queryable, key: string): Promise<ApiKeyIdentity | null> {
+  const presented = hashApiKey(key);
+  const [row] = await sql<{ apiKeyId: string; keyHash: string; isAdmin: boolean; id: string; name: string; timeZone: string }[]>`
+    select k.id as "apiKeyId", k.key_hash as "keyHash", k.is_admin as "isAdmin", p.id, p.name, p.time_zone as "timeZone"
+    from api_keys k join projects p on p.id = k.project_id
+    where k.key_hash = ${presented} and k.revoked_at is null`;
+  if (!row) return null;
+  const stored = Buffer.from(row.keyHash, 'utf8');
+  const expected = Buffer.from(presented, 'utf8');
+  if (stored.length !== expected.length || !timingSafeEqual(stored, expected)) return null;
+  return { apiKeyId: row.apiKeyId, isAdmin: row.isAdmin, project: { id: row.id, name: row.name, timeZone: row.timeZone } };
 }
 
 export async function findProjectByApiKey(sql: Queryable, key: string): Promise<Project | null> {
-  const [row] = await sql<Project[]>`
-    select p.id, p.name, p.time_zone as "timeZone"
-    from api_keys k join projects p on p.id = k.project_id
-    where k.key_hash = ${hashApiKey(key)} and k.revoked_at is null`;
-  return row ?? null;
+  return (await findApiKeyIdentity(sql, key))?.project ?? null;
+}
+
+export async function listApiKeys(sql: Queryable, projectId: string): Promise<ApiKeyListing[]> {
+  return sql<ApiKeyListing[]>`
+    select id, key_prefix as "keyPrefix", label, is_admin as "isAdmin", created_at as "createdAt", revoked_at as "revokedAt"
+    from api_keys where project_id = ${projectId} order by id`;
+}
+
+/**
+ * Revokes a key of the project; a key of another project counts as absent. Revoking twice keeps the first
+ * revocation time. Returns false when the project has no key with this id.
+ */
+export async function revokeApiKey(sql: Queryable, projectId: string, id: string): Promise<boolean> {
+  const [row] = await sql<{ id: string }[]>`
+    update api_keys set revoked_at = coalesce(revoked_at, now())
+    where id = ${id} and project_id = ${projectId}
+    returning id`;
+  return row !== undefined;
 }
 
 /**
@@ -69,6 +150,7 @@ export async function ensureDefaultProject(
   const existing = await findProjectByName(sql, 'default');
   if (existing) return { project: existing, apiKey: null };
   const project = await createProject(sql, 'default', timeZone);
-  const apiKey = await issueApiKey(sql, project.id, `first key ${randomUUID().slice(0, 8)}`);
+  // the first key of `default` is the one that may create further projects
+  const apiKey = await issueApiKey(sql, project.id, `first key ${randomUUID().slice(0, 8)}`, { isAdmin: true });
   return { project, apiKey };
 }
