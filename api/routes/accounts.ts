@@ -48,13 +48,13 @@ export const createAccountSchema = z
     }
   });
 
-const updateAccountSchema = z.object({
+export const updateAccountSchema = z.object({
   name: z.string().trim().min(1).max(200).optional(),
   creditLimit: nonNegativeDecimalSchema.optional(),
   minimumTopUp: nonNegativeDecimalSchema.optional(),
 });
 
-const bookingSchema = z.object({
+export const bookingSchema = z.object({
   type: z.enum(['CREDIT', 'DEBIT', 'TOPUP']),
   amount: positiveDecimalSchema,
   bookingDate: isoDateSchema.optional(),

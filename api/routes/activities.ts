@@ -24,7 +24,7 @@ import {
   positiveDecimalSchema,
 } from '../schemas';
 
-const listActivitiesSchema = paginationSchema
+export const listActivitiesSchema = paginationSchema
   .extend({
     origin: z.enum(['SUBSCRIPTION', 'MANUAL', 'CREDIT', 'PRORATION']).optional(),
     billed: booleanQuerySchema.optional(),
@@ -45,7 +45,7 @@ const listActivitiesSchema = paginationSchema
   });
 const contractNumberParam = z.object({ contractNumber: businessNumberSchema });
 
-const manualActivitySchema = z
+export const manualActivitySchema = z
   .object({
     itemNumber: businessNumberSchema,
     quantity: positiveDecimalSchema.default('1'),

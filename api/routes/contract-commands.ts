@@ -23,18 +23,18 @@ const COMMAND_DEADLINE_MS = 30_000;
 
 const idempotencyKeySchema = z.string().min(1).max(200).regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only');
 
-const rebillSchema = z.object({ from: isoDateSchema });
-const pauseSchema = z
+export const rebillSchema = z.object({ from: isoDateSchema });
+export const pauseSchema = z
   .object({ from: isoDateSchema, until: isoDateSchema, itemNumbers: z.array(z.string().min(1).max(100)).min(1).optional() })
   .refine((pause) => pause.until > pause.from, { path: ['until'], message: 'must be after from' });
-const changeSubscriptionSchema = z.object({
+export const changeSubscriptionSchema = z.object({
   effectiveDate: isoDateSchema,
   items: z
     .array(z.object({ itemNumber: z.string().min(1).max(100), quantity: positiveDecimalSchema }))
     .min(1),
 });
-const terminateSchema = z.object({ endDate: isoDateSchema.optional() });
-const cancelSchema = z.object({ reason: z.string().max(500).optional() }).default({});
+export const terminateSchema = z.object({ endDate: isoDateSchema.optional() });
+export const cancelSchema = z.object({ reason: z.string().max(500).optional() }).default({});
 
 /**
  * The commands of a running contract. Each is a Temporal update of the contract's workflow: the update's

@@ -21,7 +21,7 @@ const intervalSchema = z.object({
   unit: z.enum(['DAY', 'WEEK', 'MONTH', 'YEAR']),
 });
 
-const createContractSchema = z.object({
+export const createContractSchema = z.object({
   customerNumber: z.string().min(1).max(100),
   accountNumber: z.string().min(1).max(100),
   startDate: isoDateSchema,
@@ -42,7 +42,7 @@ const createContractSchema = z.object({
     .min(1, 'a contract needs at least one subscription item'),
 });
 
-const listContractsSchema = paginationSchema.extend({
+export const listContractsSchema = paginationSchema.extend({
   customerNumber: z.string().min(1).optional(),
   status: z.enum(['ACTIVE', 'PAUSED', 'TERMINATED', 'ENDED']).optional(),
 });

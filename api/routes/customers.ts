@@ -9,7 +9,7 @@ import { businessNumberSchema, pageOf, paginationSchema } from '../schemas';
 
 const text = (max: number) => z.string().trim().min(1).max(max).nullable().default(null);
 
-const customerFieldsSchema = z
+export const customerFieldsSchema = z
   .object({
     salutation: text(50),
     firstName: text(200),

@@ -8,7 +8,7 @@ import { ApiError } from '../errors';
 import { money, plain, unitPrice } from '../format';
 import { businessNumberSchema, pageOf, paginationSchema } from '../schemas';
 
-const listInvoicesSchema = paginationSchema.extend({
+export const listInvoicesSchema = paginationSchema.extend({
   contractNumber: businessNumberSchema.optional(),
   customerNumber: businessNumberSchema.optional(),
   status: z.enum(['OPEN', 'PAID', 'CANCELLED']).optional(),

@@ -42,8 +42,8 @@ const itemFieldsSchema = z.object({
   productGroup: z.string().min(1).max(50),
   prices: pricesSchema,
 });
-const createItemSchema = itemFieldsSchema.extend({ itemNumber: businessNumberSchema });
-const updateItemSchema = itemFieldsSchema.extend({ unit: itemFieldsSchema.shape.unit.optional() });
+export const createItemSchema = itemFieldsSchema.extend({ itemNumber: businessNumberSchema });
+export const updateItemSchema = itemFieldsSchema.extend({ unit: itemFieldsSchema.shape.unit.optional() });
 const itemNumberParam = z.object({ itemNumber: businessNumberSchema });
 
 /** Items (Artikel) with their price variants. */

@@ -5,7 +5,7 @@ import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { pageOf, paginationSchema } from '../schemas';
 
-const mailLogQuerySchema = paginationSchema.extend({
+export const mailLogQuerySchema = paginationSchema.extend({
   status: z.enum(['PENDING', 'SENT', 'FAILED']).optional(),
   kind: z.string().regex(/^[A-Z][A-Z_]{0,49}$/, 'must be a mail kind such as INVOICE or CREDIT_LIMIT_PAUSE').optional(),
   businessKey: z.string().min(1).max(200).optional(),

@@ -6,7 +6,7 @@ import { projectOf } from '../auth';
 import { ApiError } from '../errors';
 import { businessNumberSchema, pageOf, paginationSchema } from '../schemas';
 
-const createProductGroupSchema = z.object({
+export const createProductGroupSchema = z.object({
   code: businessNumberSchema,
   name: z.string().trim().min(1).max(200),
   taxGroup: z.string().min(1).max(50),

@@ -6,7 +6,7 @@ import { apiKeyOf, projectOf } from '../auth';
 import { ApiError } from '../errors';
 import { pageOf, paginationSchema } from '../schemas';
 
-const createProjectSchema = z.object({
+export const createProjectSchema = z.object({
   name: z
     .string()
     .trim()
@@ -21,7 +21,7 @@ const createProjectSchema = z.object({
     .optional(),
 });
 
-const createApiKeySchema = z.object({ label: z.string().trim().min(1).max(200).optional() }).default({});
+export const createApiKeySchema = z.object({ label: z.string().trim().min(1).max(200).optional() }).default({});
 const apiKeyIdParam = z.object({ id: z.string().regex(/^\d{1,18}$/, 'must be an api key id') });
 
 /**
