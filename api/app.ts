@@ -10,6 +10,7 @@ import { activityRoutes } from './routes/activities';
 import { contractCommandRoutes } from './routes/contract-commands';
 import { contractRoutes } from './routes/contracts';
 import { customerRoutes } from './routes/customers';
+import { docsRoutes } from './routes/docs';
 import { healthRoutes } from './routes/health';
 import { importRoutes } from './routes/imports';
 import { invoiceRoutes } from './routes/invoices';
@@ -37,6 +38,7 @@ export function createApp(deps: ApiDependencies): Express {
   app.use(rejectNulCharacters);
 
   app.use(healthRoutes(deps));
+  app.use(docsRoutes());
 
   const api = express.Router();
   api.use(requireApiKey(deps.sql));

@@ -1,26 +1,43 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ZodError } from 'zod';
+import { z, ZodError } from 'zod';
 import { BillingError } from '../billing/errors';
 import type { Logger } from '../config/logger';
 
 /** Stable error keys of the public API (API.md); clients branch on these, never on text. */
-export type ErrorKey =
-  | 'INCORRECT_INPUT_DATA'
-  | 'NOT_FOUND'
-  | 'UNAUTHORIZED'
-  | 'FORBIDDEN'
-  | 'RATE_LIMITED'
-  | 'CONFLICT'
-  | 'CREDIT_LIMIT_EXCEEDED'
-  | 'NO_PRICE_FOUND'
-  | 'UNIT_MISMATCH'
-  | 'NO_TAX_RATE'
-  | 'INVOICE_ALREADY_CANCELLED'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'SERVICE_UNAVAILABLE'
-  | 'INTERNAL_ERROR';
+export const ERROR_KEYS = [
+  'INCORRECT_INPUT_DATA',
+  'NOT_FOUND',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'RATE_LIMITED',
+  'CONFLICT',
+  'CREDIT_LIMIT_EXCEEDED',
+  'NO_PRICE_FOUND',
+  'UNIT_MISMATCH',
+  'NO_TAX_RATE',
+  'INVOICE_ALREADY_CANCELLED',
+  'PAYLOAD_TOO_LARGE',
+  'SERVICE_UNAVAILABLE',
+  'INTERNAL_ERROR',
+] as const;
+export type ErrorKey = (typeof ERROR_KEYS)[number];
+
+/** The problem document every error answer carries (RFC 9457), as the OpenAPI document describes it. */
+export const problemSchema = z
+  .object({
+    type: z.string().meta({ examples: ['https://kontor.dev/problems/incorrect-input-data'] }),
+    title: z.string(),
+    status: z.number().int().min(400).max(599),
+    detail: z.string(),
+    errorKey: z.enum(ERROR_KEYS),
+    errors: z
+      .array(z.object({ path: z.string().meta({ description: 'the field, dotted: billingAddress.country, subscription.0.quantity' }), message: z.string() }))
+      .optional()
+      .meta({ description: 'present for refused input: every field that is wrong, with why' }),
+  })
+  .meta({ description: 'RFC 9457 problem details with a stable errorKey' });
 
 export interface FieldProblem {
   path: string;

@@ -10,10 +10,15 @@ const DECIMAL_TEXT = /^-?\d{1,14}(\.\d{1,4})?$/;
 
 export const decimalSchema = z
   .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a decimal string such as "84.0336", not a JSON number') })
-  .regex(DECIMAL_TEXT, 'must be a decimal string with at most 14 digits before and 4 after the point, e.g. "84.0336"');
+  .regex(DECIMAL_TEXT, 'must be a decimal string with at most 14 digits before and 4 after the point, e.g. "84.0336"')
+  .meta({ description: 'a decimal string, never a JSON number', examples: ['84.0336'] });
 
-export const nonNegativeDecimalSchema = decimalSchema.refine((value) => !decimal(value).isNegative() || decimal(value).isZero(), 'must not be negative');
-export const positiveDecimalSchema = decimalSchema.refine((value) => decimal(value).gt(0), 'must be greater than 0');
+export const nonNegativeDecimalSchema = decimalSchema
+  .refine((value) => !decimal(value).isNegative() || decimal(value).isZero(), 'must not be negative')
+  .meta({ description: 'a decimal string, 0 or more, never a JSON number' });
+export const positiveDecimalSchema = decimalSchema
+  .refine((value) => decimal(value).gt(0), 'must be greater than 0')
+  .meta({ description: 'a decimal string greater than 0, never a JSON number' });
 
 /** `YYYY-MM-DD` that names a real day: `2026-02-30` is refused. */
 export function isCalendarDate(value: string): boolean {
@@ -28,7 +33,8 @@ export function isCalendarDate(value: string): boolean {
 
 export const isoDateSchema = z
   .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a date YYYY-MM-DD') })
-  .refine(isCalendarDate, 'must be a calendar date YYYY-MM-DD that exists');
+  .refine(isCalendarDate, 'must be a calendar date YYYY-MM-DD that exists')
+  .meta({ format: 'date', pattern: '^\\d{4}-\\d{2}-\\d{2}$', examples: ['2026-09-01'] });
 
 export const currencySchema = z
   .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be an ISO 4217 currency code such as EUR') })

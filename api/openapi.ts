@@ -1,0 +1,235 @@
+import { z } from 'zod';
+import { problemSchema } from './errors';
+import { bookingSchema, createAccountSchema, updateAccountSchema } from './routes/accounts';
+import { listActivitiesSchema, manualActivitySchema } from './routes/activities';
+import { cancelSchema, changeSubscriptionSchema, pauseSchema, rebillSchema, terminateSchema } from './routes/contract-commands';
+import { createContractSchema, listContractsSchema } from './routes/contracts';
+import { createCustomerSchema, customerFieldsSchema } from './routes/customers';
+import { listInvoicesSchema } from './routes/invoices';
+import { createItemSchema, updateItemSchema } from './routes/items';
+import { mailLogQuerySchema } from './routes/mail-log';
+import { createProductGroupSchema } from './routes/product-groups';
+import { createApiKeySchema, createProjectSchema } from './routes/projects';
+import { businessNumberSchema, paginationSchema } from './schemas';
+
+/**
+ * The OpenAPI 3.1 document of the API, generated from the zod schemas the routes parse with: a field added
+ * to a route's schema shows up here without a second edit. Each operation is one entry of `OPERATIONS`.
+ */
+
+type Method = 'get' | 'post' | 'put' | 'delete';
+type JsonSchema = Record<string, unknown>;
+
+export interface Operation {
+  operationId: string;
+  method: Method;
+  /** OpenAPI style, below `/api/v1` unless `public`: `/Contracts/{contractNumber}`. */
+  path: string;
+  summary: string;
+  description?: string;
+  /** Served outside `/api/v1`, without an api-key. */
+  public?: boolean;
+  /** Path parameters that are not business numbers (the default). */
+  params?: Record<string, z.ZodType>;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  /** A request body that is not JSON, e.g. a CSV file. */
+  rawBody?: { contentType: string; description: string };
+  /** The `Idempotency-Key` header makes a repeated request return the first answer. */
+  idempotent?: boolean;
+  response: { status: number; description: string; contentType?: string; schema?: z.ZodType | JsonSchema };
+  /** Refusals beyond the ones every operation of its kind has (400 bad input, 401, 404 for a path, 429). */
+  errors?: number[];
+}
+
+const activityIdSchema = z.string().regex(/^\d{1,18}$/, 'must be an activity id');
+const apiKeyIdSchema = z.string().regex(/^\d{1,18}$/, 'must be an api key id');
+
+const ANY_OBJECT: JsonSchema = { type: 'object' };
+const page = (description: string) => ({ status: 200, description, schema: { $ref: '#/components/schemas/Page' } });
+
+export const OPERATIONS: Operation[] = [
+  // Customers
+  { operationId: 'createCustomer', method: 'post', path: '/Customers', summary: 'Create a customer', body: createCustomerSchema, response: { status: 201, description: 'the customer, with its number' }, errors: [409] },
+  { operationId: 'listCustomers', method: 'get', path: '/Customers', summary: 'List customers', query: paginationSchema, response: page('a page of customers') },
+  { operationId: 'getCustomer', method: 'get', path: '/Customers/{customerNumber}', summary: 'Read a customer', response: { status: 200, description: 'the customer' } },
+  { operationId: 'replaceCustomer', method: 'put', path: '/Customers/{customerNumber}', summary: 'Replace a customer (fields left out go back to their defaults)', body: customerFieldsSchema, response: { status: 200, description: 'the customer' } },
+  { operationId: 'listCustomerContracts', method: 'get', path: '/Customers/{customerNumber}/Contracts', summary: "List a customer's contracts", query: paginationSchema, response: page('a page of contracts') },
+  // Accounts
+  { operationId: 'createAccount', method: 'post', path: '/Customers/{customerNumber}/Accounts', summary: 'Open an account (Kundenkonto) for a customer', body: createAccountSchema, response: { status: 201, description: 'the account with its number and balance' } },
+  { operationId: 'listCustomerAccounts', method: 'get', path: '/Customers/{customerNumber}/Accounts', summary: "List a customer's accounts", query: paginationSchema, response: page('a page of accounts') },
+  { operationId: 'getAccount', method: 'get', path: '/Accounts/{accountNumber}', summary: 'Read an account', response: { status: 200, description: 'the account' } },
+  { operationId: 'updateAccount', method: 'put', path: '/Accounts/{accountNumber}', summary: "Change an account's name, credit limit or minimum top-up", body: updateAccountSchema, response: { status: 200, description: 'the account' } },
+  { operationId: 'listTransactions', method: 'get', path: '/Accounts/{accountNumber}/Transactions', summary: "List an account's ledger (Kontobewegungen)", query: paginationSchema, response: page('a page of ledger entries') },
+  { operationId: 'bookTransaction', method: 'post', path: '/Accounts/{accountNumber}/Transactions', summary: 'Book a credit, debit or top-up', body: bookingSchema, idempotent: true, response: { status: 201, description: 'the ledger entry (200: booked before under this Idempotency-Key)' }, errors: [422] },
+  // Master data
+  { operationId: 'listTaxGroups', method: 'get', path: '/TaxGroups', summary: 'List the tax groups with their dated rates', response: page('every tax group') },
+  { operationId: 'createProductGroup', method: 'post', path: '/ProductGroups', summary: 'Create a product group (Warengruppe)', body: createProductGroupSchema, response: { status: 201, description: 'the product group' }, errors: [409] },
+  { operationId: 'listProductGroups', method: 'get', path: '/ProductGroups', summary: 'List product groups', query: paginationSchema, response: page('a page of product groups') },
+  { operationId: 'getProductGroup', method: 'get', path: '/ProductGroups/{code}', summary: 'Read a product group', response: { status: 200, description: 'the product group' } },
+  { operationId: 'createItem', method: 'post', path: '/Items', summary: 'Create an item (Artikel) with its prices', body: createItemSchema, response: { status: 201, description: 'the item' }, errors: [409] },
+  { operationId: 'listItems', method: 'get', path: '/Items', summary: 'List items', query: paginationSchema, response: page('a page of items') },
+  { operationId: 'getItem', method: 'get', path: '/Items/{itemNumber}', summary: 'Read an item', response: { status: 200, description: 'the item' } },
+  { operationId: 'replaceItem', method: 'put', path: '/Items/{itemNumber}', summary: "Replace an item's name, product group and prices (the unit stays)", body: updateItemSchema, response: { status: 200, description: 'the item' } },
+  // Contracts
+  { operationId: 'createContract', method: 'post', path: '/Contracts', summary: 'Create a contract and start its workflow', body: createContractSchema, response: { status: 201, description: 'the contract with its number, status and next billing date' }, errors: [422, 503] },
+  { operationId: 'listContracts', method: 'get', path: '/Contracts', summary: 'List contracts', query: listContractsSchema, response: page('a page of contracts') },
+  { operationId: 'getContract', method: 'get', path: '/Contracts/{contractNumber}', summary: 'Read a contract as its workflow sees it', response: { status: 200, description: 'the contract with its subscription' } },
+  { operationId: 'getSubscription', method: 'get', path: '/Contracts/{contractNumber}/Subscription', summary: "Read a contract's current subscription items", response: page('the subscription items') },
+  { operationId: 'changeSubscription', method: 'post', path: '/Contracts/{contractNumber}/Subscription', summary: 'Up- or downgrade: the new full item set from a date, prorated', body: changeSubscriptionSchema, idempotent: true, response: { status: 200, description: 'the change as the workflow carried it out' }, errors: [409, 422, 503] },
+  { operationId: 'listActivities', method: 'get', path: '/Contracts/{contractNumber}/Activities', summary: "List a contract's activities (Leistungen)", query: listActivitiesSchema, response: page('a page of activities') },
+  { operationId: 'bookActivity', method: 'post', path: '/Contracts/{contractNumber}/Activities', summary: 'Book a manual activity for the next billing run', body: manualActivitySchema, idempotent: true, response: { status: 201, description: 'the activity (200: booked before under this Idempotency-Key)' }, errors: [409, 422] },
+  { operationId: 'deleteActivity', method: 'delete', path: '/Contracts/{contractNumber}/Activities/{activityId}', summary: 'Delete an unbilled manual activity', params: { activityId: activityIdSchema }, response: { status: 204, description: 'deleted' }, errors: [409] },
+  { operationId: 'rebillContract', method: 'post', path: '/Contracts/{contractNumber}/rebill', summary: 'Backdated re-billing from a period start', body: rebillSchema, idempotent: true, response: { status: 200, description: 'the cancelled invoices, their corrections and the interim invoice' }, errors: [409, 422, 503] },
+  { operationId: 'pauseContract', method: 'post', path: '/Contracts/{contractNumber}/pause', summary: 'Pause deliveries [from, until)', body: pauseSchema, idempotent: true, response: { status: 200, description: 'the pause as the workflow recorded it' }, errors: [409, 422, 503] },
+  { operationId: 'issueInterimInvoice', method: 'post', path: '/Contracts/{contractNumber}/interimInvoice', summary: 'Bill everything unbilled now (Zwischenabrechnung)', idempotent: true, response: { status: 200, description: 'the invoice number, null when nothing was due' }, errors: [409, 422, 503] },
+  { operationId: 'terminateContract', method: 'post', path: '/Contracts/{contractNumber}/terminate', summary: 'Terminate (Kündigung), by default at the earliest date allowed', body: terminateSchema, idempotent: true, response: { status: 200, description: 'the end date and the earliest end date' }, errors: [409, 422, 503] },
+  // Invoices
+  { operationId: 'listInvoices', method: 'get', path: '/Invoices', summary: 'List invoices', query: listInvoicesSchema, response: page('a page of invoice headers') },
+  { operationId: 'getInvoice', method: 'get', path: '/Invoices/{invoiceNumber}', summary: 'Read an invoice with its lines and taxes', response: { status: 200, description: 'the invoice' } },
+  { operationId: 'cancelInvoice', method: 'post', path: '/Invoices/{invoiceNumber}/cancel', summary: 'Cancel an invoice (Storno)', body: cancelSchema, idempotent: true, response: { status: 200, description: 'the invoice and its correction number' }, errors: [409, 503] },
+  { operationId: 'getInvoiceCorrection', method: 'get', path: '/InvoiceCorrections/{invoiceCorrectionNumber}', summary: 'Read a cancellation document', response: { status: 200, description: 'the correction, every amount negated' } },
+  // Operations
+  {
+    operationId: 'importCustomers',
+    method: 'post',
+    path: '/Imports/customers',
+    summary: 'Import customers and their first accounts from a CSV file',
+    rawBody: { contentType: 'text/csv', description: 'UTF-8 CSV, one customer per line; see imports/customers-csv.ts for the columns' },
+    response: { status: 200, description: 'imported, skipped and refused rows with their reasons' },
+    errors: [413, 415],
+  },
+  { operationId: 'listMailLog', method: 'get', path: '/MailLog', summary: 'List sent and failed mails', query: mailLogQuerySchema, response: page('a page of mail log entries') },
+  { operationId: 'listProjects', method: 'get', path: '/Projects', summary: "List projects (the administrator key sees all, others their own)", query: paginationSchema, response: page('a page of projects') },
+  { operationId: 'createProject', method: 'post', path: '/Projects', summary: 'Create a project with its first api-key (administrator key only)', body: createProjectSchema, response: { status: 201, description: 'the project and its first key, shown once' }, errors: [403, 409] },
+  { operationId: 'listApiKeys', method: 'get', path: '/ApiKeys', summary: "List the project's api-keys (prefixes only)", response: page('every key of the project') },
+  { operationId: 'createApiKey', method: 'post', path: '/ApiKeys', summary: 'Issue an api-key', body: createApiKeySchema, response: { status: 201, description: 'the key, shown once' } },
+  { operationId: 'revokeApiKey', method: 'delete', path: '/ApiKeys/{id}', summary: 'Revoke an api-key at once', params: { id: apiKeyIdSchema }, response: { status: 204, description: 'revoked' } },
+  // Outside /api/v1, no api-key
+  { operationId: 'getHealth', method: 'get', path: '/health', public: true, summary: 'Liveness with PostgreSQL and Temporal checks', response: { status: 200, description: 'both answer (503 when one does not)', schema: ANY_OBJECT } },
+  { operationId: 'getOpenApiDocument', method: 'get', path: '/openapi.json', public: true, summary: 'This document', response: { status: 200, description: 'the OpenAPI 3.1 document', schema: ANY_OBJECT } },
+  { operationId: 'getApiDocs', method: 'get', path: '/docs', public: true, summary: 'The interactive documentation (Swagger UI)', response: { status: 200, description: 'an HTML page', contentType: 'text/html' } },
+];
+
+export const API_BASE_PATH = '/api/v1';
+
+/** The JSON Schema (2020-12, as OpenAPI 3.1 uses it) of what a client sends: defaults are optional, transforms ignored. */
+export function inputJsonSchema(schema: z.ZodType): JsonSchema {
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  return json;
+}
+
+export function pathParameterNames(path: string): string[] {
+  return [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!);
+}
+
+const PROBLEM_RESPONSES: Record<number, string> = {
+  400: 'the input was refused; `errors` names every wrong field',
+  401: 'the api-key header is missing or not valid',
+  403: 'the api-key may not do this',
+  404: 'no such resource in this project',
+  409: 'the resource exists already, or its state does not allow this',
+  413: 'the request body is too large',
+  415: 'the request body has the wrong content type',
+  422: 'the input is well-formed but breaks a business rule (credit limit, no price, unit mismatch, top-up too small)',
+  429: 'more requests with this api-key in a minute than allowed; see Retry-After',
+  503: 'the contract workflow did not answer in time; repeat with the same Idempotency-Key',
+};
+
+function operationObject(operation: Operation): JsonSchema {
+  const parameters: JsonSchema[] = pathParameterNames(operation.path).map((name) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: inputJsonSchema(operation.params?.[name] ?? businessNumberSchema),
+  }));
+  if (operation.query) {
+    const query = inputJsonSchema(operation.query);
+    if (query.type !== 'object' || typeof query.properties !== 'object') throw new Error(`${operation.operationId}: a query schema must be an object`);
+    const required = new Set((query.required as string[] | undefined) ?? []);
+    for (const [name, schema] of Object.entries(query.properties as Record<string, JsonSchema>)) {
+      parameters.push({ name, in: 'query', required: required.has(name), schema });
+    }
+  }
+  if (operation.idempotent) {
+    parameters.push({
+      name: 'Idempotency-Key',
+      in: 'header',
+      required: false,
+      description: 'a repeated request with the same key gets the first answer and changes nothing',
+      schema: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[\\w.:-]+$' },
+    });
+  }
+
+  const statuses = new Set<number>(operation.errors ?? []);
+  if (parameters.some((parameter) => parameter.in !== 'header') || operation.body || operation.rawBody) statuses.add(400);
+  if (!operation.public) [401, 429].forEach((status) => statuses.add(status));
+  if (pathParameterNames(operation.path).length > 0) statuses.add(404);
+  if (operation.body) statuses.add(413);
+
+  const { response } = operation;
+  const success: JsonSchema =
+    response.status === 204
+      ? { description: response.description }
+      : {
+          description: response.description,
+          content: {
+            [response.contentType ?? 'application/json']: {
+              schema: response.schema === undefined ? ANY_OBJECT : response.schema instanceof z.ZodType ? inputJsonSchema(response.schema) : response.schema,
+            },
+          },
+        };
+  const responses: Record<string, JsonSchema> = { [String(response.status)]: success };
+  for (const status of [...statuses].sort()) {
+    responses[String(status)] = { description: PROBLEM_RESPONSES[status] ?? 'refused', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+  }
+
+  return {
+    operationId: operation.operationId,
+    summary: operation.summary,
+    ...(operation.description ? { description: operation.description } : {}),
+    tags: [operation.public ? 'Service' : operation.path.split('/')[1]!],
+    ...(operation.public ? { security: [] } : {}),
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(operation.body ? { requestBody: { required: true, content: { 'application/json': { schema: inputJsonSchema(operation.body) } } } } : {}),
+    ...(operation.rawBody
+      ? { requestBody: { required: true, description: operation.rawBody.description, content: { [operation.rawBody.contentType]: { schema: { type: 'string' } } } } }
+      : {}),
+    responses,
+  };
+}
+
+export function buildOpenApiDocument(operations: Operation[] = OPERATIONS): JsonSchema {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const operation of operations) {
+    const item = (paths[operation.path] ??= operation.public ? { servers: [{ url: '/' }] } : {});
+    if (item[operation.method]) throw new Error(`${operation.method.toUpperCase()} ${operation.path} is listed twice`);
+    item[operation.method] = operationObject(operation);
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Kontor API',
+      version: '1',
+      description:
+        'Subscription billing: customers, accounts, items, contracts (one Temporal workflow each), invoices. Money is a decimal string, dates are YYYY-MM-DD, periods are half-open. Errors are application/problem+json with a stable errorKey.',
+    },
+    servers: [{ url: API_BASE_PATH }],
+    security: [{ apiKey: [] }],
+    paths,
+    components: {
+      securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'api-key', description: "a project's api-key; it decides which project's data is visible" } },
+      schemas: {
+        Problem: inputJsonSchema(problemSchema),
+        Page: {
+          type: 'object',
+          required: ['items', 'nextCursor'],
+          properties: {
+            items: { type: 'array', items: ANY_OBJECT },
+            nextCursor: { type: ['string', 'null'], description: 'pass as `cursor` for the next page; null on the last page' },
+          },
+        },
+      },
+    },
+  };
+}
