@@ -13,7 +13,7 @@ const environmentSchema = z.object({
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Requests per API key and minute in one API process; 0 turns the limit off (e.g. for load tests). */
-  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
   TIME_ZONE: z
     .string()
     .default('Europe/Berlin')
