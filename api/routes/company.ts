@@ -1,0 +1,105 @@
+import { Router } from 'express';
+import { electronicFormatIBAN, isValidBIC, isValidIBAN } from 'ibantools';
+import { validateCreditorID } from 'sepa';
+import { z } from 'zod';
+import { findCompanyDetails, saveCompanyDetails } from '../../db/queries/company';
+import type { ApiDependencies } from '../app';
+import { projectOf } from '../auth';
+import { ApiError } from '../errors';
+
+const optionalText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max)
+    .nullish()
+    .transform((value) => (value ? value : null));
+
+/** Bank identifiers arrive as people write them ("DE89 3704 …"); they are stored in electronic format. */
+const compact = (value: string) => value.replace(/\s+/g, '').toUpperCase();
+
+export const companyDetailsSchema = z
+  .object({
+    legalName: z.string().trim().min(1).max(200),
+    address: z.object({
+      addressLine1: z.string().trim().min(1).max(200),
+      addressLine2: optionalText(200),
+      zipCode: z.string().trim().min(1).max(20),
+      cityName: z.string().trim().min(1).max(100),
+      country: z
+        .string()
+        .trim()
+        .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code such as DE')
+        .transform((value) => value.toUpperCase())
+        .default('DE'),
+    }),
+    vatId: z
+      .string()
+      .trim()
+      .transform(compact)
+      .pipe(z.string().regex(/^[A-Z]{2}[0-9A-Z+*.]{2,13}$/, 'must be a VAT identification number such as DE123456789'))
+      .nullish()
+      .transform((value) => value ?? null),
+    taxNumber: optionalText(30),
+    contactName: optionalText(200),
+    email: z.email().max(200),
+    phone: z.string().trim().min(3).max(50),
+    iban: z
+      .string()
+      .trim()
+      .transform((value, context) => {
+        const iban = electronicFormatIBAN(value);
+        if (!iban || !isValidIBAN(iban)) {
+          context.addIssue({ code: 'custom', message: 'is not a valid IBAN' });
+          return z.NEVER;
+        }
+        return iban;
+      })
+      .nullish()
+      .transform((value) => value ?? null),
+    bic: z
+      .string()
+      .trim()
+      .transform(compact)
+      .refine(isValidBIC, 'is not a valid BIC')
+      .nullish()
+      .transform((value) => value ?? null),
+    bankName: optionalText(200),
+    sepaCreditorId: z
+      .string()
+      .trim()
+      .transform(compact)
+      .refine((value) => /^[A-Z]{2}\d{2}[A-Z0-9]{3}[A-Z0-9]{1,28}$/.test(value) && validateCreditorID(value), 'is not a valid SEPA creditor identifier')
+      .nullish()
+      .transform((value) => value ?? null),
+  })
+  .superRefine((company, context) => {
+    // § 14 UStG: the seller's VAT id or tax number must be on every invoice.
+    if (!company.vatId && !company.taxNumber) {
+      context.addIssue({ code: 'custom', path: ['vatId'], message: 'vatId or taxNumber is required' });
+    }
+    if (company.bic && !company.iban) {
+      context.addIssue({ code: 'custom', path: ['iban'], message: 'is required with a BIC' });
+    }
+  });
+
+/** The company that issues the project's invoices (GET /Company, PUT /Company replaces all of it). */
+export function companyRoutes({ sql }: ApiDependencies): Router {
+  const router = Router();
+
+  router.get('/Company', async (request, response) => {
+    const project = projectOf(request);
+    const company = await findCompanyDetails(sql, project.id);
+    if (!company) throw ApiError.notFound('company details of this project');
+    response.json(company);
+  });
+
+  router.put('/Company', async (request, response) => {
+    const project = projectOf(request);
+    const body = companyDetailsSchema.parse(request.body);
+    const company = await saveCompanyDetails(sql, project.id, body);
+    response.json(company);
+  });
+
+  return router;
+}
