@@ -8,6 +8,7 @@ import { spawnEmbeddedPostgres } from '../../dev/postgres-process';
 import { ensureSearchAttributes } from '../../dev/search-attributes';
 import { startTemporalDevServer } from '../../dev/temporal-dev-server';
 import { resolveTemporalCli } from '../../dev/tools/temporal-cli';
+import { findOnPath } from '../../dev/tools/cache';
 import { resolveTestServer } from '../../dev/tools/test-server';
 
 /** Real servers for tests, each on a free loopback port in a temporary directory, stopped by the caller. */
@@ -43,12 +44,30 @@ export function quietTemporalRuntime(): void {
   }
 }
 
-export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+/**
+ * Temporal's time-skipping server. `startAt` (epoch ms) sets the clock it starts with, for scenarios dated in
+ * the past; that needs the test server's jars from Maven Central, which `resolveTestServer` provides.
+ */
+export async function createTimeSkippingEnv(options: { startAt?: number } = {}): Promise<TestWorkflowEnvironment> {
   quietTemporalRuntime();
   const testServer = await resolveTestServer({ log: (line) => console.log(line) });
+  const executable = options.startAt === undefined ? testServer?.path : await clockedTestServer(testServer?.path, options.startAt);
   const env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: testServer ? { type: 'existing-path', path: testServer.path } : { type: 'cached-download' } },
+    server: { executable: executable ? { type: 'existing-path', path: executable } : { type: 'cached-download' } },
   });
   await ensureSearchAttributes(env.connection, env.namespace ?? 'default');
   return env;
+}
+
+/** A launcher script for java/ClockedTestServer.java, taking the stock launcher's arguments (the port first). */
+async function clockedTestServer(stockLauncher: string | undefined, startAt: number): Promise<string> {
+  const lib = stockLauncher && path.join(path.dirname(stockLauncher), 'lib');
+  const java = await findOnPath('java');
+  if (!lib || !java || !(await fs.stat(lib).catch(() => null))) {
+    throw new Error('a test server clock needs Java and the test server jars (see dev/tools/test-server.ts)');
+  }
+  const script = path.join(os.tmpdir(), `kontor-clocked-test-server-${startAt}.sh`);
+  const source = path.join(__dirname, 'java', 'ClockedTestServer.java');
+  await fs.writeFile(script, `#!/bin/sh\nexec "${java}" -cp "${lib}/*" "${source}" ${startAt} "$@"\n`, { mode: 0o755 });
+  return script;
 }

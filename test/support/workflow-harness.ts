@@ -42,8 +42,14 @@ export interface WorkflowHarness {
 
 let taskQueueCounter = 0;
 
-export async function startWorkflowHarness(): Promise<WorkflowHarness> {
-  const [env, postgres] = await Promise.all([createTimeSkippingEnv(), startTestPostgres()]);
+export interface HarnessOptions {
+  /** The instant the test server's clock starts at (e.g. '2020-03-09T12:00:00Z'); default: now. */
+  startAt?: string;
+}
+
+export async function startWorkflowHarness(options: HarnessOptions = {}): Promise<WorkflowHarness> {
+  const startAt = options.startAt === undefined ? undefined : Date.parse(options.startAt);
+  const [env, postgres] = await Promise.all([createTimeSkippingEnv({ startAt }), startTestPostgres()]);
   const outbox = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-outbox-'));
   const config = loadConfig({ DATABASE_URL: postgres.url, DATA_DIR: outbox, LOG_LEVEL: 'warn' });
   const sql = createSql(postgres.url);
@@ -108,10 +114,10 @@ export async function startWorkflowHarness(): Promise<WorkflowHarness> {
  * Each scenario on a time-skipping server and a PostgreSQL of its own, so that one scenario's clock jumps
  * and leftover workflows never reach another; the books' invariants are checked after every scenario.
  */
-export function useWorkflowHarness(checkInvariants: (harness: WorkflowHarness) => Promise<void>): () => WorkflowHarness {
+export function useWorkflowHarness(checkInvariants: (harness: WorkflowHarness) => Promise<void>, options: HarnessOptions = {}): () => WorkflowHarness {
   let harness: WorkflowHarness | undefined;
   beforeEach(async () => {
-    harness = await startWorkflowHarness();
+    harness = await startWorkflowHarness(options);
   });
   afterEach(async () => {
     try {
