@@ -1,6 +1,8 @@
 import type { Config } from '../config/config';
 import type { Logger } from '../config/logger';
 import type { Sql } from '../db/client';
+import { renderInvoicePdf } from '../documents/invoice-pdf';
+import { loadInvoiceDocument } from '../documents/load-invoice-document';
 import type { Mailer, OutgoingMail } from './mailer';
 
 export type MailOutcome = 'SENT' | 'ALREADY_SENT' | 'NO_RECIPIENT';
@@ -58,8 +60,10 @@ export async function sendInvoiceMail(
       on conflict (project_id, kind, business_key) do nothing`;
     return 'NO_RECIPIENT';
   }
+  const pdf = await invoicePdfAttachment(deps, request);
   return sendOnce(deps, { projectId: request.projectId, kind: 'INVOICE', businessKey: request.invoiceNumber }, {
     to: invoice.email,
+    ...(pdf ? { attachments: [pdf] } : {}),
     subject: `Ihre Rechnung ${request.invoiceNumber}`,
     text: [
       `Guten Tag ${invoice.customerName},`,
@@ -71,6 +75,28 @@ export async function sendInvoiceMail(
       'Mit freundlichen Grüßen',
     ].join('\n'),
   });
+}
+
+/**
+ * The invoice PDF for the mail. Without company details there is no seller to print, and a rendering fault
+ * must not hold up the contract's billing (its workflow waits for this mail): the mail then goes without
+ * the PDF, which stays available through the API, and the log says why.
+ */
+async function invoicePdfAttachment(
+  deps: { sql: Sql; logger: Logger },
+  request: { invoiceNumber: string; projectId: string },
+): Promise<{ filename: string; content: Buffer; contentType: string } | null> {
+  try {
+    const loaded = await loadInvoiceDocument(deps.sql, request.projectId, request.invoiceNumber);
+    if (loaded.status !== 'FOUND') {
+      deps.logger.warn({ ...request, reason: loaded.status }, 'invoice mail without PDF: the project has no company details (PUT /Company)');
+      return null;
+    }
+    return { filename: `${request.invoiceNumber}.pdf`, content: await renderInvoicePdf(loaded.document), contentType: 'application/pdf' };
+  } catch (error) {
+    deps.logger.error({ ...request, err: error }, 'invoice mail without PDF: rendering failed');
+    return null;
+  }
 }
 
 export async function notifyOperatorOfCreditLimit(
