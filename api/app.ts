@@ -18,6 +18,7 @@ import { importRoutes } from './routes/imports';
 import { invoiceRoutes } from './routes/invoices';
 import { itemRoutes } from './routes/items';
 import { mailLogRoutes } from './routes/mail-log';
+import { paymentRoutes } from './routes/payments';
 import { productGroupRoutes } from './routes/product-groups';
 import { projectRoutes } from './routes/projects';
 import { taxGroupRoutes } from './routes/tax-groups';
@@ -58,6 +59,7 @@ export function createApp(deps: ApiDependencies): Express {
   api.use(contractCommandRoutes(deps));
   api.use(importRoutes(deps));
   api.use(mailLogRoutes(deps));
+  api.use(paymentRoutes(deps));
   api.use(projectRoutes(deps));
   app.use('/api/v1', api);
 

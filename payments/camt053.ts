@@ -1,0 +1,244 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import {
+  checkedAmount,
+  checkedDate,
+  normalizeIban,
+  sha256,
+  StatementFormatError,
+  type IncomingPayment,
+  type ParsedStatement,
+  type SkippedEntry,
+  type StatementFormat,
+} from './statement';
+
+/**
+ * Reads an ISO 20022 bank-to-customer statement (camt.053, versions .001.02 and .001.08) into incoming
+ * payments, without I/O.
+ *
+ * - Every value stays text: the parser converts no numbers, so `100.10` reaches the books as "100.10".
+ * - Only booked (`Sts` BOOK) credit entries (`CdtDbtInd` CRDT) that are not reversals are payments; debit,
+ *   pending and reversal entries come back as skipped with the reason.
+ * - An entry that carries several transactions (a batch booking) becomes one payment per transaction when
+ *   every transaction states its amount and they add up to the entry; otherwise the entry is one payment.
+ * - The business key of a payment is the bank's reference: the transaction's or entry's AcctSvcrRef
+ *   (unique per account at the servicing bank), else the entry's NtryRef within its statement, else a hash
+ *   of the statement id, the entry's position and its fields. Importing the same file again yields the
+ *   same keys.
+ */
+
+const NAMESPACE_FORMATS: Record<string, StatementFormat> = {
+  'urn:iso:std:iso:20022:tech:xsd:camt.053.001.02': 'camt.053.001.02',
+  'urn:iso:std:iso:20022:tech:xsd:camt.053.001.08': 'camt.053.001.08',
+};
+
+const REPEATED = new Set(['Stmt', 'Ntry', 'NtryDtls', 'TxDtls', 'Ustrd', 'Strd', 'Bal']);
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  removeNSPrefix: true,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: true,
+  processEntities: true,
+  htmlEntities: false,
+  isArray: (name, _path, _leaf, isAttribute) => !isAttribute && REPEATED.has(name),
+});
+
+type Node = Record<string, unknown>;
+
+export function parseCamt053(xml: string): ParsedStatement {
+  const content = xml.startsWith('\uFEFF') ? xml.slice(1) : xml;
+  const valid = XMLValidator.validate(content);
+  if (valid !== true) {
+    throw new StatementFormatError(`line ${valid.err.line}`, `not well-formed XML: ${valid.err.msg}`);
+  }
+  const root = parser.parse(content) as Node;
+  const document = child(root, 'Document');
+  if (!document) throw new StatementFormatError('(file)', 'no Document element; a camt.053 statement is expected');
+  // The parser drops namespace declarations along with the prefixes, so the version is read from the tag.
+  const namespace = /<(?:[\w.-]+:)?Document\b[^>]*?\sxmlns(?::[\w.-]+)?\s*=\s*["']([^"']+)["']/.exec(content)?.[1] ?? '';
+  const format = NAMESPACE_FORMATS[namespace];
+  if (!format) {
+    throw new StatementFormatError('Document', `namespace "${namespace}" is not camt.053.001.02 or camt.053.001.08`);
+  }
+  const message = child(document, 'BkToCstmrStmt');
+  if (!message) throw new StatementFormatError('Document', 'no BkToCstmrStmt element');
+  const messageId = text(child(child(message, 'GrpHdr'), 'MsgId'));
+  const statements = list(message, 'Stmt');
+  if (statements.length === 0) throw new StatementFormatError('BkToCstmrStmt', 'holds no Stmt');
+
+  const payments: IncomingPayment[] = [];
+  const skipped: SkippedEntry[] = [];
+  let firstIban: string | null = null;
+  statements.forEach((statement, statementIndex) => {
+    const path = `Stmt[${statementIndex}]`;
+    const statementId = text(child(statement, 'Id'));
+    if (!statementId) throw new StatementFormatError(`${path}.Id`, 'is missing');
+    const accountId = child(child(statement, 'Acct'), 'Id');
+    const iban = normalizeIban(text(child(accountId, 'IBAN'))) ?? text(child(child(accountId, 'Othr'), 'Id')) ?? null;
+    if (!iban) throw new StatementFormatError(`${path}.Acct.Id`, 'names no account');
+    firstIban ??= iban;
+    list(statement, 'Ntry').forEach((entry, entryIndex) => {
+      readEntry(entry, { path: `${path}.Ntry[${entryIndex}]`, position: `Stmt ${statementIndex + 1} / Ntry ${entryIndex + 1}`, statementId, iban, entryIndex }, payments, skipped);
+    });
+  });
+  return { format, statementKey: `camt:${firstIban}:${messageId ?? sha256(content)}`, messageId: messageId ?? null, accountIban: firstIban, payments, skipped };
+}
+
+interface EntryContext {
+  path: string;
+  position: string;
+  statementId: string;
+  iban: string;
+  entryIndex: number;
+}
+
+function readEntry(entry: Node, context: EntryContext, payments: IncomingPayment[], skipped: SkippedEntry[]): void {
+  const { path, position } = context;
+  const amountNode = child(entry, 'Amt');
+  const currency = attribute(amountNode, 'Ccy') ?? '';
+  const amount = checkedAmount(`${path}.Amt`, text(amountNode) ?? '', currency);
+  const direction = text(child(entry, 'CdtDbtInd'));
+  if (direction !== 'CRDT' && direction !== 'DBIT') throw new StatementFormatError(`${path}.CdtDbtInd`, 'must be CRDT or DBIT');
+  const statusNode = entry.Sts;
+  const status = typeof statusNode === 'object' ? text(child(statusNode as Node, 'Cd')) ?? text(child(statusNode as Node, 'Prtry')) : text(statusNode);
+  const reversal = text(child(entry, 'RvslInd')) === 'true';
+
+  if (direction === 'DBIT') return void skipped.push({ position, amount, currency, reason: 'outgoing payment (DBIT)' });
+  if (status !== 'BOOK') return void skipped.push({ position, amount, currency, reason: `not booked (status ${status ?? 'missing'})` });
+  if (reversal) return void skipped.push({ position, amount, currency, reason: 'reversal of an earlier debit (RvslInd)' });
+
+  const bookingDate = readDate(entry, 'BookgDt', path) ?? readDate(entry, 'ValDt', path);
+  if (!bookingDate) throw new StatementFormatError(`${path}.BookgDt`, 'is missing');
+  const valueDate = readDate(entry, 'ValDt', path);
+  const entryBankReference = text(child(entry, 'AcctSvcrRef'));
+  const entryReference = text(child(entry, 'NtryRef'));
+  const transactions = list(entry, 'NtryDtls').flatMap((details) => list(details, 'TxDtls'));
+
+  const transactionAmounts = transactions.map((transaction, index) => {
+    const node = child(transaction, 'Amt') ?? child(child(child(transaction, 'AmtDtls'), 'TxAmt'), 'Amt');
+    if (!node) return null;
+    const transactionCurrency = attribute(node, 'Ccy') ?? '';
+    return { amount: checkedAmount(`${path}.NtryDtls.TxDtls[${index}].Amt`, text(node) ?? '', transactionCurrency), currency: transactionCurrency };
+  });
+  const splits =
+    transactions.length > 1 &&
+    transactionAmounts.every((part) => part !== null && part.currency === currency) &&
+    sumOf(transactionAmounts.map((part) => part!.amount)) === sumOf([amount]);
+
+  const parts = splits
+    ? transactions.map((transaction, index) => ({ transactions: [transaction], amount: transactionAmounts[index]!.amount, index }))
+    : [{ transactions, amount, index: null as number | null }];
+
+  for (const part of parts) {
+    const first = part.transactions[0];
+    const refs = child(first, 'Refs');
+    const transactionBankReference = text(child(refs, 'AcctSvcrRef'));
+    const endToEndId = text(child(refs, 'EndToEndId'));
+    const parties = child(first, 'RltdPties');
+    const debtor = child(parties, 'Dbtr');
+    const payerName = text(child(child(debtor, 'Pty'), 'Nm')) ?? text(child(debtor, 'Nm')) ?? text(child(child(child(parties, 'UltmtDbtr'), 'Pty'), 'Nm')) ?? text(child(child(parties, 'UltmtDbtr'), 'Nm'));
+    const payerIban = normalizeIban(text(child(child(child(parties, 'DbtrAcct'), 'Id'), 'IBAN')));
+    const remittance = part.transactions.flatMap((transaction) => {
+      const information = child(transaction, 'RmtInf');
+      const unstructured = list(information, 'Ustrd').map((line) => text(line) ?? '');
+      const structured = list(information, 'Strd').map((block) => text(child(child(block, 'CdtrRefInf'), 'Ref')) ?? '');
+      return [...unstructured, ...structured, text(child(transaction, 'AddtlTxInf')) ?? ''];
+    });
+    const reference = [...remittance, remittance.every((line) => line === '') ? text(child(entry, 'AddtlNtryInf')) ?? '' : '']
+      .filter((line) => line !== '')
+      .join(' ');
+    const businessKey = paymentKey(context, part.index, {
+      entryBankReference,
+      transactionBankReference,
+      entryReference,
+      fields: [part.amount, currency, bookingDate, reference, payerName ?? null, payerIban],
+    });
+    const bankReference = (part.index === null ? entryBankReference ?? transactionBankReference : transactionBankReference ?? entryBankReference) ?? entryReference;
+    payments.push({
+      position: part.index === null ? position : `${position} / TxDtls ${part.index + 1}`,
+      businessKey,
+      bookingDate,
+      valueDate,
+      amount: part.amount,
+      currency,
+      reference,
+      payerName: payerName ?? null,
+      payerIban,
+      endToEndId: endToEndId && endToEndId !== 'NOTPROVIDED' ? endToEndId : null,
+      bankReference: bankReference ?? null,
+    });
+  }
+}
+
+/**
+ * The bank's reference decides: a transaction's own AcctSvcrRef, else the entry's (with the transaction's
+ * position when the entry is split), else the entry's NtryRef within its statement, else a hash of the
+ * statement id, the position and the fields.
+ */
+function paymentKey(
+  context: EntryContext,
+  splitIndex: number | null,
+  references: { entryBankReference?: string; transactionBankReference?: string; entryReference?: string; fields: (string | null)[] },
+): string {
+  const prefix = `camt:${context.iban}`;
+  const position = splitIndex === null ? '' : `:${splitIndex}`;
+  const { entryBankReference, transactionBankReference, entryReference } = references;
+  if (splitIndex !== null && transactionBankReference) return `${prefix}:ref:${transactionBankReference}`;
+  if (entryBankReference) return `${prefix}:ref:${entryBankReference}${position}`;
+  if (transactionBankReference) return `${prefix}:ref:${transactionBankReference}`;
+  if (entryReference) return `${prefix}:ntry:${context.statementId}:${entryReference}${position}`;
+  return `${prefix}:hash:${sha256(context.statementId, context.entryIndex, splitIndex, ...references.fields)}`;
+}
+
+function readDate(entry: Node, element: 'BookgDt' | 'ValDt', path: string): string | null {
+  const node = child(entry, element);
+  if (!node) return null;
+  const date = text(child(node, 'Dt')) ?? text(child(node, 'DtTm'))?.slice(0, 10);
+  if (!date) return null;
+  return checkedDate(`${path}.${element}`, date);
+}
+
+function sumOf(amounts: string[]): string {
+  // Compared as decimal text with a fixed scale, so no float is ever involved.
+  return amounts
+    .map((amount) => BigInt(scaled(amount)))
+    .reduce((total, value) => total + value, 0n)
+    .toString();
+}
+
+function scaled(amount: string): string {
+  const [whole, fraction = ''] = amount.split('.');
+  return `${whole}${fraction.padEnd(5, '0')}`;
+}
+
+function child(node: unknown, name: string): Node | undefined {
+  if (!node || typeof node !== 'object') return undefined;
+  const value = (node as Node)[name];
+  if (Array.isArray(value)) return value[0] as Node | undefined;
+  return value as Node | undefined;
+}
+
+function list(node: unknown, name: string): Node[] {
+  if (!node || typeof node !== 'object') return [];
+  const value = (node as Node)[name];
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]) as Node[];
+}
+
+function attribute(node: unknown, name: string): string | undefined {
+  if (!node || typeof node !== 'object') return undefined;
+  const value = (node as Node)[`@${name}`];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The text of an element: a plain string, or `#text` when it carries attributes. */
+function text(node: unknown): string | undefined {
+  if (typeof node === 'string') return node === '' ? undefined : node;
+  if (node && typeof node === 'object' && typeof (node as Node)['#text'] === 'string') {
+    const value = (node as Node)['#text'] as string;
+    return value === '' ? undefined : value;
+  }
+  return undefined;
+}
