@@ -103,8 +103,13 @@ export function toApiError(error: unknown): ApiError {
   }
   if (isBodyParserError(error)) {
     if (error.type === 'entity.too.large') return new ApiError(413, 'PAYLOAD_TOO_LARGE', 'request body is too large');
-    return new ApiError(400, 'INCORRECT_INPUT_DATA', 'request body is not valid JSON');
+    if (error.type === 'charset.unsupported' || error.type === 'encoding.unsupported') {
+      return new ApiError(415, 'INCORRECT_INPUT_DATA', 'request body must be UTF-8', [{ path: '(body)', message: 'must be UTF-8' }]);
+    }
+    return ApiError.invalid('(body)', 'is not valid JSON; send an object with content-type application/json');
   }
+  // The router could not percent-decode a path segment (`/Customers/%zz`).
+  if (error instanceof URIError) return ApiError.invalid('(url)', 'contains a malformed percent-encoding');
   return new ApiError(500, 'INTERNAL_ERROR', 'internal error');
 }
 
@@ -138,6 +143,9 @@ function isBodyParserError(error: unknown): error is { type: string; status: num
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, request, response, _next) => {
     const apiError = toApiError(error);
+    // Refused input always says where: a refusal that names no field points at the request as a whole.
+    const errors =
+      apiError.errors.length === 0 && apiError.errorKey === 'INCORRECT_INPUT_DATA' ? [{ path: '(request)', message: apiError.detail }] : apiError.errors;
     if (apiError.status >= 500) {
       logger.error({ err: error, method: request.method, path: request.path }, 'request failed');
     }
@@ -150,7 +158,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         status: apiError.status,
         detail: apiError.detail,
         errorKey: apiError.errorKey,
-        ...(apiError.errors.length > 0 ? { errors: apiError.errors } : {}),
+        ...(errors.length > 0 ? { errors } : {}),
       });
   };
 }

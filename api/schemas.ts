@@ -10,7 +10,8 @@ const DECIMAL_TEXT = /^-?\d{1,14}(\.\d{1,4})?$/;
 
 export const decimalSchema = z
   .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a decimal string such as "84.0336", not a JSON number') })
-  .regex(DECIMAL_TEXT, 'must be a decimal string with at most 14 digits before and 4 after the point, e.g. "84.0336"')
+  // abort: the refinements below and in the routes' schemas parse the text as a number; they must not see a malformed one
+  .regex(DECIMAL_TEXT, { message: 'must be a decimal string with at most 14 digits before and 4 after the point, e.g. "84.0336"', abort: true })
   .meta({ description: 'a decimal string, never a JSON number', examples: ['84.0336'] });
 
 export const nonNegativeDecimalSchema = decimalSchema
@@ -33,12 +34,12 @@ export function isCalendarDate(value: string): boolean {
 
 export const isoDateSchema = z
   .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a date YYYY-MM-DD') })
-  .refine(isCalendarDate, 'must be a calendar date YYYY-MM-DD that exists')
+  .refine(isCalendarDate, { message: 'must be a calendar date YYYY-MM-DD that exists', abort: true })
   .meta({ format: 'date', pattern: '^\\d{4}-\\d{2}-\\d{2}$', examples: ['2026-09-01'] });
 
 export const currencySchema = z
   .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be an ISO 4217 currency code such as EUR') })
-  .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 currency code such as EUR');
+  .regex(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 currency code such as EUR', abort: true });
 
 /** Business numbers travel in URLs: letters, digits and `. _ -`. */
 export const businessNumberSchema = z
