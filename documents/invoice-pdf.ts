@@ -142,6 +142,7 @@ export async function renderInvoicePdf(data: InvoiceDocumentData): Promise<Buffe
       doc.addPage();
       doc.y = PAGE.top;
       tableHeader();
+      doc.font('regular').fontSize(8);
     }
     const y = doc.y;
     cell(doc, String(line.position), COLUMNS.position, y);
