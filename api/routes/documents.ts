@@ -8,7 +8,7 @@ import { projectOf } from '../auth';
 import { ApiError, type ErrorKey } from '../errors';
 import { businessNumberSchema } from '../schemas';
 
-const documentQuerySchema = z.object({
+export const documentQuerySchema = z.object({
   format: z.enum(['pdf', 'xrechnung', 'facturx'], { error: 'must be pdf, xrechnung or facturx' }).default('pdf'),
 });
 type DocumentFormat = z.output<typeof documentQuerySchema>['format'];
