@@ -3,11 +3,14 @@ import { problemSchema } from './errors';
 import { bookingSchema, createAccountSchema, updateAccountSchema } from './routes/accounts';
 import { listActivitiesSchema, manualActivitySchema } from './routes/activities';
 import { cancelSchema, changeSubscriptionSchema, pauseSchema, rebillSchema, terminateSchema } from './routes/contract-commands';
+import { companyDetailsSchema } from './routes/company';
 import { createContractSchema, listContractsSchema } from './routes/contracts';
 import { createCustomerSchema, customerFieldsSchema } from './routes/customers';
+import { documentQuerySchema } from './routes/documents';
 import { listInvoicesSchema } from './routes/invoices';
 import { createItemSchema, updateItemSchema } from './routes/items';
 import { mailLogQuerySchema } from './routes/mail-log';
+import { bankStatementQuerySchema, listPaymentsSchema, paymentSchema } from './routes/payments';
 import { createProductGroupSchema } from './routes/product-groups';
 import { createApiKeySchema, createProjectSchema } from './routes/projects';
 import { businessNumberSchema, paginationSchema } from './schemas';
@@ -34,10 +37,10 @@ export interface Operation {
   query?: z.ZodType;
   body?: z.ZodType;
   /** A request body that is not JSON, e.g. a CSV file. */
-  rawBody?: { contentType: string; description: string };
+  rawBody?: { contentTypes: string[]; description: string };
   /** The `Idempotency-Key` header makes a repeated request return the first answer. */
   idempotent?: boolean;
-  response: { status: number; description: string; contentType?: string; schema?: z.ZodType | JsonSchema };
+  response: { status: number; description: string; contentTypes?: string[]; schema?: z.ZodType | JsonSchema };
   /** Refusals beyond the ones every operation of its kind has (400 bad input, 401, 404 for a path, 429). */
   errors?: number[];
 }
@@ -46,6 +49,7 @@ const activityIdSchema = z.string().regex(/^\d{1,18}$/, 'must be an activity id'
 const apiKeyIdSchema = z.string().regex(/^\d{1,18}$/, 'must be an api key id');
 
 const ANY_OBJECT: JsonSchema = { type: 'object' };
+const BINARY_OR_TEXT: JsonSchema = { type: 'string' };
 const page = (description: string) => ({ status: 200, description, schema: { $ref: '#/components/schemas/Page' } });
 
 export const OPERATIONS: Operation[] = [
@@ -89,13 +93,30 @@ export const OPERATIONS: Operation[] = [
   { operationId: 'getInvoice', method: 'get', path: '/Invoices/{invoiceNumber}', summary: 'Read an invoice with its lines and taxes', response: { status: 200, description: 'the invoice' } },
   { operationId: 'cancelInvoice', method: 'post', path: '/Invoices/{invoiceNumber}/cancel', summary: 'Cancel an invoice (Storno)', body: cancelSchema, idempotent: true, response: { status: 200, description: 'the invoice and its correction number' }, errors: [409, 503] },
   { operationId: 'getInvoiceCorrection', method: 'get', path: '/InvoiceCorrections/{invoiceCorrectionNumber}', summary: 'Read a cancellation document', response: { status: 200, description: 'the correction, every amount negated' } },
+  { operationId: 'getInvoiceDocument', method: 'get', path: '/Invoices/{invoiceNumber}/Document', summary: 'The invoice as PDF, XRechnung CII XML or Factur-X PDF/A-3', query: documentQuerySchema, response: { status: 200, description: 'the document', contentTypes: ['application/pdf', 'application/xml'] }, errors: [409] },
+  { operationId: 'getInvoiceCorrectionDocument', method: 'get', path: '/InvoiceCorrections/{invoiceCorrectionNumber}/Document', summary: 'The cancellation document as PDF, XRechnung CII XML or Factur-X PDF/A-3', query: documentQuerySchema, response: { status: 200, description: 'the document', contentTypes: ['application/pdf', 'application/xml'] }, errors: [409] },
+  { operationId: 'getCompany', method: 'get', path: '/Company', summary: "The company that issues the project's invoices", response: { status: 200, description: 'the company details' }, errors: [404] },
+  { operationId: 'replaceCompany', method: 'put', path: '/Company', summary: 'Replace the company details printed on invoices', body: companyDetailsSchema, response: { status: 200, description: 'the company details' } },
+  // Payments
+  { operationId: 'bookPayment', method: 'post', path: '/Payments', summary: 'Book an incoming payment, matched against open invoices', body: paymentSchema, idempotent: true, response: { status: 201, description: 'the matching result (200: booked before under this key)' } },
+  { operationId: 'listPayments', method: 'get', path: '/Payments', summary: 'List incoming payments', query: listPaymentsSchema, response: page('a page of payments') },
+  {
+    operationId: 'importBankStatement',
+    method: 'post',
+    path: '/BankStatements',
+    summary: 'Import a bank statement (camt.053 .001.02/.001.08 or CSV) and match its payments',
+    query: bankStatementQuerySchema,
+    rawBody: { contentTypes: ['application/xml', 'text/xml', 'text/csv', 'application/csv'], description: 'the statement file, UTF-8' },
+    response: { status: 200, description: 'a summary and the result per payment' },
+    errors: [413, 415],
+  },
   // Operations
   {
     operationId: 'importCustomers',
     method: 'post',
     path: '/Imports/customers',
     summary: 'Import customers and their first accounts from a CSV file',
-    rawBody: { contentType: 'text/csv', description: 'UTF-8 CSV, one customer per line; see imports/customers-csv.ts for the columns' },
+    rawBody: { contentTypes: ['text/csv'], description: 'UTF-8 CSV, one customer per line; see imports/customers-csv.ts for the columns' },
     response: { status: 200, description: 'imported, skipped and refused rows with their reasons' },
     errors: [413, 415],
   },
@@ -108,7 +129,7 @@ export const OPERATIONS: Operation[] = [
   // Outside /api/v1, no api-key
   { operationId: 'getHealth', method: 'get', path: '/health', public: true, summary: 'Liveness with PostgreSQL and Temporal checks', response: { status: 200, description: 'both answer (503 when one does not)', schema: ANY_OBJECT } },
   { operationId: 'getOpenApiDocument', method: 'get', path: '/openapi.json', public: true, summary: 'This document', response: { status: 200, description: 'the OpenAPI 3.1 document', schema: ANY_OBJECT } },
-  { operationId: 'getApiDocs', method: 'get', path: '/docs', public: true, summary: 'The interactive documentation (Swagger UI)', response: { status: 200, description: 'an HTML page', contentType: 'text/html' } },
+  { operationId: 'getApiDocs', method: 'get', path: '/docs', public: true, summary: 'The interactive documentation (Swagger UI)', response: { status: 200, description: 'an HTML page', contentTypes: ['text/html'] } },
 ];
 
 export const API_BASE_PATH = '/api/v1';
@@ -173,11 +194,12 @@ function operationObject(operation: Operation): JsonSchema {
       ? { description: response.description }
       : {
           description: response.description,
-          content: {
-            [response.contentType ?? 'application/json']: {
-              schema: response.schema === undefined ? ANY_OBJECT : response.schema instanceof z.ZodType ? inputJsonSchema(response.schema) : response.schema,
-            },
-          },
+          content: Object.fromEntries(
+            (response.contentTypes ?? ['application/json']).map((type) => [
+              type,
+              { schema: type !== 'application/json' ? BINARY_OR_TEXT : response.schema === undefined ? ANY_OBJECT : response.schema instanceof z.ZodType ? inputJsonSchema(response.schema) : response.schema },
+            ]),
+          ),
         };
   const responses: Record<string, JsonSchema> = { [String(response.status)]: success };
   for (const status of [...statuses].sort()) {
@@ -193,7 +215,7 @@ function operationObject(operation: Operation): JsonSchema {
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(operation.body ? { requestBody: { required: true, content: { 'application/json': { schema: inputJsonSchema(operation.body) } } } } : {}),
     ...(operation.rawBody
-      ? { requestBody: { required: true, description: operation.rawBody.description, content: { [operation.rawBody.contentType]: { schema: { type: 'string' } } } } }
+      ? { requestBody: { required: true, description: operation.rawBody.description, content: Object.fromEntries(operation.rawBody.contentTypes.map((type) => [type, { schema: { type: 'string' } }])) } }
       : {}),
     responses,
   };

@@ -87,7 +87,10 @@ async function seedMasterData(): Promise<void> {
       subscription: [{ itemNumber: 'FUZZ-1', quantity: '1' }],
     }),
   );
-  const activity = expectCreated(await engine.call('POST', `/Contracts/${contract.contractNumber}/Activities`, { itemNumber: 'FUZZ-1', unitPrice: '5.00', periodStart: '2028-01-01' }));
+  expectCreated(await engine.call('POST', `/Contracts/${contract.contractNumber}/Activities`, { itemNumber: 'FUZZ-1', unitPrice: '5.00', periodStart: '2028-01-01' }));
+  const interim = await engine.call('POST', `/Contracts/${contract.contractNumber}/interimInvoice`);
+  expect([interim.status, interim.body.invoiceNumber]).toEqual([200, expect.any(String)]);
+  const activity = expectCreated(await engine.call('POST', `/Contracts/${contract.contractNumber}/Activities`, { itemNumber: 'FUZZ-1', unitPrice: '7.00', periodStart: '2028-02-01' }));
   const throwawayKey = expectCreated(await engine.call('POST', '/ApiKeys', { label: 'to be revoked' }));
   Object.assign(EXISTING, {
     customerNumber: [customer.customerNumber],
@@ -96,6 +99,7 @@ async function seedMasterData(): Promise<void> {
     productGroup: ['FUZZ'],
     itemNumber: ['FUZZ-1'],
     contractNumber: [contract.contractNumber],
+    invoiceNumber: [interim.body.invoiceNumber],
     activityId: [String(activity.id)],
     id: [String(throwawayKey.id)],
   });
@@ -218,6 +222,9 @@ const RAW_BODIES: fc.Arbitrary<Body> = fc.constantFrom<Body>(
   { kind: 'raw', text: 'a,b,c\n1,2\n', contentType: 'text/csv' },
   { kind: 'raw', text: 'companyName,email\nFuzz CSV GmbH,csv@kunde.test\n', contentType: 'text/csv' },
   { kind: 'raw', text: '\u0000\u0001\u0002', contentType: 'text/csv' },
+  { kind: 'raw', text: '<Document><BkToCstmrStmt>', contentType: 'application/xml' },
+  { kind: 'raw', text: '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a SYSTEM "file:///etc/passwd">]><Document>&a;</Document>', contentType: 'text/xml' },
+  { kind: 'raw', text: 'bookingDate;amount;currency;reference\n2026-02-30;12.345;EUR;RE-1\n', contentType: 'text/csv' },
 );
 
 /** Path segments a client may send: escapes that do not decode, climbing out, control characters, emoji, length. */
