@@ -53,7 +53,14 @@ export function parseCamt053(xml: string): ParsedStatement {
   if (valid !== true) {
     throw new StatementFormatError(`line ${valid.err.line}`, `not well-formed XML: ${valid.err.msg}`);
   }
-  const root = parser.parse(content) as Node;
+  // camt.053 has no DTD: a DOCTYPE could only declare entities, external or exponentially expanding ones.
+  if (/<!DOCTYPE/i.test(content)) throw new StatementFormatError('(file)', 'a DOCTYPE is not allowed in a bank statement');
+  let root: Node;
+  try {
+    root = parser.parse(content) as Node;
+  } catch (error) {
+    throw new StatementFormatError('(file)', `not a readable XML document: ${error instanceof Error ? error.message : String(error)}`);
+  }
   const document = child(root, 'Document');
   if (!document) throw new StatementFormatError('(file)', 'no Document element; a camt.053 statement is expected');
   // The parser drops namespace declarations along with the prefixes, so the version is read from the tag.
@@ -64,7 +71,7 @@ export function parseCamt053(xml: string): ParsedStatement {
   }
   const message = child(document, 'BkToCstmrStmt');
   if (!message) throw new StatementFormatError('Document', 'no BkToCstmrStmt element');
-  const messageId = text(child(child(message, 'GrpHdr'), 'MsgId'));
+  const messageId = bounded('GrpHdr.MsgId', text(child(child(message, 'GrpHdr'), 'MsgId')));
   const statements = list(message, 'Stmt');
   if (statements.length === 0) throw new StatementFormatError('BkToCstmrStmt', 'holds no Stmt');
 
@@ -73,10 +80,10 @@ export function parseCamt053(xml: string): ParsedStatement {
   let firstIban: string | null = null;
   statements.forEach((statement, statementIndex) => {
     const path = `Stmt[${statementIndex}]`;
-    const statementId = text(child(statement, 'Id'));
+    const statementId = bounded(`${path}.Id`, text(child(statement, 'Id')));
     if (!statementId) throw new StatementFormatError(`${path}.Id`, 'is missing');
     const accountId = child(child(statement, 'Acct'), 'Id');
-    const iban = normalizeIban(text(child(accountId, 'IBAN'))) ?? text(child(child(accountId, 'Othr'), 'Id')) ?? null;
+    const iban = bounded(`${path}.Acct.Id`, normalizeIban(text(child(accountId, 'IBAN'))) ?? text(child(child(accountId, 'Othr'), 'Id')));
     if (!iban) throw new StatementFormatError(`${path}.Acct.Id`, 'names no account');
     firstIban ??= iban;
     list(statement, 'Ntry').forEach((entry, entryIndex) => {
@@ -112,8 +119,8 @@ function readEntry(entry: Node, context: EntryContext, payments: IncomingPayment
   const bookingDate = readDate(entry, 'BookgDt', path) ?? readDate(entry, 'ValDt', path);
   if (!bookingDate) throw new StatementFormatError(`${path}.BookgDt`, 'is missing');
   const valueDate = readDate(entry, 'ValDt', path);
-  const entryBankReference = text(child(entry, 'AcctSvcrRef'));
-  const entryReference = text(child(entry, 'NtryRef'));
+  const entryBankReference = bounded(`${path}.AcctSvcrRef`, text(child(entry, 'AcctSvcrRef')));
+  const entryReference = bounded(`${path}.NtryRef`, text(child(entry, 'NtryRef')));
   const transactions = list(entry, 'NtryDtls').flatMap((details) => list(details, 'TxDtls'));
 
   const transactionAmounts = transactions.map((transaction, index) => {
@@ -134,7 +141,7 @@ function readEntry(entry: Node, context: EntryContext, payments: IncomingPayment
   for (const part of parts) {
     const first = part.transactions[0];
     const refs = child(first, 'Refs');
-    const transactionBankReference = text(child(refs, 'AcctSvcrRef'));
+    const transactionBankReference = bounded(`${path}.NtryDtls.TxDtls.Refs.AcctSvcrRef`, text(child(refs, 'AcctSvcrRef')));
     const endToEndId = text(child(refs, 'EndToEndId'));
     const parties = child(first, 'RltdPties');
     const debtor = child(parties, 'Dbtr');
@@ -198,6 +205,13 @@ function readDate(entry: Node, element: 'BookgDt' | 'ValDt', path: string): stri
   const date = text(child(node, 'Dt')) ?? text(child(node, 'DtTm'))?.slice(0, 10);
   if (!date) return null;
   return checkedDate(`${path}.${element}`, date);
+}
+
+/** Identifiers are Max35Text in camt.053 (an IBAN at most 34): they become business keys, so longer ones are refused. */
+function bounded(path: string, value: string | null | undefined): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (value.length > 35) throw new StatementFormatError(path, `is longer than the 35 characters camt.053 allows`);
+  return value;
 }
 
 function sumOf(amounts: string[]): string {

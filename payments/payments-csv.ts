@@ -71,6 +71,7 @@ export function parsePaymentsCsv(text: string): ParsedStatement {
     const payerName = cells.get('payerName') ?? null;
     const payerIban = normalizeIban(cells.get('iban'));
     const bankReference = cells.get('bankReference') ?? null;
+    if (bankReference !== null && bankReference.length > 200) throw new StatementFormatError(at('bankReference'), 'is longer than 200 characters');
 
     const fields = [bookingDate, amount, currency, reference, payerName, payerIban];
     const rowHash = sha256(...fields);

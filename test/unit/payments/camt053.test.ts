@@ -77,6 +77,8 @@ describe('refused statements name the place', () => {
     ['more decimals than the currency has', valid.replace('<Amt Ccy="EUR">119.00</Amt>', '<Amt Ccy="EUR">119.001</Amt>'), /^Stmt\[0\]\.Ntry\[0\]\.Amt$/],
     ['an impossible booking date', valid.replace('<BookgDt><Dt>2026-03-02</Dt></BookgDt>', '<BookgDt><Dt>2026-02-30</Dt></BookgDt>'), /^Stmt\[0\]\.Ntry\[0\]\.BookgDt$/],
     ['another message type', valid.replace('camt.053.001.08', 'camt.054.001.08'), /^Document$/],
+    ['a DOCTYPE declaring an external entity', valid.replace('<Document', '<!DOCTYPE Document [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<Document'), /^\(file\)$/],
+    ['a bank reference longer than camt allows', valid.replace('<AcctSvcrRef>2026030200001</AcctSvcrRef>', `<AcctSvcrRef>${'9'.repeat(36)}</AcctSvcrRef>`), /^Stmt\[0\]\.Ntry\[0\]\.AcctSvcrRef$/],
     ['no XML at all', 'bookingDate;amount\n2026-03-02;10,00', /^line 1$|^\(file\)$/],
   ])('%s', (_name, xml, where) => {
     let failure: unknown;
