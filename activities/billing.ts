@@ -35,8 +35,19 @@ export type BillingRunResult =
  */
 export async function runBilling(deps: { sql: Sql; logger: Logger }, request: BillingRunRequest): Promise<BillingRunResult> {
   const result = await deps.sql.begin((tx) => billContract(tx, request));
-  deps.logger.info(
-    { contractId: request.contractId, asOf: request.asOf, billingRunKey: request.billingRunKey, outcome: result.outcome, invoiceNumber: 'invoiceNumber' in result ? result.invoiceNumber : undefined },
+  const level = result.outcome === 'CREDIT_LIMIT' ? 'warn' : 'info';
+  deps.logger[level](
+    {
+      contractId: request.contractId,
+      asOf: request.asOf,
+      billingRunKey: request.billingRunKey,
+      outcome: result.outcome,
+      invoiceNumber: 'invoiceNumber' in result ? result.invoiceNumber : undefined,
+      grossTotal: 'grossTotal' in result ? result.grossTotal : undefined,
+      shortfall: result.outcome === 'CREDIT_LIMIT' ? result.shortfall : undefined,
+      status: result.status,
+      nextBillingDate: result.nextBillingDate,
+    },
     'billing run',
   );
   return result;

@@ -70,6 +70,7 @@ export function cancelInvoice(deps: Deps, request: CommandContext & { invoiceNum
       correctionDate: request.today,
       reason: request.reason,
     });
+    deps.logger.info({ contractId: request.contractId, invoiceCorrectionNumber: cancelled.correctionNumber }, 'invoice cancelled');
     return { invoiceNumber: cancelled.invoiceNumber, invoiceCorrectionNumber: cancelled.correctionNumber };
   });
 }
@@ -134,6 +135,16 @@ export function rebill(deps: Deps, request: CommandContext & { from: IsoDate }):
     }
 
     const billing = await billContract(tx, { contractId: request.contractId, asOf: request.today, billingRunKey: `rebill:${request.commandKey}` }, generated);
+    deps.logger.info(
+      {
+        contractId: request.contractId,
+        from: request.from,
+        cancelledInvoiceNumbers: cancelledNow,
+        outcome: billing.outcome,
+        invoiceNumber: billing.outcome === 'INVOICED' ? billing.invoiceNumber : undefined,
+      },
+      're-billing run',
+    );
     return {
       cancelledInvoiceNumbers: cancelled.map((invoice) => invoice.invoiceNumber),
       invoiceCorrectionNumbers: cancelled.map((invoice) => invoice.correctionNumber),
@@ -212,6 +223,7 @@ export function changeSubscription(
 export function issueInterimInvoice(deps: Deps, request: CommandContext): Promise<InternalInterimInvoiceResult> {
   return once(deps, request, 'INTERIM_INVOICE', async (tx) => {
     const billing = await billContract(tx, { contractId: request.contractId, asOf: request.today, billingRunKey: `interim:${request.commandKey}` });
+    deps.logger.info({ contractId: request.contractId, outcome: billing.outcome, invoiceNumber: billing.outcome === 'INVOICED' ? billing.invoiceNumber : undefined }, 'interim billing run');
     return { invoiceNumber: billing.outcome === 'INVOICED' ? billing.invoiceNumber : null, billing };
   });
 }

@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import type { Config } from '../config/config';
 import type { Logger } from '../config/logger';
 import type { Sql } from '../db/client';
@@ -16,17 +17,41 @@ export interface ActivityDependencies {
 
 /** All I/O of the contract workflow. The workflow imports only the type of this object. */
 export function createActivities(deps: ActivityDependencies) {
+  const attempt = (bindings: Record<string, string> = {}): ActivityDependencies => ({ ...deps, logger: attemptLogger(deps.logger, bindings) });
   return {
-    runBilling: (request: BillingRunRequest) => runBilling(deps, request),
-    sendInvoiceMail: (request: { invoiceNumber: string; projectId: string }) => sendInvoiceMail(deps, request),
-    notifyOperatorOfCreditLimit: (request: Parameters<typeof notifyOperatorOfCreditLimit>[1]) => notifyOperatorOfCreditLimit(deps, request),
-    terminateContract: (request: TerminationRequest) => terminateContract(deps, request),
-    cancelInvoice: (request: Parameters<typeof cancelInvoice>[1]) => cancelInvoice(deps, request),
-    rebill: (request: Parameters<typeof rebill>[1]) => rebill(deps, request),
-    addDeliveryPause: (request: Parameters<typeof addDeliveryPause>[1]) => addDeliveryPause(deps, request),
-    changeSubscription: (request: Parameters<typeof changeSubscription>[1]) => changeSubscription(deps, request),
-    issueInterimInvoice: (request: Parameters<typeof issueInterimInvoice>[1]) => issueInterimInvoice(deps, request),
+    runBilling: (request: BillingRunRequest) => runBilling(attempt(), request),
+    sendInvoiceMail: (request: { invoiceNumber: string; projectId: string }) => sendInvoiceMail(attempt({ invoiceNumber: request.invoiceNumber }), request),
+    notifyOperatorOfCreditLimit: (request: Parameters<typeof notifyOperatorOfCreditLimit>[1]) => notifyOperatorOfCreditLimit(attempt(), request),
+    terminateContract: (request: TerminationRequest) => terminateContract(attempt(), request),
+    cancelInvoice: (request: Parameters<typeof cancelInvoice>[1]) => cancelInvoice(attempt({ invoiceNumber: request.invoiceNumber }), request),
+    rebill: (request: Parameters<typeof rebill>[1]) => rebill(attempt(), request),
+    addDeliveryPause: (request: Parameters<typeof addDeliveryPause>[1]) => addDeliveryPause(attempt(), request),
+    changeSubscription: (request: Parameters<typeof changeSubscription>[1]) => changeSubscription(attempt(), request),
+    issueInterimInvoice: (request: Parameters<typeof issueInterimInvoice>[1]) => issueInterimInvoice(attempt(), request),
   };
+}
+
+/**
+ * The logger of one activity attempt: every line names the workflow (`workflowId`), the contract
+ * (`contractNumber`, read back from the contract workflow's id), the activity and the attempt, plus what the
+ * caller binds (`invoiceNumber`), so that one contract's or invoice's story can be filtered out of the log.
+ * Called outside an activity (a test calling an activity function directly) it is the logger as it is.
+ */
+function attemptLogger(logger: Logger, bindings: Record<string, string>): Logger {
+  let info: Context['info'];
+  try {
+    info = Context.current().info;
+  } catch {
+    return Object.keys(bindings).length === 0 ? logger : logger.child(bindings);
+  }
+  const workflowId = info.workflowExecution?.workflowId;
+  const contractNumber = info.workflowType === 'contractWorkflow' && workflowId ? contractNumberOfWorkflowId(workflowId) : undefined;
+  return logger.child({ workflowId, contractNumber, activityType: info.activityType, attempt: info.attempt, ...bindings });
+}
+
+/** The inverse of `contractWorkflowId`: `contract-V000001` or `contract-<projectId>-V000001` (numbers start with a letter). */
+function contractNumberOfWorkflowId(workflowId: string): string | undefined {
+  return /^contract-(?:\d+-)?(\D.*)$/.exec(workflowId)?.[1];
 }
 
 export type ContractActivities = ReturnType<typeof createActivities>;

@@ -5,6 +5,7 @@ import type { Logger } from '../config/logger';
 import type { Sql } from '../db/client';
 import { requireApiKey } from './auth';
 import { errorHandler, notFoundHandler } from './errors';
+import { metricsRoutes } from './metrics';
 import { accountRoutes } from './routes/accounts';
 import { activityRoutes } from './routes/activities';
 import { companyRoutes } from './routes/company';
@@ -37,6 +38,7 @@ export function createApp(deps: ApiDependencies): Express {
   app.set('query parser', 'simple');
   app.use(securityHeaders());
   app.use(accessLog(deps.logger));
+  app.use(metricsRoutes(deps));
   app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
   app.use(rejectNulCharacters);
 

@@ -23,6 +23,9 @@ const environmentSchema = z.object({
   MAIL_FROM: z.string().min(3).default('Kontor Billing <billing@localhost>'),
   OPERATOR_EMAIL: z.string().min(3).default('operator@localhost'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  /** Prometheus endpoint of a worker process (activity failures and the Temporal SDK's worker metrics); unset: none. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 });
 
 export interface Config {
@@ -33,6 +36,7 @@ export interface Config {
   dataDir: string;
   mail: { smtpUrl: string | null; outboxDir: string; from: string; operatorEmail: string };
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
+  worker: { metricsHost: string; metricsPort: number | null };
 }
 
 export class ConfigError extends Error {
@@ -64,6 +68,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       operatorEmail: env.OPERATOR_EMAIL,
     },
     logLevel: env.LOG_LEVEL,
+    worker: { metricsHost: env.WORKER_METRICS_HOST, metricsPort: env.WORKER_METRICS_PORT ?? null },
   };
 }
 

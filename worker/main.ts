@@ -4,6 +4,8 @@ import { createLogger, type Logger } from '../config/logger';
 import { createSql } from '../db/client';
 import { createActivities } from '../activities';
 import { createMailer } from '../activities/mailer';
+import { freePort } from '../dev/free-port';
+import { createWorkerMetrics, serveWorkerMetrics } from './metrics';
 
 const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
   TRACE: 'trace',
@@ -13,19 +15,26 @@ const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'
   ERROR: 'error',
 };
 
-/** Routes the Temporal SDK's own log lines (worker, workflows, activities) into our structured log. */
-function installTemporalRuntime(logger: Logger): void {
+/**
+ * Routes the Temporal SDK's own log lines (worker, workflows, activities) into our structured log and, given a
+ * port, has the SDK's core export its worker metrics there (Prometheus text at `/metrics`).
+ */
+function installTemporalRuntime(logger: Logger, sdkMetricsPort: number | null): void {
   Runtime.install({
     logger: new DefaultLogger('INFO', (entry) => {
       logger[PINO_LEVEL[entry.level]]({ ...entry.meta, sdk: true }, entry.message);
     }),
+    ...(sdkMetricsPort === null ? {} : { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } } } }),
   });
 }
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'worker' });
-  installTemporalRuntime(logger);
+  // the core's exporter listens on a loopback port of its own; our endpoint passes its figures on
+  const sdkMetricsPort = config.worker.metricsPort === null ? null : await freePort();
+  installTemporalRuntime(logger, sdkMetricsPort);
+  const metrics = createWorkerMetrics();
 
   const sql = createSql(config.databaseUrl);
   const mailer = createMailer(config.mail);
@@ -36,7 +45,17 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
     activities: createActivities({ sql, mailer, config, logger }),
+    interceptors: { activity: [metrics.activityInterceptor] },
   });
+  const metricsServer =
+    config.worker.metricsPort === null
+      ? null
+      : await serveWorkerMetrics({
+          registry: metrics.registry,
+          host: config.worker.metricsHost,
+          port: config.worker.metricsPort,
+          sdkMetricsUrl: `http://127.0.0.1:${sdkMetricsPort}/metrics`,
+        });
 
   const stop = (signal: string): void => {
     logger.info({ signal }, 'worker stopping');
@@ -45,9 +64,17 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
 
-  logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
+  logger.info(
+    {
+      taskQueue: config.temporal.taskQueue,
+      namespace: config.temporal.namespace,
+      maxCachedWorkflows: worker.options.maxCachedWorkflows,
+      metricsUrl: metricsServer?.url,
+    },
+    'worker running',
+  );
   await worker.run();
-  await Promise.allSettled([sql.end({ timeout: 5 }), connection.close()]);
+  await Promise.allSettled([sql.end({ timeout: 5 }), connection.close(), metricsServer?.close()]);
   logger.info('worker stopped');
 }
 

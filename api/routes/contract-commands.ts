@@ -41,7 +41,7 @@ export const cancelSchema = z.object({ reason: z.string().max(500).optional() })
  * validator refuses bad input before it reaches history, and the `Idempotency-Key` header becomes the update
  * id, so a repeated request gets the first answer and changes nothing.
  */
-export function contractCommandRoutes({ sql, temporal }: ApiDependencies): Router {
+export function contractCommandRoutes({ sql, temporal, logger }: ApiDependencies): Router {
   const router = Router();
 
   async function sendCommand<Ret, Args extends any[]>(
@@ -55,10 +55,12 @@ export function contractCommandRoutes({ sql, temporal }: ApiDependencies): Route
     if (!contract) throw ApiError.notFound(`contract ${contractNumber}`);
     const headerKey = request.header('Idempotency-Key');
     const updateId = headerKey === undefined ? randomUUID() : idempotencyKeySchema.parse(headerKey);
-    const handle = temporal.workflow.getHandle(contractWorkflowId(contract.contractNumber, project.id));
+    const workflowId = contractWorkflowId(contract.contractNumber, project.id);
+    const handle = temporal.workflow.getHandle(workflowId);
+    const log = logger.child({ contractNumber: contract.contractNumber, workflowId, command: update.name, updateId: `${update.name}:${updateId}` });
     let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
+      const result = await Promise.race([
         handle.executeUpdate(update as unknown as UpdateDefinition<Ret, [unknown]>, { args: args as unknown as [unknown], updateId: `${update.name}:${updateId}` }),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
@@ -67,6 +69,11 @@ export function contractCommandRoutes({ sql, temporal }: ApiDependencies): Route
           );
         }),
       ]);
+      log.info({ invoiceNumber: invoiceNumberOf(args, result) }, 'contract command answered');
+      return result;
+    } catch (error) {
+      log.warn({ invoiceNumber: invoiceNumberOf(args, undefined), error: error instanceof Error ? error.message.split('\n')[0] : String(error) }, 'contract command failed');
+      throw error;
     } finally {
       clearTimeout(timer);
     }
@@ -134,4 +141,13 @@ export function contractCommandRoutes({ sql, temporal }: ApiDependencies): Route
   });
 
   return router;
+}
+
+/** The invoice a command concerns, for the log: the one it names (a storno) or the one it issued. */
+function invoiceNumberOf(args: unknown[], result: unknown): string | undefined {
+  const named = (args[0] as { invoiceNumber?: unknown } | undefined)?.invoiceNumber;
+  if (typeof named === 'string') return named;
+  const answer = result as { invoiceNumber?: unknown; interimInvoiceNumber?: unknown } | undefined;
+  const issued = answer?.invoiceNumber ?? answer?.interimInvoiceNumber;
+  return typeof issued === 'string' ? issued : undefined;
 }
