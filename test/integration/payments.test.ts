@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { decimal } from '../../billing/money';
 import { calendarDateAt } from '../../billing/zoned-date';
 import { checkBookInvariants } from '../support/invariants';
 import { startTestEngine, type TestEngine, type TestWorker } from '../support/engine';
@@ -70,9 +71,10 @@ async function postStatement(body: string, contentType: string, query = ''): Pro
   return { status: response.status, body: text ? JSON.parse(text) : null };
 }
 
+/** Rows of the payment books; `ledger` counts PAYMENT entries only, so that invoices the worker issues meanwhile do not count. */
 async function counts(): Promise<{ payments: number; ledger: number; statements: number; allocations: number; paid: number }> {
   const [row] = await engine.sql<{ payments: number; ledger: number; statements: number; allocations: number; paid: number }[]>`
-    select (select count(*)::int from payments) as payments, (select count(*)::int from ledger_entries) as ledger,
+    select (select count(*)::int from payments) as payments, (select count(*)::int from ledger_entries where entry_type = 'PAYMENT') as ledger,
       (select count(*)::int from bank_statements) as statements, (select count(*)::int from payment_allocations) as allocations,
       (select count(*)::int from invoices where status = 'PAID') as paid`;
   return row!;
@@ -280,6 +282,26 @@ test('a CSV statement: by invoice number, by amount and payer name, by payer IBA
   expect(again.body.summary).toMatchObject({ payments: 4, duplicate: 4 });
   expect(await counts()).toEqual(after);
   expect(await checkBookInvariants(engine.sql)).toEqual([]);
+});
+
+test('the same statement posted twice at once is booked once: one answer books, the other reports duplicates', async () => {
+  const { accountNumber, contractNumber } = await billedContract({ companyName: 'Doppelt Gesendet GmbH', price: '10.00' });
+  await invoicesOf(contractNumber, 1);
+  const statement = camt053('STMT-TWICE', [
+    { amount: '1.00', ref: 'TWICE-1' },
+    { amount: '2.00', ref: 'TWICE-2' },
+    { amount: '3.00', ref: 'TWICE-3' },
+  ]);
+  const before = await balanceAndLedgerSum(accountNumber);
+  const answers = await Promise.all([0, 1].map(() => postStatement(statement, 'application/xml', `?accountNumber=${accountNumber}`)));
+  expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+  expect(answers.map((answer) => [answer.body.summary.credit, answer.body.summary.duplicate]).sort()).toEqual([
+    [0, 3],
+    [3, 0],
+  ]);
+  const after = await balanceAndLedgerSum(accountNumber);
+  expect(after.balance).toBe(after.ledgerSum);
+  expect(decimal(after.balance).minus(decimal(before.balance)).toFixed(2)).toBe('6.00');
 });
 
 test('a camt.053.001.02 statement is read: a payment without open invoice or known payer is stored as UNMATCHED, a reversal skipped', async () => {
