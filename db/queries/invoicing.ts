@@ -39,12 +39,15 @@ export interface NewInvoice {
 export async function insertInvoice(sql: Queryable, invoice: NewInvoice): Promise<IssuedInvoice> {
   const invoiceNumber = await takeNextNumber(sql, invoice.projectId, 'INVOICE', invoice.invoiceDate);
   const { amounts } = invoice;
+  // an invoice the account's credit covers in full is settled the day it is issued
+  const settled = !decimal(amounts.amountDue).gt(0);
   const [row] = await sql<{ id: string }[]>`
     insert into invoices (project_id, invoice_number, contract_id, customer_id, account_id, billing_run_key,
-      invoice_date, due_date, currency, net_total, tax_total, gross_total, credit_applied, amount_due, notices)
+      invoice_date, due_date, currency, net_total, tax_total, gross_total, credit_applied, amount_due, notices, status, paid_on)
     values (${invoice.projectId}, ${invoiceNumber}, ${invoice.contractId}, ${invoice.customerId}, ${invoice.accountId},
       ${invoice.billingRunKey}, ${invoice.invoiceDate}, ${invoice.dueDate}, ${invoice.currency}, ${amounts.netTotal},
-      ${amounts.taxTotal}, ${amounts.grossTotal}, ${amounts.creditApplied}, ${amounts.amountDue}, ${amounts.notices})
+      ${amounts.taxTotal}, ${amounts.grossTotal}, ${amounts.creditApplied}, ${amounts.amountDue}, ${amounts.notices},
+      ${settled ? 'PAID' : 'OPEN'}, ${settled ? invoice.invoiceDate : null})
     returning id`;
   const invoiceId = row!.id;
   await sql`

@@ -62,11 +62,11 @@ test('re-billing on 15.09.2020 from 10.06.2020 cancels invoices 2 and 3 and bill
     expect(result.invoiceCorrectionNumbers).toHaveLength(2);
     expect(await handle.executeUpdate(rebillUpdate, { args: [{ from: '2020-06-10' }], updateId: 'faq-rebill' })).toEqual(result);
 
-    const [interim] = await harness.sql<{ invoiceDate: string; netTotal: string; grossTotal: string; creditApplied: string; amountDue: string }[]>`
-      select invoice_date as "invoiceDate", net_total as "netTotal", gross_total as "grossTotal", credit_applied as "creditApplied", amount_due as "amountDue"
+    const [interim] = await harness.sql<{ status: string; invoiceDate: string; netTotal: string; grossTotal: string; creditApplied: string; amountDue: string }[]>`
+      select status, invoice_date as "invoiceDate", net_total as "netTotal", gross_total as "grossTotal", credit_applied as "creditApplied", amount_due as "amountDue"
       from invoices where invoice_number = ${result.interimInvoiceNumber}`;
     // 240.00 at 19 % (quarter from 10.06.) + 240.00 at 16 % (quarter from 10.09.), paid by the 705.00 storno credit
-    expect(interim).toEqual({ invoiceDate: '2020-09-15', netTotal: '480.0000', grossTotal: '564.0000', creditApplied: '564.0000', amountDue: '0.0000' });
+    expect(interim).toEqual({ status: 'PAID', invoiceDate: '2020-09-15', netTotal: '480.0000', grossTotal: '564.0000', creditApplied: '564.0000', amountDue: '0.0000' });
     const [{ balance }] = await harness.sql<[{ balance: string }]>`
       select sum(amount)::numeric(18, 2)::text as balance from ledger_entries where account_id = ${customer.accountId}`;
     expect(balance).toBe('141.00');
