@@ -1,0 +1,225 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { calendarDateAt } from '../billing/zoned-date';
+import { createSql, type Sql } from '../db/client';
+import { migrate } from '../db/migrate';
+import { createProject, issueApiKey } from '../db/projects';
+import { freePort } from '../dev/free-port';
+import { spawnEmbeddedPostgres } from '../dev/postgres-process';
+import { startTemporalDevServer } from '../dev/temporal-dev-server';
+import { resolveTemporalCli } from '../dev/tools/temporal-cli';
+
+/**
+ * `npm run bench:api [N]`: the API and one worker as separate processes on the embedded stack (loopback
+ * only), N contracts created through the API and billed, then autocannon for a fixed time against
+ *   - `GET /api/v1/Contracts/{n}` (a row from PostgreSQL plus a query of the contract's live workflow),
+ *   - `GET /api/v1/Contracts/{n}/Subscription` (PostgreSQL only: what a read costs without the workflow), and
+ *   - `POST /api/v1/Contracts/{n}/interimInvoice` (a Temporal update that runs a billing transaction),
+ * each request on the next contract in turn. Every contract gets one manual activity due today first, so
+ * each contract's first interim invoice bills it and the later ones find nothing due. Prints p50/p99 latency
+ * and requests per second next to the targets; the API's per-key rate limit is off for the run.
+ */
+
+const REPO_ROOT = path.resolve(__dirname, '..');
+const N = Number(process.argv[2] ?? process.env.BENCH_CONTRACTS ?? 300);
+const SECONDS = Number(process.argv[3] ?? process.env.BENCH_SECONDS ?? 10);
+const READ_CONNECTIONS = 50;
+const COMMAND_CONNECTIONS = 10;
+const SETUP_CONCURRENCY = 10;
+const TIME_ZONE = 'Europe/Berlin';
+
+async function main(): Promise<void> {
+  if (!Number.isInteger(N) || N < 1 || N > 100_000) throw new Error(`N must be a whole number of contracts from 1 to 100000, not ${process.argv[2]}`);
+  if (!(SECONDS > 0 && SECONDS <= 120)) throw new Error(`the duration must be from 1 to 120 seconds, not ${process.argv[3]}`);
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-bench-api-'));
+  await fs.chmod(dir, 0o755);
+  const cli = await resolveTemporalCli({ log: (line) => console.log(`  ${line}`) });
+  const temporalServer = await startTemporalDevServer({
+    cliPath: cli?.path ?? null,
+    dbFile: path.join(dir, 'temporal.sqlite'),
+    port: await freePort(),
+    uiPort: null,
+    namespace: 'default',
+    log: () => undefined,
+  });
+  const postgres = await spawnEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), port: await freePort() });
+  const sql = createSql(postgres.url, { max: 5 });
+  const children: ChildProcess[] = [];
+  try {
+    await migrate(sql);
+    const project = await createProject(sql, 'bench', TIME_ZONE);
+    const { key } = await issueApiKey(sql, project.id, 'bench');
+    const apiPort = await freePort();
+    const environment = {
+      ...process.env,
+      DATABASE_URL: postgres.url,
+      TEMPORAL_ADDRESS: temporalServer.address,
+      DATA_DIR: dir,
+      API_HOST: '127.0.0.1',
+      API_PORT: String(apiPort),
+      API_RATE_LIMIT_PER_MINUTE: '0',
+      // the access log as in production (info), written to /dev/null
+      LOG_LEVEL: 'info',
+    };
+    children.push(startProcess('worker/main.ts', environment), startProcess('api/main.ts', environment));
+    const origin = `http://127.0.0.1:${apiPort}`;
+    await waitUntil(async () => (await fetch(`${origin}/health`).catch(() => null))?.status === 200, 60_000, 'the API did not become healthy');
+
+    const api = apiClient(`${origin}/api/v1`, key);
+    console.log(`api benchmark with N = ${N} contracts, ${SECONDS} s per phase (Temporal CLI from ${cli?.source ?? 'the Temporal SDK download'})`);
+    const setupStarted = Date.now();
+    const contractNumbers = await createContracts(api, N);
+    const created = (Date.now() - setupStarted) / 1000;
+    await waitUntil(async () => (await countInvoices(sql)) >= N, 10 * 60_000, 'the contracts were not billed within 10 minutes');
+    console.log(`  ${N} contracts created through the API in ${created.toFixed(1)} s (${(N / created).toFixed(1)}/s), all billed after ${((Date.now() - setupStarted) / 1000).toFixed(1)} s`);
+    await forEach(contractNumbers, SETUP_CONCURRENCY, async (contractNumber) => {
+      await api('POST', `/Contracts/${contractNumber}/Activities`, { itemNumber: 'BENCH-SETUP', unitPrice: '49.00', dueDate: calendarDateAt(Date.now(), TIME_ZONE) });
+    });
+
+    const reads = await load(origin, key, contractNumbers, { method: 'GET', connections: READ_CONNECTIONS, path: (n) => `/api/v1/Contracts/${n}` });
+    const databaseReads = await load(origin, key, contractNumbers, { method: 'GET', connections: READ_CONNECTIONS, path: (n) => `/api/v1/Contracts/${n}/Subscription` });
+    const invoicesBefore = await countInvoices(sql);
+    const commands = await load(origin, key, contractNumbers, { method: 'POST', connections: COMMAND_CONNECTIONS, path: (n) => `/api/v1/Contracts/${n}/interimInvoice` });
+    const interimInvoices = (await countInvoices(sql)) - invoicesBefore;
+
+    console.log('');
+    report(`GET  /Contracts/{n}                 ${READ_CONNECTIONS} conns`, reads, 50);
+    report(`GET  /Contracts/{n}/Subscription    ${READ_CONNECTIONS} conns`, databaseReads, 50);
+    report(`POST /Contracts/{n}/interimInvoice  ${COMMAND_CONNECTIONS} conns`, commands, 250);
+    console.log(`interim invoices issued during the command phase: ${interimInvoices} (of ${commands.requests.total} commands over ${N} contracts)`);
+  } finally {
+    await Promise.all(children.map(stopProcess));
+    await sql.end({ timeout: 5 });
+    await temporalServer.stop();
+    await postgres.stop();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+type Api = (method: string, route: string, body?: unknown) => Promise<any>;
+
+function apiClient(baseUrl: string, key: string): Api {
+  return async (method, route, body) => {
+    const response = await fetch(`${baseUrl}${route}`, {
+      method,
+      headers: { 'api-key': key, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${route}: ${response.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+}
+
+/** One customer with its own account per contract, so that billing runs never wait for another's account lock. */
+async function createContracts(api: Api, count: number): Promise<string[]> {
+  await api('POST', '/ProductGroups', { code: 'BENCH', name: 'Benchmark', taxGroup: 'DE_STANDARD', revenueAccount: '8400' });
+  await api('POST', '/Items', { itemNumber: 'BENCH', name: 'Bench plan', unit: 'MONTH', productGroup: 'BENCH', prices: [{ price: '10.00', currency: 'EUR' }] });
+  await api('POST', '/Items', { itemNumber: 'BENCH-SETUP', name: 'Setup fee', unit: 'PIECE', productGroup: 'BENCH', prices: [{ price: '49.00', currency: 'EUR' }] });
+  const today = calendarDateAt(Date.now(), TIME_ZONE);
+  const numbers: string[] = new Array(count);
+  await forEach(
+    Array.from({ length: count }, (_, index) => index),
+    SETUP_CONCURRENCY,
+    async (index) => {
+      const customer = await api('POST', '/Customers', {
+        companyName: `Bench ${index} GmbH`,
+        email: `bench-${index}@kunde.test`,
+        billingAddress: { addressLine1: 'Hauptstr. 1', zipCode: '10115', cityName: 'Berlin', country: 'DE' },
+      });
+      const account = await api('POST', `/Customers/${customer.customerNumber}/Accounts`, { name: 'Hauptkonto', type: 'POSTPAID', currency: 'EUR', creditLimit: '1000000.00' });
+      const contract = await api('POST', '/Contracts', {
+        customerNumber: customer.customerNumber,
+        accountNumber: account.accountNumber,
+        startDate: today,
+        billingInterval: { count: 1, unit: 'MONTH' },
+        invoiceInAdvance: true,
+        subscription: [{ itemNumber: 'BENCH', quantity: '1' }],
+      });
+      numbers[index] = contract.contractNumber;
+    },
+  );
+  return numbers;
+}
+
+async function load(
+  origin: string,
+  key: string,
+  contractNumbers: string[],
+  options: { method: 'GET' | 'POST'; connections: number; path: (contractNumber: string) => string },
+): Promise<autocannon.Result> {
+  let next = 0;
+  return autocannon({
+    url: origin,
+    connections: options.connections,
+    duration: SECONDS,
+    method: options.method,
+    headers: { 'api-key': key, ...(options.method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+    requests: [
+      {
+        setupRequest: (request) => {
+          const contractNumber = contractNumbers[next % contractNumbers.length]!;
+          next += 1;
+          return { ...request, path: options.path(contractNumber), ...(options.method === 'POST' ? { body: '{}' } : {}) };
+        },
+      },
+    ],
+  });
+}
+
+function report(label: string, result: autocannon.Result, targetP99Ms: number): void {
+  const p99 = result.latency.p99;
+  const failed = result.non2xx + result.errors + result.timeouts;
+  console.log(
+    `${label}: p50 ${result.latency.p50} ms, p99 ${p99} ms (target ≤ ${targetP99Ms} ms: ${p99 <= targetP99Ms ? 'met' : 'missed'}), ` +
+      `${result.requests.average.toFixed(0)} req/s, ${result.requests.total} requests${failed ? `, ${failed} failed (${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts)` : ''}`,
+  );
+}
+
+async function countInvoices(sql: Sql): Promise<number> {
+  return (await sql<{ n: number }[]>`select count(*)::int as n from invoices`)[0]!.n;
+}
+
+async function forEach<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const item = items[next]!;
+        next += 1;
+        await work(item);
+      }
+    }),
+  );
+}
+
+async function waitUntil(done: () => Promise<boolean>, timeoutMs: number, message: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(message);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function startProcess(entryPoint: string, environment: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, entryPoint)], {
+    cwd: REPO_ROOT,
+    env: environment,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
