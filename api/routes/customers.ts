@@ -1,13 +1,66 @@
 import { Router } from 'express';
+import { electronicFormatIBAN, isValidBIC, isValidIBAN } from 'ibantools';
 import { z } from 'zod';
-import { findCustomer, insertCustomer, listCustomerContracts, listCustomers, updateCustomer, type Customer, type CustomerFields } from '../../db/queries/customers';
+import {
+  findCustomer,
+  insertCustomer,
+  isDuplicateMandateReference,
+  listCustomerContracts,
+  listCustomers,
+  updateCustomer,
+  type Customer,
+  type CustomerFields,
+} from '../../db/queries/customers';
 import { takeNextNumber } from '../../db/numbers';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
-import { businessNumberSchema, pageOf, paginationSchema } from '../schemas';
+import { businessNumberSchema, isoDateSchema, pageOf, paginationSchema } from '../schemas';
 
 const text = (max: number) => z.string().trim().min(1).max(max).nullable().default(null);
+
+/** IBANs arrive as people write them ("DE89 3704 0044 …"); they are stored and sent in electronic format. */
+export const ibanSchema = z
+  .string()
+  .transform((value, context) => {
+    const iban = electronicFormatIBAN(value) ?? '';
+    if (!isValidIBAN(iban)) {
+      context.addIssue({ code: 'custom', message: 'is not a valid IBAN (country code, check digits and length are checked)' });
+      return z.NEVER;
+    }
+    return iban;
+  })
+  .meta({ description: 'IBAN, spaces allowed; answered in electronic format', examples: ['DE89370400440532013000'] });
+
+const bicSchema = z
+  .string()
+  .transform((value, context) => {
+    const bic = value.replace(/\s+/g, '').toUpperCase();
+    if (!isValidBIC(bic)) {
+      context.addIssue({ code: 'custom', message: 'is not a valid BIC (8 or 11 characters)' });
+      return z.NEVER;
+    }
+    return bic;
+  })
+  .meta({ examples: ['COBADEFFXXX'] });
+
+/**
+ * A SEPA mandate reference (MndtId): at most 35 characters of the SEPA character set, and as an identifier it
+ * may neither start with "/" nor contain "//" (EPC implementation guidelines).
+ */
+export const mandateReferenceSchema = z
+  .string()
+  .trim()
+  .min(1, 'is required')
+  .max(35, 'must have at most 35 characters')
+  .regex(/^[A-Za-z0-9+?/\-:().,' ]+$/, "may only contain the SEPA characters A-Z a-z 0-9 / - ? : ( ) . , ' + and space")
+  .refine((value) => !value.startsWith('/') && !value.includes('//'), 'must not start with "/" or contain "//"');
+
+const sepaMandateSchema = z
+  .object({ reference: mandateReferenceSchema, signedOn: isoDateSchema })
+  .nullable()
+  .default(null)
+  .meta({ description: 'the SEPA direct debit mandate; needs the iban' });
 
 export const customerFieldsSchema = z
   .object({
@@ -35,10 +88,18 @@ export const customerFieldsSchema = z
       .default({ addressLine1: null, addressLine2: null, zipCode: null, cityName: null, country: null }),
     duePeriod: z.number().int().min(0).max(365).default(14),
     dueUnit: z.enum(['DAY', 'WEEK', 'MONTH']).default('DAY'),
+    iban: ibanSchema.nullable().default(null),
+    bic: bicSchema.nullable().default(null),
+    sepaMandate: sepaMandateSchema,
+    buyerReference: text(200),
   })
   .refine((customer) => customer.companyName !== null || customer.lastName !== null, {
     path: ['lastName'],
     message: 'a customer needs a lastName or a companyName',
+  })
+  .refine((customer) => customer.sepaMandate === null || customer.iban !== null, {
+    path: ['iban'],
+    message: 'a SEPA mandate needs the IBAN it was given for',
   });
 
 export const createCustomerSchema = z.intersection(z.object({ customerNumber: businessNumberSchema.optional() }), customerFieldsSchema);
@@ -51,7 +112,7 @@ export function customerRoutes({ sql }: ApiDependencies): Router {
   router.post('/Customers', async (request, response) => {
     const project = projectOf(request);
     const { customerNumber, ...fields } = createCustomerSchema.parse(request.body);
-    const customer = await sql.begin(async (tx) => {
+    const customer = await refuseDuplicateMandate(sql.begin(async (tx) => {
       if (customerNumber !== undefined) {
         const created = await insertCustomer(tx, project.id, customerNumber, fields satisfies CustomerFields);
         if (!created) throw new ApiError(409, 'CONFLICT', `customer ${customerNumber} exists already`, [{ path: 'customerNumber', message: 'exists already' }]);
@@ -63,7 +124,7 @@ export function customerRoutes({ sql }: ApiDependencies): Router {
         const created = await insertCustomer(tx, project.id, generated, fields);
         if (created) return created;
       }
-    });
+    }));
     response.status(201).location(`/api/v1/Customers/${customer.customerNumber}`).json(publicCustomer(customer));
   });
 
@@ -86,7 +147,7 @@ export function customerRoutes({ sql }: ApiDependencies): Router {
     const project = projectOf(request);
     const { customerNumber } = customerNumberParam.parse(request.params);
     const fields = customerFieldsSchema.parse(request.body);
-    const customer = await updateCustomer(sql, project.id, customerNumber, fields);
+    const customer = await refuseDuplicateMandate(updateCustomer(sql, project.id, customerNumber, fields));
     if (!customer) throw ApiError.notFound(`customer ${customerNumber}`);
     response.json(publicCustomer(customer));
   });
@@ -106,4 +167,18 @@ export function customerRoutes({ sql }: ApiDependencies): Router {
 
 function publicCustomer({ id: _id, ...customer }: Customer) {
   return customer;
+}
+
+/** A mandate reference identifies one mandate of the creditor: a second customer cannot have it. */
+async function refuseDuplicateMandate<T>(write: Promise<T>): Promise<T> {
+  try {
+    return await write;
+  } catch (error) {
+    if (isDuplicateMandateReference(error)) {
+      throw new ApiError(409, 'CONFLICT', 'another customer has this SEPA mandate reference', [
+        { path: 'sepaMandate.reference', message: 'is the reference of another customer\'s mandate' },
+      ]);
+    }
+    throw error;
+  }
 }

@@ -23,6 +23,18 @@ export interface CustomerFields {
   };
   duePeriod: number;
   dueUnit: DueUnit;
+  /** Electronic format (no spaces, upper case). */
+  iban: string | null;
+  bic: string | null;
+  /** The SEPA direct debit mandate; it needs the IBAN. */
+  sepaMandate: SepaMandate | null;
+  /** BT-10 of an e-invoice: a public buyer's Leitweg-ID. */
+  buyerReference: string | null;
+}
+
+export interface SepaMandate {
+  reference: string;
+  signedOn: string;
 }
 
 export interface Customer extends CustomerFields {
@@ -49,17 +61,28 @@ interface CustomerRow {
   country: string | null;
   duePeriod: number;
   dueUnit: DueUnit;
+  iban: string | null;
+  bic: string | null;
+  mandateReference: string | null;
+  mandateSignedOn: string | null;
+  buyerReference: string | null;
 }
 
 const COLUMNS = (sql: Queryable) => sql`
   id, customer_number as "customerNumber", salutation, first_name as "firstName", last_name as "lastName",
   company_name as "companyName", email, locale, eu_tax_id as "euTaxId", tax_number as "taxNumber", tax_region as "taxRegion",
   address_line1 as "addressLine1", address_line2 as "addressLine2", zip_code as "zipCode", city_name as "cityName", country,
-  due_period as "duePeriod", due_unit as "dueUnit"`;
+  due_period as "duePeriod", due_unit as "dueUnit", iban, bic, sepa_mandate_reference as "mandateReference",
+  sepa_mandate_signed_on as "mandateSignedOn", buyer_reference as "buyerReference"`;
 
 function toCustomer(row: CustomerRow): Customer {
-  const { addressLine1, addressLine2, zipCode, cityName, country, ...rest } = row;
-  return { ...rest, billingAddress: { addressLine1, addressLine2, zipCode, cityName, country } };
+  const { addressLine1, addressLine2, zipCode, cityName, country, mandateReference, mandateSignedOn, ...rest } = row;
+  return {
+    ...rest,
+    billingAddress: { addressLine1, addressLine2, zipCode, cityName, country },
+    // the table's check constraint keeps reference and date together
+    sepaMandate: mandateReference !== null && mandateSignedOn !== null ? { reference: mandateReference, signedOn: mandateSignedOn } : null,
+  };
 }
 
 function columnValues(fields: CustomerFields) {
@@ -80,7 +103,18 @@ function columnValues(fields: CustomerFields) {
     country: fields.billingAddress.country,
     due_period: fields.duePeriod,
     due_unit: fields.dueUnit,
+    iban: fields.iban,
+    bic: fields.bic,
+    sepa_mandate_reference: fields.sepaMandate?.reference ?? null,
+    sepa_mandate_signed_on: fields.sepaMandate?.signedOn ?? null,
+    buyer_reference: fields.buyerReference,
   };
+}
+
+/** Postgres refused a second customer with the same mandate reference in the project. */
+export function isDuplicateMandateReference(error: unknown): boolean {
+  const failure = error as { code?: unknown; constraint_name?: unknown } | null;
+  return failure?.code === '23505' && failure.constraint_name === 'customers_mandate_reference';
 }
 
 /** Inserts the customer unless the number is taken in the project; null then. */

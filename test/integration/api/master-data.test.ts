@@ -137,6 +137,74 @@ describe('customers', () => {
   });
 });
 
+describe('customer bank details and SEPA mandates', () => {
+  const withMandate = {
+    ...customerBody,
+    iban: 'de89 3704 0044 0532 0130 00',
+    bic: 'cobadeff xxx',
+    sepaMandate: { reference: 'MANDAT-2026/001', signedOn: '2026-01-15' },
+    buyerReference: '04011000-12345-67',
+  };
+
+  test('stores the IBAN and BIC in electronic format with the mandate and the buyer reference', async () => {
+    const created = await api.call('POST', '/Customers', withMandate);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      iban: 'DE89370400440532013000',
+      bic: 'COBADEFFXXX',
+      sepaMandate: { reference: 'MANDAT-2026/001', signedOn: '2026-01-15' },
+      buyerReference: '04011000-12345-67',
+    });
+    const number = created.body.customerNumber;
+    expect((await api.call('GET', `/Customers/${number}`)).body).toEqual(created.body);
+    const [row] = await api.sql`select iban, sepa_mandate_reference, sepa_mandate_signed_on from customers where customer_number = ${number} and project_id = ${api.projectId}`;
+    expect(row).toEqual({ iban: 'DE89370400440532013000', sepa_mandate_reference: 'MANDAT-2026/001', sepa_mandate_signed_on: '2026-01-15' });
+
+    // PUT replaces everything: without them the mandate and the bank details are gone
+    const replaced = await api.call('PUT', `/Customers/${number}`, customerBody);
+    expect(replaced.status).toBe(200);
+    expect(replaced.body).toMatchObject({ iban: null, bic: null, sepaMandate: null, buyerReference: null });
+  });
+
+  test('a customer without bank details answers null for each of them', async () => {
+    const created = await api.call('POST', '/Customers', customerBody);
+    expect(created.body).toMatchObject({ iban: null, bic: null, sepaMandate: null, buyerReference: null });
+  });
+
+  test.each([
+    ['iban', { ...withMandate, iban: 'DE89 3704 0044 0532 0130 01' }],
+    ['iban', { ...withMandate, iban: 'keine IBAN' }],
+    ['iban', { ...withMandate, iban: null }],
+    ['bic', { ...withMandate, bic: 'COBA' }],
+    ['sepaMandate.reference', { ...withMandate, sepaMandate: { reference: 'M'.repeat(36), signedOn: '2026-01-15' } }],
+    ['sepaMandate.reference', { ...withMandate, sepaMandate: { reference: 'Mandat Nr. 1 für Müller', signedOn: '2026-01-15' } }],
+    ['sepaMandate.reference', { ...withMandate, sepaMandate: { reference: '/MANDAT', signedOn: '2026-01-15' } }],
+    ['sepaMandate.reference', { ...withMandate, sepaMandate: { signedOn: '2026-01-15' } }],
+    ['sepaMandate.signedOn', { ...withMandate, sepaMandate: { reference: 'MANDAT-X' } }],
+    ['sepaMandate.signedOn', { ...withMandate, sepaMandate: { reference: 'MANDAT-X', signedOn: '2026-02-30' } }],
+  ])('refuses a bad %s with 400 and writes nothing (%#)', async (field, body) => {
+    const before = await countRows(api.sql, 'customers');
+    expectFieldProblem(await api.call('POST', '/Customers', body), field);
+    expect(await countRows(api.sql, 'customers')).toBe(before);
+  });
+
+  test('a mandate reference belongs to one customer: a second one gets 409 naming it, by POST or PUT', async () => {
+    const mandate = { reference: 'MANDAT-EINMALIG-1', signedOn: '2026-03-01' };
+    const first = await api.call('POST', '/Customers', { ...withMandate, sepaMandate: mandate });
+    expect(first.status).toBe(201);
+    const before = await countRows(api.sql, 'customers');
+    const second = await api.call('POST', '/Customers', { ...withMandate, sepaMandate: mandate });
+    expectFieldProblem(second, 'sepaMandate.reference', 409);
+    expect(second.body.errorKey).toBe('CONFLICT');
+    expect(await countRows(api.sql, 'customers')).toBe(before);
+
+    const other = await api.call('POST', '/Customers', customerBody);
+    const put = await api.call('PUT', `/Customers/${other.body.customerNumber}`, { ...withMandate, sepaMandate: mandate });
+    expectFieldProblem(put, 'sepaMandate.reference', 409);
+    expect((await api.call('GET', `/Customers/${other.body.customerNumber}`)).body).toEqual(other.body);
+  });
+});
+
 describe('tax groups and product groups', () => {
   test('lists the seeded tax groups with their dated rates', async () => {
     const response = await api.call('GET', '/TaxGroups');
