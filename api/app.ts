@@ -14,6 +14,7 @@ import { contractRoutes } from './routes/contracts';
 import { customerRoutes } from './routes/customers';
 import { docsRoutes } from './routes/docs';
 import { documentRoutes } from './routes/documents';
+import { exportRoutes } from './routes/exports';
 import { healthRoutes } from './routes/health';
 import { importRoutes } from './routes/imports';
 import { invoiceRoutes } from './routes/invoices';
@@ -56,6 +57,7 @@ export function createApp(deps: ApiDependencies): Express {
   api.use(invoiceRoutes(deps));
   api.use(companyRoutes(deps));
   api.use(documentRoutes(deps));
+  api.use(exportRoutes(deps));
   api.use(activityRoutes(deps));
   api.use(contractRoutes(deps));
   api.use(contractCommandRoutes(deps));

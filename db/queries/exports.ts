@@ -1,0 +1,177 @@
+import type { IsoDate } from '../../billing/types';
+import type { DatevDocument, DatevDocumentLine, DatevDocumentTax } from '../../exports/datev';
+import type { SequenceType } from '../../exports/sepa';
+import type { Queryable } from '../client';
+
+interface DocumentRow {
+  kind: 'INVOICE' | 'CORRECTION';
+  invoiceId: string;
+  documentNumber: string;
+  documentDate: IsoDate;
+  invoiceNumber: string;
+  currency: string;
+  customerNumber: string;
+  customerName: string;
+  customerVatId: string | null;
+}
+
+/**
+ * The invoices dated in [from, to] and the stornos dated in [from, to] (with the lines and taxes of the invoice
+ * each one cancels), in one currency, ordered by date and number. An invoice cancelled later is still booked
+ * on its own date; its storno is booked on the storno's date.
+ */
+export async function loadDatevDocuments(
+  sql: Queryable,
+  projectId: string,
+  range: { from: IsoDate; to: IsoDate; currency: string },
+): Promise<DatevDocument[]> {
+  const documents = await sql<DocumentRow[]>`
+    select * from (
+      select 'INVOICE' as kind, i.id as "invoiceId", i.invoice_number as "documentNumber", i.invoice_date as "documentDate",
+        i.invoice_number as "invoiceNumber", trim(i.currency) as currency, c.customer_number as "customerNumber",
+        coalesce(c.company_name, concat_ws(' ', c.first_name, c.last_name)) as "customerName", c.eu_tax_id as "customerVatId"
+      from invoices i join customers c on c.id = i.customer_id
+      where i.project_id = ${projectId} and i.invoice_date between ${range.from} and ${range.to} and i.currency = ${range.currency}
+      union all
+      select 'CORRECTION', i.id, k.correction_number, k.correction_date, i.invoice_number, trim(i.currency), c.customer_number,
+        coalesce(c.company_name, concat_ws(' ', c.first_name, c.last_name)), c.eu_tax_id
+      from invoice_corrections k join invoices i on i.id = k.invoice_id join customers c on c.id = i.customer_id
+      where k.project_id = ${projectId} and k.correction_date between ${range.from} and ${range.to} and i.currency = ${range.currency}
+    ) documents
+    order by "documentDate", "documentNumber"`;
+  if (documents.length === 0) return [];
+
+  const invoiceIds = [...new Set(documents.map((document) => document.invoiceId))];
+  const lines = await sql<(DatevDocumentLine & { invoiceId: string })[]>`
+    select l.invoice_id as "invoiceId", coalesce(g.code, 'of item ' || l.item_number) as "productGroup", g.revenue_account as "revenueAccount",
+      l.tax_category as "taxCategory", l.tax_rate as "taxRate", l.net_amount as "netAmount"
+    from invoice_lines l
+    join invoices i on i.id = l.invoice_id
+    left join items t on t.project_id = i.project_id and t.item_number = l.item_number
+    left join product_groups g on g.id = t.product_group_id
+    where l.invoice_id in ${sql(invoiceIds)}
+    order by l.invoice_id, l.position`;
+  const taxes = await sql<(DatevDocumentTax & { invoiceId: string })[]>`
+    select invoice_id as "invoiceId", tax_category as "taxCategory", rate, tax
+    from invoice_taxes where invoice_id in ${sql(invoiceIds)}
+    order by invoice_id, tax_category, rate`;
+
+  return documents.map(({ invoiceId, ...document }) => ({
+    ...document,
+    lines: lines.filter((line) => line.invoiceId === invoiceId).map(({ invoiceId: _id, ...line }) => line),
+    taxes: taxes.filter((tax) => tax.invoiceId === invoiceId).map(({ invoiceId: _id, ...tax }) => tax),
+  }));
+}
+
+export interface Creditor {
+  legalName: string;
+  iban: string | null;
+  bic: string | null;
+  sepaCreditorId: string | null;
+}
+
+/**
+ * The project's company as the creditor of its direct debits, locked until the transaction ends: exports of
+ * one creditor run one after the other, so two of them cannot both take a mandate's first collection.
+ */
+export async function lockCreditor(sql: Queryable, projectId: string): Promise<Creditor | null> {
+  const [row] = await sql<Creditor[]>`
+    select legal_name as "legalName", iban, bic, sepa_creditor_id as "sepaCreditorId"
+    from project_companies where project_id = ${projectId}
+    for update`;
+  return row ?? null;
+}
+
+export interface CollectionCandidate {
+  invoiceId: string;
+  invoiceNumber: string;
+  status: 'OPEN' | 'PAID' | 'CANCELLED';
+  currency: string;
+  amountDue: string;
+  customerNumber: string;
+  customerName: string;
+  iban: string | null;
+  bic: string | null;
+  mandateReference: string | null;
+  mandateSignedOn: IsoDate | null;
+  /** The message that collected the invoice already, if one did. */
+  collectedBy: string | null;
+}
+
+/**
+ * Invoices that a direct debit could collect: every open one with an amount due, or the ones named (whatever
+ * their state, so that the answer can say why one is not collected), with the customer's mandate.
+ */
+export async function loadCollectionCandidates(sql: Queryable, projectId: string, invoiceNumbers: readonly string[] | null): Promise<CollectionCandidate[]> {
+  return sql<CollectionCandidate[]>`
+    select i.id as "invoiceId", i.invoice_number as "invoiceNumber", i.status, trim(i.currency) as currency, i.amount_due as "amountDue",
+      c.customer_number as "customerNumber", coalesce(c.company_name, concat_ws(' ', c.first_name, c.last_name)) as "customerName",
+      c.iban, c.bic, c.sepa_mandate_reference as "mandateReference", c.sepa_mandate_signed_on as "mandateSignedOn",
+      m.message_id as "collectedBy"
+    from invoices i
+    join customers c on c.id = i.customer_id
+    left join sepa_collections s on s.invoice_id = i.id
+    left join sepa_messages m on m.id = s.sepa_message_id
+    where i.project_id = ${projectId}
+      and ${invoiceNumbers === null ? sql`i.status = 'OPEN' and i.amount_due > 0` : sql`i.invoice_number in ${sql(invoiceNumbers as string[])}`}
+    order by c.customer_number, i.invoice_date, i.invoice_number`;
+}
+
+/** The mandates among `references` that have been collected under before: their next collection is RCUR. */
+export async function mandatesCollectedBefore(sql: Queryable, projectId: string, references: readonly string[]): Promise<Set<string>> {
+  if (references.length === 0) return new Set();
+  const rows = await sql<{ reference: string }[]>`
+    select distinct mandate_reference as reference from sepa_collections
+    where project_id = ${projectId} and mandate_reference in ${sql(references as string[])}`;
+  return new Set(rows.map((row) => row.reference));
+}
+
+export interface StoredSepaMessage {
+  messageId: string;
+  document: string;
+  summary: unknown;
+}
+
+export async function findSepaMessage(sql: Queryable, projectId: string, by: { messageId: string } | { requestKey: string }): Promise<StoredSepaMessage | null> {
+  const [row] = await sql<StoredSepaMessage[]>`
+    select message_id as "messageId", document, summary from sepa_messages
+    where project_id = ${projectId} and ${'messageId' in by ? sql`message_id = ${by.messageId}` : sql`request_key = ${by.requestKey}`}`;
+  return row ?? null;
+}
+
+export interface NewSepaMessage {
+  projectId: string;
+  messageId: string;
+  requestKey: string | null;
+  collectionDate: IsoDate;
+  controlSum: string;
+  document: string;
+  summary: unknown;
+  collections: { invoiceId: string; mandateReference: string; sequenceType: SequenceType; amount: string }[];
+}
+
+/**
+ * Stores the file and one collection per invoice in the caller's transaction. False when an invoice was
+ * collected meanwhile (its unique key refused it): the caller rolls back and nothing is stored.
+ */
+export async function insertSepaMessage(sql: Queryable, message: NewSepaMessage): Promise<boolean> {
+  const [row] = await sql<{ id: string }[]>`
+    insert into sepa_messages (project_id, message_id, request_key, collection_date, number_of_transactions, control_sum, document, summary)
+    values (${message.projectId}, ${message.messageId}, ${message.requestKey}, ${message.collectionDate}, ${message.collections.length},
+      ${message.controlSum}, ${message.document}, ${sql.json(message.summary as never)})
+    returning id`;
+  const inserted = await sql`
+    insert into sepa_collections ${sql(
+      message.collections.map((collection) => ({
+        project_id: message.projectId,
+        invoice_id: collection.invoiceId,
+        sepa_message_id: row!.id,
+        mandate_reference: collection.mandateReference,
+        sequence_type: collection.sequenceType,
+        amount: collection.amount,
+      })),
+    )}
+    on conflict (invoice_id) do nothing
+    returning invoice_id`;
+  return inserted.length === message.collections.length;
+}

@@ -1,0 +1,379 @@
+import iconv from 'iconv-lite';
+import { decimal, Decimal, formatMoney, sum } from '../billing/money';
+import type { IsoDate } from '../billing/types';
+
+/*
+ * The DATEV-Format (EXTF) booking batch for the tax advisor: header version 700, data category 21
+ * "Buchungsstapel", format version 13, as DATEV documents it on developer.datev.de (dtvf/formate/header and
+ * dtvf/formate/buchungsstapel). Plain data in, the file's bytes out: no I/O, no clock.
+ *
+ * Booking rules (what the tax advisor gets):
+ * - One booking per document, revenue account, tax category and rate. Konto is the customer's debtor
+ *   account, Gegenkonto the revenue account of the item's product group, Umsatz the gross amount of the group
+ *   (DATEV splits the tax off by the BU key). An invoice debits the debtor (S), its storno credits it (H);
+ *   a group that is negative on its document (a credit line) turns the side round, so Umsatz stays positive.
+ * - The tax of an invoice is computed per rate on the per-rate net sum; when one rate spans several revenue
+ *   accounts, that tax is shared in proportion to their net amounts and the last group takes the rounding
+ *   rest, so the bookings add up to the invoice's gross total to the cent.
+ * - BU-Schlüssel: 3 = USt 19 %, 2 = USt 7 %, 5 = USt 16 %, 4 = USt 5 % (DATEV's keys since 2021, which also
+ *   cover the rates of the 2020 cut). Reverse charge, § 19 UStG and services not taxable in Germany carry no
+ *   key: their revenue accounts say it (SKR03 e.g. 8336 reverse charge, 8195 small business, 8338 third
+ *   country), so the product groups of such items need such accounts. Reverse-charge bookings carry the
+ *   customer's VAT id in "EU-Land u. UStID (Bestimmung)".
+ * - Debtor account: `debtorAccountBase` + the trailing number of the customer number (K000042 → 10042 with
+ *   the default base 10000 for 4-digit ledger accounts). Personenkonten have one digit more than the ledger
+ *   accounts and debtors lie below 70000 (×10 per further digit); a customer number that does not fit is
+ *   refused rather than booked on a guessed account.
+ */
+
+export const DATEV_HEADER_VERSION = 700;
+export const DATEV_BOOKING_BATCH_CATEGORY = 21;
+export const DATEV_BOOKING_BATCH_FORMAT_VERSION = 13;
+
+export type TaxCategory = 'STANDARD' | 'SMALL_BUSINESS' | 'REVERSE_CHARGE' | 'NOT_TAXABLE';
+
+export interface DatevDocumentLine {
+  productGroup: string;
+  /** Null when the product group has no revenue account: such a document cannot be exported. */
+  revenueAccount: string | null;
+  taxCategory: TaxCategory;
+  taxRate: string;
+  netAmount: string;
+}
+
+export interface DatevDocumentTax {
+  taxCategory: TaxCategory;
+  rate: string;
+  tax: string;
+}
+
+/** An invoice, or the storno of one (its lines and taxes are the cancelled invoice's, negated here). */
+export interface DatevDocument {
+  kind: 'INVOICE' | 'CORRECTION';
+  documentNumber: string;
+  documentDate: IsoDate;
+  /** The invoice itself, or the one a correction cancels. */
+  invoiceNumber: string;
+  currency: string;
+  customerNumber: string;
+  customerName: string;
+  customerVatId: string | null;
+  lines: DatevDocumentLine[];
+  taxes: DatevDocumentTax[];
+}
+
+export interface DatevSettings {
+  /** Beraternummer, 1001 to 9999999. */
+  consultantNumber: number;
+  /** Mandantennummer, 1 to 99999. */
+  clientNumber: number;
+  /** Beginning of the fiscal year that holds `from` and `to`. */
+  fiscalYearStart: IsoDate;
+  /** Sachkontenlänge, 4 to 8; debtor accounts have one digit more. */
+  accountLength: number;
+  debtorAccountBase: number;
+  /** SKR: "03", "04" or empty (the client's chart as set up in DATEV). */
+  chartOfAccounts: string;
+  from: IsoDate;
+  to: IsoDate;
+  currency: string;
+  /** "Erzeugt am": when the file was made, an instant; injected so that the same data gives the same bytes. */
+  createdAt: number;
+  timeZone: string;
+}
+
+export interface DatevBooking {
+  /** Positive, two decimals. */
+  amount: string;
+  side: 'S' | 'H';
+  currency: string;
+  account: string;
+  contraAccount: string;
+  taxKey: string;
+  documentDate: IsoDate;
+  documentNumber: string;
+  text: string;
+  vatIdOfDestination: string;
+}
+
+/** A document the export cannot book; the API answers it as refused, naming what to fix. */
+export class DatevExportError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DatevExportError';
+  }
+}
+
+const TAX_KEYS: Record<string, string> = { '19': '3', '7': '2', '16': '5', '5': '4' };
+
+export function taxKeyOf(category: TaxCategory, rate: string): string {
+  if (category !== 'STANDARD') return '';
+  const key = TAX_KEYS[decimal(rate).toFixed()];
+  if (key === undefined) throw new DatevExportError('taxRate', `there is no DATEV tax key for a VAT rate of ${decimal(rate).toFixed()} %`);
+  return key;
+}
+
+export function debtorAccountOf(customerNumber: string, settings: Pick<DatevSettings, 'debtorAccountBase' | 'accountLength'>): string {
+  const digits = /(\d+)$/.exec(customerNumber)?.[1];
+  const lowest = 10 ** settings.accountLength;
+  const highest = 7 * 10 ** settings.accountLength - 1;
+  const account = digits === undefined ? null : settings.debtorAccountBase + Number(digits);
+  if (account === null || !Number.isSafeInteger(account) || account < lowest || account > highest) {
+    throw new DatevExportError(
+      'debtorAccountBase',
+      `customer ${customerNumber} has no debtor account: debtorAccountBase ${settings.debtorAccountBase} + the customer number's trailing digits must lie in ${lowest}..${highest}`,
+    );
+  }
+  return String(account);
+}
+
+/** The bookings of the documents, in the order of the documents. */
+export function datevBookings(documents: readonly DatevDocument[], settings: Pick<DatevSettings, 'debtorAccountBase' | 'accountLength'>): DatevBooking[] {
+  return documents.flatMap((document) => bookingsOf(document, settings));
+}
+
+function bookingsOf(document: DatevDocument, settings: Pick<DatevSettings, 'debtorAccountBase' | 'accountLength'>): DatevBooking[] {
+  const account = debtorAccountOf(document.customerNumber, settings);
+  const groups = new Map<string, { revenueAccount: string; taxCategory: TaxCategory; taxRate: string; net: Decimal }>();
+  for (const line of document.lines) {
+    if (line.revenueAccount === null) {
+      throw new DatevExportError(
+        'revenueAccount',
+        `product group ${line.productGroup} has no revenue account; ${document.documentNumber} cannot be booked without one (PUT it on the product group)`,
+      );
+    }
+    const rate = decimal(line.taxRate).toFixed();
+    const key = `${line.revenueAccount}|${line.taxCategory}|${rate}`;
+    const group = groups.get(key) ?? { revenueAccount: line.revenueAccount, taxCategory: line.taxCategory, taxRate: rate, net: new Decimal(0) };
+    group.net = group.net.plus(decimal(line.netAmount));
+    groups.set(key, group);
+  }
+
+  // the invoice's tax per rate, shared among that rate's revenue accounts by their net amounts
+  const taxOfGroup = new Map<string, Decimal>();
+  for (const tax of document.taxes) {
+    const rate = decimal(tax.rate).toFixed();
+    const members = [...groups.entries()].filter(([, group]) => group.taxCategory === tax.taxCategory && group.taxRate === rate);
+    const total = decimal(tax.tax);
+    const net = sum(members.map(([, group]) => group.net));
+    let shared = new Decimal(0);
+    members.forEach(([key, group], index) => {
+      const share =
+        index === members.length - 1 ? total.minus(shared) : net.isZero() ? new Decimal(0) : decimal(formatMoney(total.times(group.net).dividedBy(net), document.currency));
+      shared = shared.plus(share);
+      taxOfGroup.set(key, share);
+    });
+  }
+
+  const sign = document.kind === 'INVOICE' ? 1 : -1;
+  const bookings: DatevBooking[] = [];
+  for (const [key, group] of groups) {
+    const gross = group.net.plus(taxOfGroup.get(key) ?? 0).times(sign);
+    if (gross.isZero()) continue;
+    bookings.push({
+      amount: formatMoney(gross.abs(), document.currency),
+      side: gross.isPositive() ? 'S' : 'H',
+      currency: document.currency,
+      account,
+      contraAccount: group.revenueAccount,
+      taxKey: taxKeyOf(group.taxCategory, group.taxRate),
+      documentDate: document.documentDate,
+      documentNumber: document.documentNumber,
+      text: `${document.kind === 'INVOICE' ? 'Rechnung' : `Storno zu ${document.invoiceNumber}`} ${document.customerName}`,
+      vatIdOfDestination: group.taxCategory === 'REVERSE_CHARGE' ? (document.customerVatId ?? '') : '',
+    });
+  }
+  return bookings;
+}
+
+type ColumnType = 'amount' | 'text' | 'number' | 'account' | 'date';
+
+/** The 125 columns of format version 13, in DATEV's order, with the type that decides the quoting. */
+const COLUMNS: ReadonlyArray<readonly [string, ColumnType]> = [
+  ['Umsatz (ohne Soll/Haben-Kz)', 'amount'],
+  ['Soll/Haben-Kennzeichen', 'text'],
+  ['WKZ Umsatz', 'text'],
+  ['Kurs', 'number'],
+  ['Basis-Umsatz', 'amount'],
+  ['WKZ Basis-Umsatz', 'text'],
+  ['Konto', 'account'],
+  ['Gegenkonto (ohne BU-Schlüssel)', 'account'],
+  ['BU-Schlüssel', 'text'],
+  ['Belegdatum', 'date'],
+  ['Belegfeld 1', 'text'],
+  ['Belegfeld 2', 'text'],
+  ['Skonto', 'amount'],
+  ['Buchungstext', 'text'],
+  ['Postensperre', 'number'],
+  ['Diverse Adressnummer', 'text'],
+  ['Geschäftspartnerbank', 'number'],
+  ['Sachverhalt', 'number'],
+  ['Zinssperre', 'number'],
+  ['Beleglink', 'text'],
+  ...Array.from({ length: 8 }, (_, index) => [
+    [`Beleginfo - Art ${index + 1}`, 'text'],
+    [`Beleginfo - Inhalt ${index + 1}`, 'text'],
+  ] as const).flat(),
+  ['KOST1 - Kostenstelle', 'text'],
+  ['KOST2 - Kostenstelle', 'text'],
+  ['Kost-Menge', 'number'],
+  ['EU-Land u. UStID (Bestimmung)', 'text'],
+  ['EU-Steuersatz (Bestimmung)', 'number'],
+  ['Abw. Versteuerungsart', 'text'],
+  ['Sachverhalt L+L', 'number'],
+  ['Funktionsergänzung L+L', 'number'],
+  ['BU 49 Hauptfunktionstyp', 'number'],
+  ['BU 49 Hauptfunktionsnummer', 'number'],
+  ['BU 49 Funktionsergänzung', 'number'],
+  // DATEV's own titles have no space before "Inhalt" here
+  ...Array.from({ length: 20 }, (_, index) => [
+    [`Zusatzinformation - Art ${index + 1}`, 'text'],
+    [`Zusatzinformation- Inhalt ${index + 1}`, 'text'],
+  ] as const).flat(),
+  ['Stück', 'number'],
+  ['Gewicht', 'number'],
+  ['Zahlweise', 'number'],
+  ['Forderungsart', 'text'],
+  ['Veranlagungsjahr', 'number'],
+  ['Zugeordnete Fälligkeit', 'date'],
+  ['Skontotyp', 'number'],
+  ['Auftragsnummer', 'text'],
+  ['Buchungstyp', 'text'],
+  ['USt-Schlüssel (Anzahlungen)', 'number'],
+  ['EU-Land (Anzahlungen)', 'text'],
+  ['Sachverhalt L+L (Anzahlungen)', 'number'],
+  ['EU-Steuersatz (Anzahlungen)', 'number'],
+  ['Erlöskonto (Anzahlungen)', 'account'],
+  ['Herkunft-Kz', 'text'],
+  ['Buchungs GUID', 'text'],
+  ['KOST-Datum', 'date'],
+  ['SEPA-Mandatsreferenz', 'text'],
+  ['Skontosperre', 'number'],
+  ['Gesellschaftername', 'text'],
+  ['Beteiligtennummer', 'number'],
+  ['Identifikationsnummer', 'text'],
+  ['Zeichnernummer', 'text'],
+  ['Postensperre bis', 'date'],
+  ['Bezeichnung SoBil-Sachverhalt', 'text'],
+  ['Kennzeichen SoBil-Buchung', 'number'],
+  ['Festschreibung', 'number'],
+  ['Leistungsdatum', 'date'],
+  ['Datum Zuord. Steuerperiode', 'date'],
+  ['Fälligkeit', 'date'],
+  ['Generalumkehr (GU)', 'text'],
+  ['Steuersatz', 'number'],
+  ['Land', 'text'],
+  ['Abrechnungsreferenz', 'text'],
+  ['BVV-Position', 'number'],
+  ['EU-Land u. UStID (Ursprung)', 'text'],
+  ['EU-Steuersatz (Ursprung)', 'number'],
+  ['Abw. Skontokonto', 'account'],
+];
+
+export const DATEV_COLUMN_TITLES: readonly string[] = COLUMNS.map(([title]) => title);
+
+const COLUMN_INDEX = new Map(DATEV_COLUMN_TITLES.map((title, index) => [title, index]));
+
+/** A text field: in double quotes, quotes doubled, no line breaks or control characters (DATEV refuses them), cut to its length. */
+function text(value: string, maxLength: number): string {
+  const clean = value.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, maxLength).trimEnd();
+  return `"${clean.replaceAll('"', '""')}"`;
+}
+
+/** 1234.5 → "1234,50": decimal comma, no thousands separator. */
+function amount(value: string): string {
+  return value.replace('.', ',');
+}
+
+/** DATEV's Belegdatum: day and month; the year comes from the header's date range. */
+function dayMonth(date: IsoDate): string {
+  return `${date.slice(8, 10)}${date.slice(5, 7)}`;
+}
+
+const compactDate = (date: IsoDate) => date.replaceAll('-', '');
+
+function bookingLine(booking: DatevBooking): string {
+  const values = new Map<string, string>([
+    ['Umsatz (ohne Soll/Haben-Kz)', amount(booking.amount)],
+    ['Soll/Haben-Kennzeichen', text(booking.side, 1)],
+    ['WKZ Umsatz', text(booking.currency, 3)],
+    ['Konto', booking.account],
+    ['Gegenkonto (ohne BU-Schlüssel)', booking.contraAccount],
+    ['BU-Schlüssel', text(booking.taxKey, 4)],
+    ['Belegdatum', dayMonth(booking.documentDate)],
+    ['Belegfeld 1', text(booking.documentNumber, 36)],
+    ['Buchungstext', text(booking.text, 60)],
+    ['EU-Land u. UStID (Bestimmung)', text(booking.vatIdOfDestination, 15)],
+  ]);
+  const fields = COLUMNS.map(([title, type]) => values.get(title) ?? (type === 'text' ? '""' : ''));
+  if (fields.length !== COLUMN_INDEX.size) throw new Error('DATEV column list out of order');
+  return fields.join(';');
+}
+
+/** "Erzeugt am": YYYYMMDDHHMMSSFFF in the project's time zone. */
+export function datevTimestamp(instant: number, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(new Date(instant));
+  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((candidate) => candidate.type === type)!.value;
+  const millis = String(((instant % 1000) + 1000) % 1000).padStart(3, '0');
+  return `${part('year')}${part('month')}${part('day')}${part('hour')}${part('minute')}${part('second')}${millis}`;
+}
+
+function headerLine(settings: DatevSettings): string {
+  return [
+    text('EXTF', 4),
+    DATEV_HEADER_VERSION,
+    DATEV_BOOKING_BATCH_CATEGORY,
+    text('Buchungsstapel', 14),
+    DATEV_BOOKING_BATCH_FORMAT_VERSION,
+    datevTimestamp(settings.createdAt, settings.timeZone),
+    '', // imported: DATEV fills it in
+    text('RE', 2), // Herkunft
+    text('', 25), // exported by
+    text('', 25), // imported by
+    settings.consultantNumber,
+    settings.clientNumber,
+    compactDate(settings.fiscalYearStart),
+    settings.accountLength,
+    compactDate(settings.from),
+    compactDate(settings.to),
+    text(`Kontor ${compactDate(settings.from)}-${compactDate(settings.to)}`, 30),
+    text('', 2), // Diktatkürzel
+    1, // Buchungstyp: Finanzbuchführung
+    0, // Rechnungslegungszweck: independent of it
+    // Festschreibung off: the tax advisor decides when the batch is final; the documents themselves never change here
+    0,
+    text(settings.currency, 3),
+    '',
+    text('', 1), // Derivatskennzeichen
+    '',
+    '',
+    text(settings.chartOfAccounts, 2),
+    '', // Branchenlösungs-ID
+    '',
+    text('', 1),
+    text('', 16), // Anwendungsinformation
+  ].join(';');
+}
+
+/** The whole file: header, column titles, one line per booking, CRLF, Windows-1252. */
+export function formatDatevBookingBatch(settings: DatevSettings, bookings: readonly DatevBooking[]): Buffer {
+  const lines = [headerLine(settings), DATEV_COLUMN_TITLES.join(';'), ...bookings.map(bookingLine)];
+  return iconv.encode(`${lines.join('\r\n')}\r\n`, 'win1252');
+}
+
+/** DATEV's file name convention: EXTF_ prefix, the format, then the date range. */
+export function datevFileName(from: IsoDate, to: IsoDate): string {
+  return `EXTF_Buchungsstapel_${compactDate(from)}_${compactDate(to)}.csv`;
+}
