@@ -63,22 +63,29 @@ const paginationShape = {
     .min(1, `must be a whole number from 1 to ${MAX_PAGE_LIMIT}`)
     .max(MAX_PAGE_LIMIT, `must be a whole number from 1 to ${MAX_PAGE_LIMIT}`)
     .default(DEFAULT_PAGE_LIMIT),
-  cursor: z
+};
+
+/** The sort key of a list's cursor: the row id, unless the list orders by something else too. */
+export const ID_CURSOR_KEY = /^\d{1,18}$/;
+
+function cursorSchema(keyPattern: RegExp) {
+  return z
     .string()
     .optional()
     .transform((cursor, context) => {
       if (cursor === undefined || cursor === '') return null;
       const key = decodeCursor(cursor);
-      if (key === null) {
+      // a key of the wrong shape must not reach the query (`id > 'q'` is a database error, not a 400)
+      if (key === null || !keyPattern.test(key)) {
         context.addIssue({ code: 'custom', message: 'is not a cursor returned by this list' });
         return z.NEVER;
       }
       return key;
-    }),
-};
+    });
+}
 
-function paginated<Shape extends z.ZodRawShape>(shape: Shape) {
-  const schema = z.object({ ...shape, ...paginationShape });
+function paginated<Shape extends z.ZodRawShape>(shape: Shape, keyPattern: RegExp = ID_CURSOR_KEY) {
+  const schema = z.object({ ...shape, ...paginationShape, cursor: cursorSchema(keyPattern) });
   type Parsed = z.output<typeof schema>;
   return schema.transform((query) => {
     const { cursor, ...rest } = query as Parsed & { cursor: string | null };
@@ -88,6 +95,6 @@ function paginated<Shape extends z.ZodRawShape>(shape: Shape) {
 
 /**
  * `limit` and `cursor` of a list query, parsed into `limit` and `afterId` (the sort key of the last row
- * seen). `.extend({...})` adds a list's filters.
+ * seen, an id unless `.extend` is given another key pattern). `.extend({...})` adds a list's filters.
  */
 export const paginationSchema = Object.assign(paginated({}), { extend: paginated });

@@ -24,24 +24,23 @@ import {
   positiveDecimalSchema,
 } from '../schemas';
 
+/** Activities are listed by period start, then id. */
+const ACTIVITY_CURSOR_KEY = /^(\d{4}-\d{2}-\d{2})\|(\d{1,18})$/;
+
 export const listActivitiesSchema = paginationSchema
   .extend({
     origin: z.enum(['SUBSCRIPTION', 'MANUAL', 'CREDIT', 'PRORATION']).optional(),
     billed: booleanQuerySchema.optional(),
     from: isoDateSchema.optional(),
     to: isoDateSchema.optional(),
-  })
+  }, ACTIVITY_CURSOR_KEY)
   .superRefine((query, context) => {
     if (query.from && query.to && query.to <= query.from) context.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
   })
-  .transform(({ afterId, ...query }, context) => {
+  .transform(({ afterId, ...query }) => {
     if (afterId === null) return { ...query, after: null };
-    const match = /^(\d{4}-\d{2}-\d{2})\|(\d{1,18})$/.exec(afterId);
-    if (!match) {
-      context.addIssue({ code: 'custom', path: ['cursor'], message: 'is not a cursor returned by this list' });
-      return z.NEVER;
-    }
-    return { ...query, after: { periodStart: match[1]!, id: match[2]! } };
+    const [, periodStart, id] = ACTIVITY_CURSOR_KEY.exec(afterId)!;
+    return { ...query, after: { periodStart: periodStart!, id: id! } };
   });
 const contractNumberParam = z.object({ contractNumber: businessNumberSchema });
 
