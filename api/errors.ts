@@ -148,7 +148,14 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const errors =
       apiError.errors.length === 0 && apiError.errorKey === 'INCORRECT_INPUT_DATA' ? [{ path: '(request)', message: apiError.detail }] : apiError.errors;
     if (apiError.status >= 500) {
-      logger.error({ err: error, method: request.method, path: request.path }, 'request failed');
+      // what went wrong and where in the request, never a stack, SQL text or query parameters (they may
+      // carry customer data); the Postgres error code says which constraint or syntax failed
+      const failure = error instanceof Error ? error : new Error(String(error));
+      const code = (failure as { code?: unknown }).code;
+      logger.error(
+        { error: { type: failure.name, message: failure.message, ...(typeof code === 'string' ? { code } : {}) }, method: request.method, path: request.path },
+        'request failed',
+      );
     }
     response
       .status(apiError.status)
