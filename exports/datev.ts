@@ -152,11 +152,14 @@ function bookingsOf(document: DatevDocument, settings: Pick<DatevSettings, 'debt
     groups.set(key, group);
   }
 
+  // bookings in a fixed order (revenue account, tax category, rate), whatever the order of the lines
+  const sorted = [...groups.entries()].sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0));
+
   // the invoice's tax per rate, shared among that rate's revenue accounts by their net amounts
   const taxOfGroup = new Map<string, Decimal>();
   for (const tax of document.taxes) {
     const rate = decimal(tax.rate).toFixed();
-    const members = [...groups.entries()].filter(([, group]) => group.taxCategory === tax.taxCategory && group.taxRate === rate);
+    const members = sorted.filter(([, group]) => group.taxCategory === tax.taxCategory && group.taxRate === rate);
     const total = decimal(tax.tax);
     const net = sum(members.map(([, group]) => group.net));
     let shared = new Decimal(0);
@@ -170,7 +173,7 @@ function bookingsOf(document: DatevDocument, settings: Pick<DatevSettings, 'debt
 
   const sign = document.kind === 'INVOICE' ? 1 : -1;
   const bookings: DatevBooking[] = [];
-  for (const [key, group] of groups) {
+  for (const [key, group] of sorted) {
     const gross = group.net.plus(taxOfGroup.get(key) ?? 0).times(sign);
     if (gross.isZero()) continue;
     bookings.push({

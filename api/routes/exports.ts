@@ -149,8 +149,8 @@ export function exportRoutes({ sql }: Pick<ApiDependencies, 'sql'>, { now = Date
     }
     response
       .status(200)
-      .type('text/csv; charset=windows-1252')
-      .attachment(datevFileName(query.from, query.to))
+      .set('Content-Type', 'text/csv; charset=windows-1252')
+      .set('Content-Disposition', `attachment; filename="${datevFileName(query.from, query.to)}"`)
       .send(file);
   });
 
@@ -328,7 +328,7 @@ function sendSepaMessage(request: Request, response: Response, document: string,
     .set('X-Sepa-Message-Id', summary.messageId)
     .set('X-Sepa-Collected', String(summary.numberOfTransactions))
     .set('X-Sepa-Skipped', listed.join(', '))
-    .type('application/xml; charset=utf-8')
-    .attachment(`${summary.messageId}.xml`)
+    .set('Content-Type', 'application/xml; charset=utf-8')
+    .set('Content-Disposition', `attachment; filename="${summary.messageId}.xml"`)
     .send(document);
 }

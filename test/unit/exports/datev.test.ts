@@ -147,8 +147,8 @@ test('a credit line that outweighs its revenue account books on the other side',
     settings,
   );
   expect(bookings.map((booking) => [booking.contraAccount, booking.side, booking.amount, booking.taxKey])).toEqual([
-    ['8400', 'S', '119.00', '3'],
     ['8300', 'H', '10.70', '2'],
+    ['8400', 'S', '119.00', '3'],
   ]);
 });
 
