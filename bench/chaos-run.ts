@@ -84,7 +84,7 @@ const NAMESPACE = 'default';
 const TIME_ZONE = 'Europe/Berlin';
 const SUPERVISOR_RESTART_DELAY_MS = 1000;
 const SETTLE_MS = 5000;
-/** Progress this long after a fault's recovery is not to be waited for: the engine waits for timeouts. */
+/** No progress for this long: the engine waits for the timeouts of work a fault took down. */
 const STALL_MS = 15_000;
 const API_SAMPLE = 5;
 /** Faults fire while the first 60 % of the invoices are being issued, so each hits a busy engine. */
@@ -182,10 +182,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFindings> {
         const threshold = Math.ceil((2 * options.contracts * FAULT_WINDOW * (index + 1)) / faults.length);
         while (!finished && Date.now() < deadline) {
           const work = progress.latest.invoices + progress.latest.mailed;
-          // each fault hits an engine that works again since the fault before, or that is stuck waiting
-          // for the timeouts of the work the fault before took down
-          const recovered = work > workAtRecovery || Date.now() - recoveredAt > STALL_MS;
-          if (work >= threshold && recovered) break;
+          // each fault hits an engine that works again since the fault before, or one that has been waiting
+          // for the timeouts of the work a fault took down: the next fault then overlaps that wait
+          const working = work >= threshold && work > workAtRecovery;
+          const waiting = work > 0 && Date.now() - recoveredAt > STALL_MS && Date.now() - progress.changedAt > STALL_MS;
+          if (working || waiting) break;
           await sleep(100);
         }
         if (finished || Date.now() >= deadline) return;
@@ -395,6 +396,8 @@ class WorkerSupervisor {
  */
 class ProgressProbe {
   latest = { invoices: 0, mailed: 0 };
+  /** When a reading last differed from the one before. */
+  changedAt = Date.now();
   private paused = false;
   private reading: Promise<unknown> = Promise.resolve();
 
@@ -420,7 +423,9 @@ class ProgressProbe {
         (select count(*)::int from mail_log where project_id = ${this.projectId} and kind = 'INVOICE' and status = 'SENT') as mailed`;
     this.reading = reading.catch(() => undefined);
     try {
-      this.latest = (await reading)[0]!;
+      const row = (await reading)[0]!;
+      if (row.invoices !== this.latest.invoices || row.mailed !== this.latest.mailed) this.changedAt = Date.now();
+      this.latest = row;
     } catch {
       // PostgreSQL is restarting: keep the last reading
     }
