@@ -23,23 +23,55 @@ async function sendOnce(
   record: MailRecord,
   mail: Omit<OutgoingMail, 'messageId'>,
 ): Promise<MailOutcome> {
-  const [logged] = await deps.sql<{ id: string; status: string }[]>`
-    insert into mail_log (project_id, kind, business_key, recipient, subject, attempts)
-    values (${record.projectId}, ${record.kind}, ${record.businessKey}, ${mail.to}, ${mail.subject}, 1)
-    on conflict (project_id, kind, business_key) do update set attempts = mail_log.attempts + 1
-    returning id, status`;
-  if (logged!.status === 'SENT') return 'ALREADY_SENT';
-  const messageId = `<${record.kind.toLowerCase()}.${record.businessKey.replace(/[^\w.-]+/g, '-')}.${record.projectId}@kontor>`;
+  // A connection of its own from before the send until SENT is recorded: once the SMTP server has accepted
+  // the mail, recording that must not queue behind billing transactions for a pooled connection, which
+  // widens the window in which a crash makes Temporal send the mail again.
+  const connection = await deps.sql.reserve();
   try {
-    await deps.mailer.send({ ...mail, messageId });
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    await deps.sql`update mail_log set status = 'FAILED', error = ${reason} where id = ${logged!.id}`;
-    deps.logger.warn({ kind: record.kind, businessKey: record.businessKey, error: reason }, 'mail not sent');
-    throw error;
+    const [logged] = await connection<{ id: string; status: string }[]>`
+      insert into mail_log (project_id, kind, business_key, recipient, subject, attempts)
+      values (${record.projectId}, ${record.kind}, ${record.businessKey}, ${mail.to}, ${mail.subject}, 1)
+      on conflict (project_id, kind, business_key) do update set attempts = mail_log.attempts + 1
+      returning id, status`;
+    if (logged!.status === 'SENT') return 'ALREADY_SENT';
+    const messageId = `<${record.kind.toLowerCase()}.${record.businessKey.replace(/[^\w.-]+/g, '-')}.${record.projectId}@kontor>`;
+    try {
+      await deps.mailer.send({ ...mail, messageId });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      await connection`update mail_log set status = 'FAILED', error = ${reason} where id = ${logged!.id}`;
+      deps.logger.warn({ kind: record.kind, businessKey: record.businessKey, error: reason }, 'mail not sent');
+      throw error;
+    }
+    await recordSent(deps, connection, record, logged!.id, messageId);
+    return 'SENT';
+  } finally {
+    connection.release();
   }
-  await deps.sql`update mail_log set status = 'SENT', error = null, sent_at = now(), message_id = ${messageId} where id = ${logged!.id}`;
-  return 'SENT';
+}
+
+/** Inside the mail activity's one-minute timeout, so that the attempt is still ours when SENT is recorded. */
+const RECORD_SENT_PATIENCE_MS = 40_000;
+
+/**
+ * The SMTP server has accepted the mail: recording that must outlast a database restart, because a failed
+ * attempt makes Temporal send the mail again. Retries on the pool when the reserved connection went down.
+ */
+async function recordSent(deps: { sql: Sql; logger: Logger }, connection: Sql, record: MailRecord, id: string, messageId: string): Promise<void> {
+  const deadline = Date.now() + RECORD_SENT_PATIENCE_MS;
+  let database = connection;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await database`update mail_log set status = 'SENT', error = null, sent_at = now(), message_id = ${messageId} where id = ${id}`;
+      return;
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      deps.logger.warn({ kind: record.kind, businessKey: record.businessKey, attempt, error: reason }, 'mail accepted but not yet recorded as sent; retrying');
+      database = deps.sql;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 5_000)));
+    }
+  }
 }
 
 export async function sendInvoiceMail(
