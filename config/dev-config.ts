@@ -15,6 +15,7 @@ const devEnvironmentSchema = z.object({
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   POSTGRES_PORT: port.default(5433),
+  WORKER_METRICS_PORT: port.default(9464),
   TIME_ZONE: z.string().default('Europe/Berlin'),
 });
 
@@ -27,6 +28,7 @@ export interface DevConfig {
   temporalPort: number;
   temporalUiPort: number;
   postgresPort: number;
+  workerMetricsPort: number;
   timeZone: string;
 }
 
@@ -46,6 +48,7 @@ export function loadDevConfig(environment: NodeJS.ProcessEnv = process.env): Dev
     temporalPort: env.TEMPORAL_PORT,
     temporalUiPort: env.TEMPORAL_UI_PORT,
     postgresPort: env.POSTGRES_PORT,
+    workerMetricsPort: env.WORKER_METRICS_PORT,
     timeZone: env.TIME_ZONE,
   };
 }

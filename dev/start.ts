@@ -58,6 +58,7 @@ async function main(): Promise<void> {
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: config.temporalNamespace,
       API_PORT: String(config.apiPort),
+      WORKER_METRICS_PORT: String(config.workerMetricsPort),
       DATA_DIR: config.dataDir,
       TIME_ZONE: config.timeZone,
     };
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
         '  Kontor billing engine is running',
         `  API          ${apiUrl}/api/v1   (health: ${apiUrl}/health)`,
         `  Temporal UI  ${temporal.uiUrl ?? `(external Temporal at ${temporal.address})`}`,
+        `  Metrics      ${apiUrl}/metrics   (worker: http://127.0.0.1:${config.workerMetricsPort}/metrics)`,
         `  API key      ${apiKeyFile ?? 'from your own key store (external database)'}`,
         '  Stop with Ctrl-C.',
         '',

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../dev/free-port';
+import { waitFor } from '../support/wait';
 
 jest.setTimeout(600_000);
 
@@ -81,7 +82,9 @@ test('npm start brings the engine up on free ports, refuses a second start, stop
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-start-'));
   await fs.chmod(dataDir, 0o755);
   const apiPort = await freePort();
+  const workerMetricsPort = await freePort();
   const environment = {
+    WORKER_METRICS_PORT: String(workerMetricsPort),
     DATA_DIR: dataDir,
     API_PORT: String(apiPort),
     TEMPORAL_PORT: String(await freePort()),
@@ -94,6 +97,13 @@ test('npm start brings the engine up on free ports, refuses a second start, stop
     const health = await fetch(`http://127.0.0.1:${apiPort}/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'ok', postgres: { status: 'ok' }, temporal: { status: 'ok' } });
+    expect(await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text()).toContain('kontor_http_request_duration_seconds');
+    // the worker serves its metrics once it has connected, which may be after the API is healthy
+    const workerMetrics = await waitFor(
+      () => fetch(`http://127.0.0.1:${workerMetricsPort}/metrics`).then((response) => response.text(), () => ''),
+      (text) => text !== '',
+    );
+    expect(workerMetrics).toContain('kontor_activity_failures_total');
 
     const keyFile = path.join(dataDir, 'api-key');
     const key = (await fs.readFile(keyFile, 'utf8')).trim();
