@@ -10,6 +10,10 @@ const environmentSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('contracts'),
+  /** Temporal Cloud: an API key (implies TLS), or a client certificate and key for mTLS. */
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Requests per API key and minute in one API process; 0 turns the limit off (e.g. for load tests). */
@@ -26,11 +30,23 @@ const environmentSchema = z.object({
   /** Prometheus endpoint of a worker process (activity failures and the Temporal SDK's worker metrics); unset: none. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+}).superRefine((env, context) => {
+  if ((env.TEMPORAL_TLS_CERT === undefined) !== (env.TEMPORAL_TLS_KEY === undefined)) {
+    const missing = env.TEMPORAL_TLS_CERT === undefined ? 'TEMPORAL_TLS_CERT' : 'TEMPORAL_TLS_KEY';
+    context.addIssue({ code: 'custom', path: [missing], message: 'is required with the other one: mTLS needs the certificate and its key' });
+  }
 });
 
 export interface Config {
   databaseUrl: string;
-  temporal: { address: string; namespace: string; taskQueue: string };
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    apiKey: string | null;
+    /** Files of the client certificate and its key for mTLS. */
+    clientCertificate: { certPath: string; keyPath: string } | null;
+  };
   api: { host: string; port: number; rateLimitPerMinute: number };
   timeZone: string;
   dataDir: string;
@@ -57,7 +73,13 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   const dataDir = path.resolve(env.DATA_DIR);
   return {
     databaseUrl: env.DATABASE_URL,
-    temporal: { address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE },
+    temporal: {
+      address: env.TEMPORAL_ADDRESS,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      apiKey: env.TEMPORAL_API_KEY ?? null,
+      clientCertificate: env.TEMPORAL_TLS_CERT && env.TEMPORAL_TLS_KEY ? { certPath: env.TEMPORAL_TLS_CERT, keyPath: env.TEMPORAL_TLS_KEY } : null,
+    },
     api: { host: env.API_HOST, port: env.API_PORT, rateLimitPerMinute: env.API_RATE_LIMIT_PER_MINUTE },
     timeZone: env.TIME_ZONE,
     dataDir,

@@ -11,7 +11,7 @@ export function createLogger(options: { level: string; name: string }): Logger {
     name: options.name,
     level: options.level,
     redact: {
-      paths: ['apiKey', '*.apiKey', 'headers["api-key"]', 'req.headers["api-key"]', 'password', '*.password', 'databaseUrl', 'smtpUrl', '*.smtpUrl'],
+      paths: ['apiKey', '*.apiKey', 'headers["api-key"]', 'req.headers["api-key"]', 'password', '*.password', 'databaseUrl', 'smtpUrl', '*.smtpUrl', '*.temporal.apiKey'],
       censor: '[redacted]',
     },
   });

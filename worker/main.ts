@@ -1,6 +1,7 @@
 import { NativeConnection, Runtime, DefaultLogger, Worker, type LogLevel } from '@temporalio/worker';
 import { loadConfig } from '../config/config';
 import { createLogger, type Logger } from '../config/logger';
+import { temporalConnectionOptions } from '../config/temporal-connection';
 import { createSql } from '../db/client';
 import { createActivities } from '../activities';
 import { createMailer } from '../activities/mailer';
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
 
   const sql = createSql(config.databaseUrl);
   const mailer = createMailer(config.mail);
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(await temporalConnectionOptions(config.temporal));
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
