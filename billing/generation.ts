@@ -311,6 +311,26 @@ function diffAgainstStored(context: GenerationContext, desired: Map<string, Desi
     giveBackRemovedTime(context, itemNumber, segments, ledger, billedCorrections, unbilledCorrections, keptCorrections, result);
   }
   for (const [key, correction] of unbilledCorrections) if (!keptCorrections.has(key)) result.obsolete.push(correction.id);
+  giveChargesKeysOfTheirOwn(context, result);
+}
+
+/**
+ * A charge's key names its item, days and origin. Changing a quantity back and forth inside a billed period
+ * charges the same days again at a quantity they had before, while the earlier charge for those days still
+ * stands (billed, then credited): the new charge takes the next free `#n` of that key. Recomputing finds it
+ * by its days and quantity, so the suffix is stable.
+ */
+function giveChargesKeysOfTheirOwn(context: GenerationContext, result: GenerationResult): void {
+  const obsolete = new Set(result.obsolete);
+  const taken = new Set(context.stored.filter((activity) => !obsolete.has(activity.id)).map((activity) => activity.key));
+  for (const activity of result.create) {
+    if (activity.correctsKey === null) {
+      let key = activity.key;
+      for (let n = 2; taken.has(key); n += 1) key = `${activity.key}#${n}`;
+      activity.key = key;
+    }
+    taken.add(activity.key);
+  }
 }
 
 /**

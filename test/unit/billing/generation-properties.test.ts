@@ -142,7 +142,25 @@ test('every active day of every item is billed exactly once net of credits, what
         expect(decimal(credit.amount).negated().lessThanOrEqualTo(decimal(charge.amount))).toBe(true);
       }
     }),
-    { numRuns: 150 },
+    {
+      numRuns: 150,
+      examples: [
+        // quarterly in advance: up to 2 and back to 1 on the same day, then terminated that day; the second
+        // charge of the days after the price change at quantity 1 once reused the first one's key
+        [
+          {
+            invoiceInAdvance: true,
+            interval: { count: 3, unit: 'MONTH' },
+            billingFromB: 0,
+            steps: [
+              { advance: 18, change: { kind: 'quantity', itemNumber: 'A', atOffset: 0, quantity: 2 }, invoice: true },
+              { advance: 0, change: { kind: 'quantity', itemNumber: 'A', atOffset: 0, quantity: 1 }, invoice: false },
+              { advance: 0, change: { kind: 'terminate', atOffset: 0 }, invoice: true },
+            ],
+          },
+        ],
+      ],
+    },
   );
 });
 
