@@ -1,6 +1,7 @@
 import iconv from 'iconv-lite';
 import { decimal, Decimal, formatMoney, sum } from '../billing/money';
 import type { IsoDate } from '../billing/types';
+import { wallClockAt } from '../billing/zoned-date';
 
 /*
  * The DATEV-Format (EXTF) booking batch for the tax advisor: header version 700, data category 21
@@ -318,19 +319,9 @@ function bookingLine(booking: DatevBooking): string {
 
 /** "Erzeugt am": YYYYMMDDHHMMSSFFF in the project's time zone. */
 export function datevTimestamp(instant: number, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(instant));
-  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((candidate) => candidate.type === type)!.value;
+  const clock = wallClockAt(instant, timeZone);
   const millis = String(((instant % 1000) + 1000) % 1000).padStart(3, '0');
-  return `${part('year')}${part('month')}${part('day')}${part('hour')}${part('minute')}${part('second')}${millis}`;
+  return `${clock.year}${clock.month}${clock.day}${clock.hour}${clock.minute}${clock.second}${millis}`;
 }
 
 function headerLine(settings: DatevSettings): string {

@@ -1,6 +1,7 @@
 import { Document } from 'sepa';
 import { decimal, formatMoney, sum } from '../billing/money';
 import type { IsoDate } from '../billing/types';
+import { wallClockAt } from '../billing/zoned-date';
 
 /*
  * A SEPA core direct debit initiation (pain.008.001.08) written with the `sepa` package. Plain data in, the
@@ -70,18 +71,8 @@ function localDate(date: IsoDate): Date {
 }
 
 function localWallClock(instant: number, timeZone: string): Date {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(instant));
-  const part = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((candidate) => candidate.type === type)!.value);
-  return new Date(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'));
+  const clock = wallClockAt(instant, timeZone);
+  return new Date(Number(clock.year), Number(clock.month) - 1, Number(clock.day), Number(clock.hour), Number(clock.minute), Number(clock.second));
 }
 
 /** The one place where an amount becomes a JS number: the package refuses strings. */

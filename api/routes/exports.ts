@@ -5,7 +5,7 @@ import { validateCreditorID } from 'sepa';
 import { z } from 'zod';
 import { addDays } from '../../billing/calendar';
 import { decimal, formatMoney, sum } from '../../billing/money';
-import { calendarDateAt } from '../../billing/zoned-date';
+import { calendarDateAt, wallClockAt } from '../../billing/zoned-date';
 import {
   findSepaMessage,
   insertSepaMessage,
@@ -298,17 +298,8 @@ function sortOut(
 
 /** YYYYMMDDHHMMSS in the project's time zone, for message ids that sort by creation. */
 function timestampOf(instant: number, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(instant));
-  return ['year', 'month', 'day', 'hour', 'minute', 'second'].map((type) => parts.find((part) => part.type === type)!.value).join('');
+  const clock = wallClockAt(instant, timeZone);
+  return `${clock.year}${clock.month}${clock.day}${clock.hour}${clock.minute}${clock.second}`;
 }
 
 const SKIPPED_IN_HEADER = 50;
