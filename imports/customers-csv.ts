@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { createAccountSchema } from '../api/routes/accounts';
 import { createCustomerSchema } from '../api/routes/customers';
 import { decimalSchema, isoDateSchema } from '../api/schemas';
+import { detectDelimiter } from './csv';
 
 /**
  * Parsing and validation of a customer import file, without I/O: one header row, `;` or `,` as the
@@ -128,20 +129,6 @@ export function parseCustomerCsv(text: string): ParsedCustomerFile {
     else rows.push({ line, ...result.row });
   }
   return { delimiter, rows, rejected };
-}
-
-/** The delimiter is whichever of `;` and `,` the header row uses more often outside quotes. */
-function detectDelimiter(content: string): ';' | ',' {
-  let semicolons = 0;
-  let commas = 0;
-  let quoted = false;
-  for (const char of content) {
-    if (char === '"') quoted = !quoted;
-    else if (!quoted && (char === '\n' || char === '\r')) break;
-    else if (!quoted && char === ';') semicolons += 1;
-    else if (!quoted && char === ',') commas += 1;
-  }
-  return semicolons >= commas && semicolons > 0 ? ';' : ',';
 }
 
 function readHeader(record: string[], line: number): ImportColumn[] {
