@@ -14,6 +14,7 @@ import { bankStatementQuerySchema, listPaymentsSchema, paymentSchema } from './r
 import { createProductGroupSchema } from './routes/product-groups';
 import { createApiKeySchema, createProjectSchema } from './routes/projects';
 import { businessNumberSchema, paginationSchema } from './schemas';
+import { datevQuerySchema, sepaExportSchema, sepaMessageIdSchema } from './routes/exports';
 
 /**
  * The OpenAPI 3.1 document of the API, generated from the zod schemas the routes parse with: a field added
@@ -110,6 +111,20 @@ export const OPERATIONS: Operation[] = [
     response: { status: 200, description: 'a summary and the result per payment' },
     errors: [413, 415],
   },
+  // Exports
+  { operationId: 'exportDatev', method: 'get', path: '/Exports/datev', summary: 'DATEV booking batch (EXTF 700, Buchungsstapel) of the invoices and stornos dated in a range', query: datevQuerySchema, response: { status: 200, description: 'the batch as a Windows-1252 CSV file', contentTypes: ['text/csv'] }, errors: [422] },
+  {
+    operationId: 'exportSepaDirectDebit',
+    method: 'post',
+    path: '/Exports/sepa',
+    summary: 'SEPA direct debit file (pain.008.001.08) of the open invoices of customers with a mandate',
+    description: 'Each invoice is collected once: FRST for the first collection under a mandate, RCUR after. `Accept: application/json` answers with a summary of what was collected and skipped, and the document.',
+    body: sepaExportSchema,
+    idempotent: true,
+    response: { status: 201, description: 'the pain.008 XML (or the JSON summary); 200 when the Idempotency-Key was used before', contentTypes: ['application/xml', 'application/json'] },
+    errors: [409, 422],
+  },
+  { operationId: 'getSepaDirectDebit', method: 'get', path: '/Exports/sepa/{messageId}', summary: 'A SEPA direct debit file made before', params: { messageId: sepaMessageIdSchema }, response: { status: 200, description: 'the pain.008 XML', contentTypes: ['application/xml'] } },
   // Operations
   {
     operationId: 'importCustomers',
@@ -128,6 +143,7 @@ export const OPERATIONS: Operation[] = [
   { operationId: 'revokeApiKey', method: 'delete', path: '/ApiKeys/{id}', summary: 'Revoke an api-key at once', params: { id: apiKeyIdSchema }, response: { status: 204, description: 'revoked' } },
   // Outside /api/v1, no api-key
   { operationId: 'getHealth', method: 'get', path: '/health', public: true, summary: 'Liveness with PostgreSQL and Temporal checks', response: { status: 200, description: 'both answer (503 when one does not)', schema: ANY_OBJECT } },
+  { operationId: 'getMetrics', method: 'get', path: '/metrics', public: true, summary: 'Prometheus metrics of this API process and of the books', response: { status: 200, description: 'the Prometheus text exposition format', contentTypes: ['text/plain'] } },
   { operationId: 'getOpenApiDocument', method: 'get', path: '/openapi.json', public: true, summary: 'This document', response: { status: 200, description: 'the OpenAPI 3.1 document', schema: ANY_OBJECT } },
   { operationId: 'getApiDocs', method: 'get', path: '/docs', public: true, summary: 'The interactive documentation (Swagger UI)', response: { status: 200, description: 'an HTML page', contentTypes: ['text/html'] } },
 ];

@@ -80,7 +80,8 @@ export const sepaExportSchema = z.object({
 const idempotencyHeaderSchema = z.object({
   'idempotency-key': z.string().min(1).max(200).regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only').optional(),
 });
-const messageIdParam = z.object({ messageId: z.string().min(1).max(35).regex(/^[\w.:-]+$/, 'is not a message id') });
+export const sepaMessageIdSchema = z.string().min(1).max(35).regex(/^[\w.:-]+$/, 'is not a message id');
+const messageIdParam = z.object({ messageId: sepaMessageIdSchema });
 
 export type SkipReason =
   | 'NOT_FOUND'
