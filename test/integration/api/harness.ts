@@ -25,6 +25,8 @@ export interface ApiHarness {
   sql: Sql;
   projectId: string;
   otherKey: string;
+  /** `http://127.0.0.1:<port>/api/v1`, for requests that are not JSON. */
+  baseUrl: string;
   call(method: string, route: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
   callAs(key: string, method: string, route: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
   stop(): Promise<void>;
@@ -68,6 +70,7 @@ export async function startApi(): Promise<ApiHarness> {
     sql,
     projectId: project.id,
     otherKey,
+    baseUrl,
     call: (method, route, body, headers) => callAs(key, method, route, body, headers),
     callAs,
     async stop() {

@@ -33,9 +33,10 @@ const a = {} as {
   ledgerEntryId: string;
   apiKeyId: string;
   projectName: string;
+  sepaMessageId: string;
 };
 
-type Expectation = 'NOT_FOUND' | 'LIST_WITHOUT_A' | 'REFUSED_REFERENCE' | 'FORBIDDEN' | 'SHARED_CATALOGUE';
+type Expectation = 'NOT_FOUND' | 'LIST_WITHOUT_A' | 'REFUSED_REFERENCE' | 'FORBIDDEN' | 'SHARED_CATALOGUE' | 'FILE_WITHOUT_A';
 
 interface ForeignCall {
   /** The route as the app mounts it, e.g. `GET /Customers/:customerNumber`. */
@@ -44,6 +45,8 @@ interface ForeignCall {
   path: () => string;
   body?: () => unknown;
   expect: Expectation;
+  /** The answer is a file (CSV, XML), read as text. */
+  file?: true;
 }
 
 /**
@@ -105,13 +108,32 @@ const FOREIGN_CALLS: ForeignCall[] = [
   { route: 'POST /Projects', method: 'POST', path: () => '/Projects', body: () => ({ name: 'B-child' }), expect: 'FORBIDDEN' },
   { route: 'GET /ApiKeys', method: 'GET', path: () => '/ApiKeys', expect: 'LIST_WITHOUT_A' },
   { route: 'DELETE /ApiKeys/:id', method: 'DELETE', path: () => `/ApiKeys/${a.apiKeyId}`, expect: 'NOT_FOUND' },
+  { route: 'GET /Payments', method: 'GET', path: () => '/Payments', expect: 'LIST_WITHOUT_A' },
+  { route: 'GET /Exports/datev', method: 'GET', path: () => '/Exports/datev?from=2026-01-01&to=2026-03-31', expect: 'FILE_WITHOUT_A', file: true },
+  // B has no creditor id: refused before anything is looked at, and nothing of A is collected
+  { route: 'POST /Exports/sepa', method: 'POST', path: () => '/Exports/sepa', body: () => ({ collectionDate: inDays(5), invoiceNumbers: [a.invoiceNumber] }), expect: 'REFUSED_REFERENCE' },
+  { route: 'GET /Exports/sepa/:messageId', method: 'GET', path: () => `/Exports/sepa/${a.sepaMessageId}`, expect: 'NOT_FOUND' },
 ];
+
+function inDays(days: number): string {
+  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** A request whose body or answer is not JSON (statements in, CSV and XML files out). */
+async function rawCallAs(key: string, method: string, route: string, body?: { contentType: string; text: string }): Promise<{ status: number; text: string }> {
+  const response = await fetch(`${api.baseUrl}${route}`, {
+    method,
+    headers: { 'api-key': key, ...(body ? { 'content-type': body.contentType } : {}) },
+    body: body?.text,
+  });
+  return { status: response.status, text: await response.text() };
+}
 
 /**
  * Routes that create in the caller's own project and address nothing of A by number: they are called with
  * A's numbers as the new numbers and must create B's own row, leaving A's untouched.
  */
-const OWN_PROJECT_CREATES = ['POST /Customers', 'POST /ProductGroups', 'POST /ApiKeys', 'POST /Imports/customers', 'PUT /Company'];
+const OWN_PROJECT_CREATES = ['POST /Customers', 'POST /ProductGroups', 'POST /ApiKeys', 'POST /Imports/customers', 'PUT /Company', 'POST /Payments', 'POST /BankStatements'];
 
 const companyOf = (legalName: string, vatId: string) => ({
   legalName,
@@ -238,8 +260,19 @@ beforeAll(async () => {
   await api.sql`
     insert into mail_log (project_id, kind, business_key, recipient, subject, status)
     values (${api.projectId}, 'INVOICE', 'a-mail-of-a', 'geheim@a.test', ${`Rechnung ${a.invoiceNumber}`}, 'SENT')`;
-  const company = await api.call('PUT', '/Company', companyOf('Geheim Verlag AG', 'DE123456789'));
+  // A collects its open invoice by direct debit, and has been paid a part of it
+  const customer = await api.call('PUT', `/Customers/${a.customerNumber}`, {
+    companyName: 'Geheim GmbH',
+    iban: 'DE02120300000000202051',
+    sepaMandate: { reference: 'A-MANDAT-1', signedOn: '2026-01-01' },
+  });
+  if (customer.status !== 200) throw new Error(`setup failed: ${customer.status} ${JSON.stringify(customer.body)}`);
+  const company = await api.call('PUT', '/Company', { ...companyOf('Geheim Verlag AG', 'DE123456789'), iban: 'DE89370400440532013000', sepaCreditorId: 'DE98ZZZ09999999999' });
   if (company.status !== 200) throw new Error(`setup failed: ${company.status} ${JSON.stringify(company.body)}`);
+  const collection = await api.call('POST', '/Exports/sepa', { collectionDate: inDays(5), invoiceNumbers: [a.invoiceNumber] }, { accept: 'application/json' });
+  if (collection.status !== 201) throw new Error(`setup failed: ${collection.status} ${JSON.stringify(collection.body)}`);
+  a.sepaMessageId = collection.body.messageId;
+  await created(api.call('POST', '/Payments', { amount: '1.00', currency: 'EUR', reference: a.invoiceNumber, payerName: 'Geheim GmbH' }));
   a.apiKeyId = (await api.call('GET', '/ApiKeys')).body.items[0].id;
   a.projectName = (await api.call('GET', '/Projects')).body.items[0].name;
 
@@ -257,8 +290,14 @@ test("project B's key gets 404, a list without A's rows, or a refused reference 
   const ownCustomer = (await api.callAs(api.otherKey, 'GET', '/Customers')).body.items[0].customerNumber;
   const answers: { route: string; call: string; status: number; errorKey?: string }[] = [];
   for (const call of FOREIGN_CALLS) {
-    const response = await api.callAs(api.otherKey, call.method, call.path(), call.body?.());
     const label = `${call.method} ${call.path()}`;
+    if (call.file) {
+      const file = await rawCallAs(api.otherKey, call.method, call.path());
+      answers.push({ route: call.route, call: label, status: file.status });
+      expect({ label, status: file.status, leaks: numbersOfA().filter((number) => file.text.includes(number)) }).toEqual({ label, status: 200, leaks: [] });
+      continue;
+    }
+    const response = await api.callAs(api.otherKey, call.method, call.path(), call.body?.());
     answers.push({ route: call.route, call: label, status: response.status, errorKey: response.body?.errorKey });
     const text = JSON.stringify(response.body);
     for (const number of numbersOfA()) {
@@ -316,6 +355,22 @@ test("creating with A's numbers as new numbers makes B's own rows and leaves A's
   const key = await api.callAs(api.otherKey, 'POST', '/ApiKeys', { label: 'B' });
   expect(key.status).toBe(201);
   expect((await api.call('GET', '/ApiKeys')).body.items.map((entry: { id: string }) => entry.id)).not.toContain(key.body.id);
+
+  // money B receives that names A's invoice is B's money: never matched to A's invoice or booked on A's account
+  const invoiceOfA = (await api.call('GET', `/Invoices/${a.invoiceNumber}`)).body;
+  const ledgerOfA = (await api.call('GET', `/Accounts/${a.accountNumber}/Transactions`)).body;
+  const payment = await api.callAs(api.otherKey, 'POST', '/Payments', { amount: '99.00', currency: 'EUR', reference: a.invoiceNumber, payerName: 'Geheim GmbH', iban: 'DE02120300000000202051' });
+  expect(payment.status).toBe(201);
+  expect(payment.body).toMatchObject({ outcome: 'UNMATCHED' });
+  const statement = await rawCallAs(api.otherKey, 'POST', '/BankStatements', {
+    contentType: 'text/csv',
+    text: `bookingDate;amount;currency;reference;payerName;iban\n2026-03-02;99,00;EUR;${a.invoiceNumber};Geheim GmbH;DE02120300000000202051\n`,
+  });
+  expect(statement.status).toBe(200);
+  expect(JSON.parse(statement.text).payments.map((result: { outcome: string }) => result.outcome)).toEqual(['UNMATCHED']);
+  expect((await api.call('GET', `/Invoices/${a.invoiceNumber}`)).body).toEqual(invoiceOfA);
+  expect((await api.call('GET', `/Accounts/${a.accountNumber}/Transactions`)).body).toEqual(ledgerOfA);
+  expect((await api.call('GET', '/Payments')).body.items).toHaveLength(1);
 });
 
 test('the foreign calls above cover every route mounted under /api/v1', () => {
