@@ -91,8 +91,14 @@ test('npm start brings the engine up on free ports, refuses a second start, stop
     TEMPORAL_UI_PORT: String(await freePort()),
     POSTGRES_PORT: String(await freePort()),
   };
+  const stacks: RunningStack[] = [];
+  const startTracked = (env: NodeJS.ProcessEnv) => {
+    const stack = startStack(env);
+    stacks.push(stack);
+    return stack;
+  };
   try {
-    const first = startStack(environment);
+    const first = startTracked(environment);
     await waitForOutput(first, 'Kontor billing engine is running');
     const health = await fetch(`http://127.0.0.1:${apiPort}/health`);
     expect(health.status).toBe(200);
@@ -112,7 +118,7 @@ test('npm start brings the engine up on free ports, refuses a second start, stop
     const authorised = await fetch(`http://127.0.0.1:${apiPort}/api/v1/TaxGroups`, { headers: { 'api-key': key } });
     expect(authorised.status).toBe(200);
 
-    const second = startStack(environment);
+    const second = startTracked(environment);
     expect(await second.exited).toBe(1);
     expect(second.output()).toContain('already running');
 
@@ -122,7 +128,7 @@ test('npm start brings the engine up on free ports, refuses a second start, stop
     expect(await first.exited).toBe(0);
     expect(await survivors(children)).toEqual([]);
 
-    const again = startStack(environment);
+    const again = startTracked(environment);
     await waitForOutput(again, 'Kontor billing engine is running');
     expect(again.output()).not.toContain('shown once');
     expect((await fs.readFile(keyFile, 'utf8')).trim()).toBe(key);
@@ -133,6 +139,19 @@ test('npm start brings the engine up on free ports, refuses a second start, stop
     expect(await again.exited).toBe(0);
     expect(await survivors(againChildren)).toEqual([]);
   } finally {
+    // a failed assertion leaves a stack running: stop it and everything below it, as Ctrl-C would
+    for (const stack of stacks) {
+      if (stack.child.exitCode !== null || stack.child.pid === undefined) continue;
+      const children = await descendants(stack.child.pid);
+      stack.child.kill('SIGTERM');
+      for (const pid of await survivors(children)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      }
+    }
     await fs.rm(dataDir, { recursive: true, force: true });
   }
 });

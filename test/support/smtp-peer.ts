@@ -64,6 +64,8 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<{
       });
     },
   });
+  // a sender that dies mid-conversation (a killed worker) resets its connection: that is the sender's problem
+  server.on('error', () => undefined);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.server.address() as AddressInfo;
   return {
