@@ -52,6 +52,19 @@ async function sendOnce(
 
 /** Inside the mail activity's one-minute timeout, so that the attempt is still ours when SENT is recorded. */
 const RECORD_SENT_PATIENCE_MS = 40_000;
+const RECORD_SENT_ATTEMPT_MS = 5_000;
+
+async function withTimeout<T>(work: PromiseLike<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([Promise.resolve(work), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * The SMTP server has accepted the mail: recording that must outlast a database restart, because a failed
@@ -62,7 +75,11 @@ async function recordSent(deps: { sql: Sql; logger: Logger }, connection: Sql, r
   let database = connection;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      await database`update mail_log set status = 'SENT', error = null, sent_at = now(), message_id = ${messageId} where id = ${id}`;
+      // a connection that died with its server can leave a query unanswered rather than failed
+      await withTimeout(
+        database`update mail_log set status = 'SENT', error = null, sent_at = now(), message_id = ${messageId} where id = ${id}`,
+        RECORD_SENT_ATTEMPT_MS,
+      );
       return;
     } catch (error) {
       if (Date.now() >= deadline) throw error;
