@@ -112,19 +112,36 @@ export const OPERATIONS: Operation[] = [
     errors: [413, 415],
   },
   // Exports
-  { operationId: 'exportDatev', method: 'get', path: '/Exports/datev', summary: 'DATEV booking batch (EXTF 700, Buchungsstapel) of the invoices and stornos dated in a range', query: datevQuerySchema, response: { status: 200, description: 'the batch as a Windows-1252 CSV file', contentTypes: ['text/csv'] }, errors: [422] },
+  {
+    operationId: 'exportDatev',
+    method: 'get',
+    path: '/Exports/datev',
+    summary: 'DATEV booking batch (EXTF 700, Buchungsstapel) of the invoices and stornos dated in a range',
+    description: 'A batch never crosses the end of a fiscal year. 422 INCORRECT_INPUT_DATA when a document cannot be booked with these settings: its customer number gives no debtor account, its product group has no revenue account, or its VAT rate has no DATEV tax key.',
+    query: datevQuerySchema,
+    response: { status: 200, description: 'the batch as a Windows-1252 CSV file (an attachment)', contentTypes: ['text/csv'] },
+    errors: [422],
+  },
   {
     operationId: 'exportSepaDirectDebit',
     method: 'post',
     path: '/Exports/sepa',
     summary: 'SEPA direct debit file (pain.008.001.08) of the open invoices of customers with a mandate',
-    description: 'Each invoice is collected once: FRST for the first collection under a mandate, RCUR after. `Accept: application/json` answers with a summary of what was collected and skipped, and the document.',
+    description:
+      'Each invoice is collected once: FRST for the first collection under a mandate, RCUR after. The XML answer names the message and the skipped invoices in the X-Sepa-Message-Id, X-Sepa-Collected and X-Sepa-Skipped headers; `Accept: application/json` answers with a summary of what was collected and skipped, and the document. 409 CONFLICT when nothing is left to collect (`errors` says why each invoice was skipped); 422 COMPANY_DETAILS_MISSING without the company\'s creditor identifier and IBAN (PUT /Company).',
     body: sepaExportSchema,
     idempotent: true,
     response: { status: 201, description: 'the pain.008 XML (or the JSON summary); 200 when the Idempotency-Key was used before', contentTypes: ['application/xml', 'application/json'] },
     errors: [409, 422],
   },
-  { operationId: 'getSepaDirectDebit', method: 'get', path: '/Exports/sepa/{messageId}', summary: 'A SEPA direct debit file made before', params: { messageId: sepaMessageIdSchema }, response: { status: 200, description: 'the pain.008 XML', contentTypes: ['application/xml'] } },
+  {
+    operationId: 'getSepaDirectDebit',
+    method: 'get',
+    path: '/Exports/sepa/{messageId}',
+    summary: 'A SEPA direct debit file made before, by its message id (MsgId)',
+    params: { messageId: sepaMessageIdSchema },
+    response: { status: 200, description: 'the pain.008 XML as made (with `Accept: application/json` its summary and the document)', contentTypes: ['application/xml', 'application/json'] },
+  },
   // Operations
   {
     operationId: 'importCustomers',

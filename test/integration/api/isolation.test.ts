@@ -53,7 +53,20 @@ interface ForeignCall {
  * Every value that identifies something of project A: none may appear in an answer to B. Numbers are per
  * project, so A's customer has a number of its own that B's generated ones cannot take.
  */
-const numbersOfA = () => [a.customerNumber, a.accountNumber, a.contractNumber, a.invoiceNumber, a.cancelledInvoiceNumber, a.correctionNumber, a.projectName, 'Geheim GmbH', 'a-mail-of-a', 'Geheim Verlag AG'];
+const numbersOfA = () => [
+  a.customerNumber,
+  a.accountNumber,
+  a.contractNumber,
+  a.invoiceNumber,
+  a.cancelledInvoiceNumber,
+  a.correctionNumber,
+  a.projectName,
+  a.sepaMessageId,
+  'A-MANDAT-1',
+  'Geheim GmbH',
+  'a-mail-of-a',
+  'Geheim Verlag AG',
+];
 
 const FOREIGN_CALLS: ForeignCall[] = [
   { route: 'GET /Customers', method: 'GET', path: () => '/Customers', expect: 'LIST_WITHOUT_A' },
@@ -109,6 +122,9 @@ const FOREIGN_CALLS: ForeignCall[] = [
   { route: 'GET /ApiKeys', method: 'GET', path: () => '/ApiKeys', expect: 'LIST_WITHOUT_A' },
   { route: 'DELETE /ApiKeys/:id', method: 'DELETE', path: () => `/ApiKeys/${a.apiKeyId}`, expect: 'NOT_FOUND' },
   { route: 'GET /Payments', method: 'GET', path: () => '/Payments', expect: 'LIST_WITHOUT_A' },
+  { route: 'GET /Payments', method: 'GET', path: () => '/Payments?outcome=PARTIAL', expect: 'LIST_WITHOUT_A' },
+  // booking on A's account is refused before anything is booked; a payment B books for itself is the next test's
+  { route: 'POST /Payments', method: 'POST', path: () => '/Payments', body: () => ({ amount: '5.00', currency: 'EUR', reference: a.invoiceNumber, accountNumber: a.accountNumber }), expect: 'REFUSED_REFERENCE' },
   { route: 'GET /Exports/datev', method: 'GET', path: () => '/Exports/datev?from=2026-01-01&to=2026-03-31', expect: 'FILE_WITHOUT_A', file: true },
   // B has no creditor id: refused before anything is looked at, and nothing of A is collected
   { route: 'POST /Exports/sepa', method: 'POST', path: () => '/Exports/sepa', body: () => ({ collectionDate: inDays(5), invoiceNumbers: [a.invoiceNumber] }), expect: 'REFUSED_REFERENCE' },
@@ -371,6 +387,46 @@ test("creating with A's numbers as new numbers makes B's own rows and leaves A's
   expect((await api.call('GET', `/Invoices/${a.invoiceNumber}`)).body).toEqual(invoiceOfA);
   expect((await api.call('GET', `/Accounts/${a.accountNumber}/Transactions`)).body).toEqual(ledgerOfA);
   expect((await api.call('GET', '/Payments')).body.items).toHaveLength(1);
+  const paymentsOfB = (await api.callAs(api.otherKey, 'GET', '/Payments')).body.items;
+  expect(paymentsOfB.map((entry: { outcome: string; invoices: unknown[]; accountNumber: string | null }) => [entry.outcome, entry.invoices, entry.accountNumber])).toEqual([
+    ['UNMATCHED', [], null],
+    ['UNMATCHED', [], null],
+  ]);
+});
+
+test("B's direct debit, once B can collect, knows none of A's invoices and collects nothing of A's", async () => {
+  const creditor = await api.callAs(api.otherKey, 'PUT', '/Company', { ...companyOf('Eigene B AG', 'DE987654321'), iban: 'DE75512108001245126199', sepaCreditorId: 'DE98ZZZ09999999999' });
+  expect(creditor.status).toBe(200);
+  const invoiceOfA = (await api.call('GET', `/Invoices/${a.invoiceNumber}`)).body;
+  const messagesBefore = await api.sql<{ projectId: string; messageId: string }[]>`
+    select project_id as "projectId", message_id as "messageId" from sepa_messages order by id`;
+
+  // A's invoice, already collected by A, is unknown to B: NOT_FOUND, not ALREADY_COLLECTED by A's message
+  const named = await api.callAs(api.otherKey, 'POST', '/Exports/sepa', { collectionDate: inDays(5), invoiceNumbers: [a.invoiceNumber, a.cancelledInvoiceNumber] }, { accept: 'application/json' });
+  expect({ status: named.status, errorKey: named.body.errorKey }).toEqual({ status: 409, errorKey: 'CONFLICT' });
+  expect(named.body.errors).toEqual([
+    { path: `invoices.${a.invoiceNumber}`, message: expect.stringMatching(/^NOT_FOUND: /) },
+    { path: `invoices.${a.cancelledInvoiceNumber}`, message: expect.stringMatching(/^NOT_FOUND: /) },
+  ]);
+  // every open invoice of B: B has none, and A's open one is not among them
+  const everything = await api.callAs(api.otherKey, 'POST', '/Exports/sepa', { collectionDate: inDays(5) }, { accept: 'application/json' });
+  expect({ status: everything.status, detail: everything.body.detail, skipped: everything.body.errors ?? [] }).toEqual({
+    status: 409,
+    detail: expect.stringMatching(/no open invoice has an amount due$/),
+    skipped: [],
+  });
+  const xml = await rawCallAs(api.otherKey, 'POST', '/Exports/sepa', { contentType: 'application/json', text: JSON.stringify({ collectionDate: inDays(5) }) });
+  expect(xml.status).toBe(409);
+  for (const answer of [JSON.stringify(everything.body), xml.text]) {
+    expect(numbersOfA().filter((number) => answer.includes(number))).toEqual([]);
+  }
+  expect((await api.callAs(api.otherKey, 'GET', `/Exports/sepa/${a.sepaMessageId}`)).status).toBe(404);
+
+  expect(await api.sql`select project_id as "projectId", message_id as "messageId" from sepa_messages order by id`).toEqual(messagesBefore);
+  expect((await api.call('GET', `/Invoices/${a.invoiceNumber}`)).body).toEqual(invoiceOfA);
+  const own = await api.call('GET', `/Exports/sepa/${a.sepaMessageId}`, undefined, { accept: 'application/json' });
+  expect(own.status).toBe(200);
+  expect(own.body.collected.map((invoice: { invoiceNumber: string }) => invoice.invoiceNumber)).toEqual([a.invoiceNumber]);
 });
 
 test('the foreign calls above cover every route mounted under /api/v1', () => {
