@@ -43,7 +43,10 @@ export async function terminateContract(deps: { sql: Sql; logger: Logger }, requ
     if (contract.terms.endDate !== null && contract.terms.endDate !== endDate) {
       throw ApplicationFailure.nonRetryable(`the contract is already terminated to ${contract.terms.endDate}`, 'CONFLICT', { path: 'endDate' });
     }
-    await tx`update contracts set end_date = ${endDate}, status = 'TERMINATED' where id = ${request.contractId}`;
+    // a contract paused at its credit limit stays paused until it can be billed; its workflow says the same
+    await tx`
+      update contracts set end_date = ${endDate}, status = case when status = 'PAUSED' then status else 'TERMINATED' end
+      where id = ${request.contractId}`;
     const terms = { ...contract.terms, endDate };
     const preview = generateActivities({ terms, items: contract.items, stored: await loadStoredActivities(tx, request.contractId), asOf: request.requestedOn });
     const nextBillingDate = preview.nextBillingDate ?? endDate;

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { z } from 'zod';
 import { generateActivities } from '../../billing/generation';
 import { BillingError } from '../../billing/errors';
@@ -7,8 +7,8 @@ import { validateSubscription } from '../../billing/pricing';
 import type { ContractTerms } from '../../billing/types';
 import { calendarDateAt } from '../../billing/zoned-date';
 import { loadItemDefinitions } from '../../db/queries/billing';
-import { findContract, insertContract, listContracts, listSubscription } from '../../db/queries/contracts';
-import { contractStateQuery, contractWorkflowId, type ContractState } from '../../workflows/definitions';
+import { findContract, insertContract, listContracts, listSubscription, readContract } from '../../db/queries/contracts';
+import { contractWorkflowId } from '../../workflows/definitions';
 import { contractWorkflow } from '../../workflows/contract-workflow';
 import { ContractNumberKey, ContractStatusKey, CustomerNumberKey, NextBillingDateKey } from '../../workflows/search-attributes';
 import type { ApiDependencies } from '../app';
@@ -173,18 +173,15 @@ export function contractRoutes({ sql, temporal, config }: ApiDependencies): Rout
     response.json(pageOf(rows, query.limit, publicContract));
   });
 
+  /**
+   * Served from the books alone: every billing run and command records the contract's status, pause reason
+   * and next billing date in the transaction that changes its books, so a read never waits for the workflow.
+   */
   router.get('/Contracts/:contractNumber', async (request, response) => {
     const project = projectOf(request);
-    const contract = await findContract(sql, project.id, request.params.contractNumber);
+    const contract = await readContract(sql, project.id, request.params.contractNumber);
     if (!contract) throw ApiError.notFound(`contract ${request.params.contractNumber}`);
-    const live = await queryLiveState(contract.contractNumber, project.id);
-    response.json({
-      ...publicContract(contract),
-      ...(live
-        ? { status: live.status, pauseReason: live.pauseReason, nextBillingDate: live.nextBillingDate, endDate: live.endDate, lastInvoiceNumber: live.lastInvoiceNumber }
-        : {}),
-      subscription: await listSubscription(sql, contract.id),
-    });
+    response.json(publicContract(contract));
   });
 
   router.get('/Contracts/:contractNumber/Subscription', async (request, response) => {
@@ -194,20 +191,10 @@ export function contractRoutes({ sql, temporal, config }: ApiDependencies): Rout
     response.json({ items: await listSubscription(sql, contract.id) });
   });
 
-  /** The workflow's own view when it answers; the books' view otherwise (e.g. the contract has ended). */
-  async function queryLiveState(contractNumber: string, projectId: string): Promise<ContractState | null> {
-    try {
-      return await temporal.workflow.getHandle(contractWorkflowId(contractNumber, projectId)).query(contractStateQuery);
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return null;
-      return null;
-    }
-  }
-
   return router;
 }
 
-function publicContract(contract: NonNullable<Awaited<ReturnType<typeof findContract>>>) {
+function publicContract<T extends { id: string }>(contract: T): Omit<T, 'id'> {
   const { id: _id, ...visible } = contract;
   return visible;
 }

@@ -60,6 +60,8 @@ export interface ContractSummary {
   status: string;
   pauseReason: string | null;
   nextBillingDate: string | null;
+  /** The contract's most recently issued invoice of any kind (billing run, interim, re-billing). */
+  lastInvoiceNumber: string | null;
 }
 
 interface ContractRow {
@@ -83,6 +85,7 @@ interface ContractRow {
   status: string;
   pauseReason: string | null;
   nextBillingDate: string | null;
+  lastInvoiceNumber: string | null;
 }
 
 const interval = (count: number | null, unit: IntervalUnit | null) => (count !== null && unit !== null ? { count, unit } : null);
@@ -105,6 +108,7 @@ function toSummary(row: ContractRow): ContractSummary {
     status: row.status,
     pauseReason: row.pauseReason,
     nextBillingDate: row.nextBillingDate,
+    lastInvoiceNumber: row.lastInvoiceNumber,
   };
 }
 
@@ -114,7 +118,8 @@ const SUMMARY_COLUMNS = (sql: Queryable) => sql`
   c.invoice_in_advance as "invoiceInAdvance", c.extension_count as "extensionCount", c.extension_unit as "extensionUnit",
   c.minimum_term_count as "minimumTermCount", c.minimum_term_unit as "minimumTermUnit",
   c.notice_count as "noticeCount", c.notice_unit as "noticeUnit", c.billed_until as "billedUntil", c.end_date as "endDate",
-  c.status, c.pause_reason as "pauseReason", c.next_billing_date as "nextBillingDate"`;
+  c.status, c.pause_reason as "pauseReason", c.next_billing_date as "nextBillingDate",
+  (select i.invoice_number from invoices i where i.contract_id = c.id order by i.id desc limit 1) as "lastInvoiceNumber"`;
 
 export async function findContract(sql: Queryable, projectId: string, contractNumber: string): Promise<ContractSummary | null> {
   const [row] = await sql<ContractRow[]>`
@@ -141,8 +146,32 @@ export async function listContracts(
   return rows.map(toSummary);
 }
 
+export type SubscriptionLine = { itemNumber: string; quantity: string; billingFrom: string | null; validFrom: string; validUntil: string | null };
+
+/**
+ * A contract as the API shows it, in one round trip: its row, state and last invoice as the billing runs
+ * and commands recorded them in the same transactions as the books, and its subscription lines.
+ */
+export async function readContract(
+  sql: Queryable,
+  projectId: string,
+  contractNumber: string,
+): Promise<(ContractSummary & { subscription: SubscriptionLine[] }) | null> {
+  const [row] = await sql<(ContractRow & { subscription: SubscriptionLine[] })[]>`
+    select ${SUMMARY_COLUMNS(sql)},
+      coalesce((
+        select json_agg(json_build_object(
+          'itemNumber', i.item_number, 'quantity', s.quantity::text, 'billingFrom', s.billing_from::text,
+          'validFrom', s.valid_from::text, 'validUntil', s.valid_until::text) order by s.valid_from, s.id)
+        from subscription_lines s join items i on i.id = s.item_id
+        where s.contract_id = c.id), '[]') as subscription
+    from contracts c join customers cu on cu.id = c.customer_id join accounts a on a.id = c.account_id
+    where c.project_id = ${projectId} and c.contract_number = ${contractNumber}`;
+  return row ? { ...toSummary(row), subscription: row.subscription } : null;
+}
+
 export async function listSubscription(sql: Queryable, contractId: string) {
-  return sql<{ itemNumber: string; quantity: string; billingFrom: string | null; validFrom: string; validUntil: string | null }[]>`
+  return sql<SubscriptionLine[]>`
     select i.item_number as "itemNumber", s.quantity, s.billing_from as "billingFrom", s.valid_from as "validFrom", s.valid_until as "validUntil"
     from subscription_lines s join items i on i.id = s.item_id
     where s.contract_id = ${contractId} order by s.valid_from, s.id`;

@@ -83,6 +83,12 @@ test('a backdated contract created through the API is invoiced with the right to
     expect(contract.body.nextBillingDate > today()).toBe(true);
     expect(contract.body.lastInvoiceNumber).toBe(invoice.invoiceNumber);
     expect(await checkBookInvariants(engine.sql)).toEqual([]);
+
+    // the read comes from the books, which the billing run wrote: it answers the same with no worker running
+    await worker.stop();
+    const withoutWorker = await engine.call('GET', `/Contracts/${contractNumber}`);
+    expect(withoutWorker.body).toEqual(contract.body);
+    expect(withoutWorker.body).toMatchObject({ status: 'ACTIVE', pauseReason: null, endDate: null, subscription: [expect.objectContaining({ itemNumber, quantity: '2.0000' })] });
   } finally {
     await worker.stop();
   }

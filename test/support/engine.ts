@@ -125,11 +125,15 @@ async function startInProcessWorker(config: Config, sql: Sql, mailer: Mailer): P
     activities: createActivities({ sql, mailer, config, logger: createLogger({ level: 'warn', name: 'worker' }) }),
   });
   const running = worker.run();
+  let stopped: Promise<void> | undefined;
   return {
-    async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running.catch(() => undefined);
-      await connection.close();
+    stop() {
+      stopped ??= (async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running.catch(() => undefined);
+        await connection.close();
+      })();
+      return stopped;
     },
     kill() {
       throw new Error('an in-process worker cannot be killed; start it as a child process');
