@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Sql } from '../db/client';
-import { findApiKeyIdentity, type ApiKeyIdentity, type Project } from '../db/projects';
+import { findApiKeyIdentity, hashApiKey, type ApiKeyIdentity, type Project } from '../db/projects';
 import { ApiError } from './errors';
 
 declare module 'express-serve-static-core' {
@@ -10,15 +10,66 @@ declare module 'express-serve-static-core' {
   }
 }
 
+/** Set by the trigger of migration 008 on every change to api_keys or projects. */
+export const API_KEYS_CHANGED_CHANNEL = 'kontor_api_keys_changed';
+const CACHE_TTL_MS = 60_000;
+const CACHE_MAX_ENTRIES = 10_000;
+
+/**
+ * The identities of keys presented lately, by SHA-256 of the key, so that a read costs one query instead of
+ * two. Every API process listens for the notification the database sends when a key or project changes and
+ * then forgets everything; it forgets too whenever its listening connection (re)connects, because a
+ * notification may have been missed while it was down, and after a minute at the latest. Unknown and
+ * revoked keys are never cached: they are looked up on every request.
+ */
+export class ApiKeyCache {
+  private readonly entries = new Map<string, { identity: ApiKeyIdentity; expiresAt: number }>();
+  private listening: Promise<unknown> | null = null;
+
+  constructor(private readonly sql: Sql) {}
+
+  async identify(key: string): Promise<ApiKeyIdentity | null> {
+    this.listening ??= this.sql
+      .listen(API_KEYS_CHANGED_CHANNEL, () => this.clear(), () => this.clear())
+      .catch(() => (this.listening = null));
+    const digest = hashApiKey(key);
+    const cached = this.entries.get(digest);
+    if (cached && cached.expiresAt > Date.now()) return cached.identity;
+    const identity = await findApiKeyIdentity(this.sql, key);
+    if (identity) {
+      if (this.entries.size >= CACHE_MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(digest, { identity, expiresAt: Date.now() + CACHE_TTL_MS });
+    } else {
+      this.entries.delete(digest);
+    }
+    return identity;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+const caches = new WeakMap<Sql, ApiKeyCache>();
+
+/** One cache per database client, shared by the authentication and the routes that revoke keys. */
+export function apiKeyCacheOf(sql: Sql): ApiKeyCache {
+  let cache = caches.get(sql);
+  if (!cache) caches.set(sql, (cache = new ApiKeyCache(sql)));
+  return cache;
+}
+
 /**
  * Every route below it needs a valid `api-key` header; the key decides which project's data is visible.
- * Each request looks the key up again, so a revoked key is refused from the next request on.
+ * A key revoked through this process is refused from its next request on, through another process (or SQL)
+ * as soon as the database's change notification arrives.
  */
 export function requireApiKey(sql: Sql) {
+  const cache = apiKeyCacheOf(sql);
   return async (request: Request, _response: Response, next: NextFunction): Promise<void> => {
     const key = request.header('api-key');
     if (!key) throw new ApiError(401, 'UNAUTHORIZED', 'the api-key header is missing');
-    const identity = await findApiKeyIdentity(sql, key);
+    const identity = await cache.identify(key);
     if (!identity) throw new ApiError(401, 'UNAUTHORIZED', 'the api-key is not valid');
     request.project = identity.project;
     request.apiKey = { apiKeyId: identity.apiKeyId, isAdmin: identity.isAdmin };

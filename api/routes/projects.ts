@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { createProjectIfAbsent, issueApiKey, listApiKeys, listProjects, revokeApiKey, type IssuedApiKey } from '../../db/projects';
 import type { ApiDependencies } from '../app';
-import { apiKeyOf, projectOf } from '../auth';
+import { apiKeyCacheOf, apiKeyOf, projectOf } from '../auth';
 import { ApiError } from '../errors';
 import { pageOf, paginationSchema } from '../schemas';
 
@@ -71,6 +71,8 @@ export function projectRoutes({ sql, config }: ApiDependencies): Router {
     const project = projectOf(request);
     const { id } = apiKeyIdParam.parse(request.params);
     if (!(await revokeApiKey(sql, project.id, id))) throw ApiError.notFound(`api key ${id}`);
+    // this process forgets at once; the others when the database's change notification reaches them
+    apiKeyCacheOf(sql).clear();
     response.status(204).end();
   });
 

@@ -158,6 +158,16 @@ describe('API keys', () => {
     expect((await request(key, 'GET', '/ApiKeys')).status).toBe(401);
   });
 
+  test('a key revoked by another process (here: SQL) is refused as soon as the change notification arrives', async () => {
+    const key = await newKey('revoked-elsewhere');
+    // twice: the second answer comes from the API's cache of known keys
+    expect((await request(key, 'GET', '/Customers')).status).toBe(200);
+    expect((await request(key, 'GET', '/Customers')).status).toBe(200);
+    await sql`update api_keys set revoked_at = now() where project_id = ${projectId} and label = 'revoked-elsewhere'`;
+    await waitFor(() => request(key, 'GET', '/Customers'), (response) => response.status === 401, 5_000);
+    expect((await request(projectKey, 'GET', '/Customers')).status).toBe(200);
+  });
+
   test("another project's key id is not found and stays valid", async () => {
     const foreign = (await request(otherKey, 'GET', '/ApiKeys')).body.items[0];
     const refused = await request(projectKey, 'DELETE', `/ApiKeys/${foreign.id}`);
