@@ -14,9 +14,10 @@ interface MailRecord {
 }
 
 /**
- * Sends a mail at most once per business fact: the mail log row (unique per kind and key) says whether it
- * was accepted already. A failed send is recorded with the SMTP error and rethrown, so that Temporal retries
- * it with backoff.
+ * Sends a mail once per business fact: the mail log row (unique per kind and key) says whether it was
+ * accepted already. A failed send is recorded with the SMTP error and rethrown, so that Temporal retries it
+ * with backoff. The only way to a second delivery is a crash in the few milliseconds between the SMTP
+ * end-of-data mark and the SENT record, with a database that answered just before the mark.
  */
 async function sendOnce(
   deps: { sql: Sql; mailer: Mailer; logger: Logger },
@@ -35,8 +36,21 @@ async function sendOnce(
       returning id, status`;
     if (logged!.status === 'SENT') return 'ALREADY_SENT';
     const messageId = `<${record.kind.toLowerCase()}.${record.businessKey.replace(/[^\w.-]+/g, '-')}.${record.projectId}@kontor>`;
+    if (logged!.status === 'COMMITTING') {
+      // the previous attempt stopped between the end-of-data mark and recording SENT: the server may have
+      // the mail; it goes again under the same Message-ID, by which mail stores recognise the copy
+      deps.logger.warn({ kind: record.kind, businessKey: record.businessKey, messageId }, 'mail may have been delivered by an interrupted attempt; sending again');
+    }
     try {
-      await deps.mailer.send({ ...mail, messageId });
+      await deps.mailer.send({
+        ...mail,
+        messageId,
+        // The SMTP server delivers on the end-of-data mark, and only a SENT row keeps a retry from sending
+        // again. Before the mark, the database must show it can record that at once: a database that is
+        // down or slow abandons the message (nothing is delivered) instead of stretching the time in which
+        // a crash leaves a delivered mail unrecorded.
+        beforeCommit: () => withTimeout(connection`update mail_log set status = 'COMMITTING' where id = ${logged!.id}`, COMMIT_GATE_MS).then(() => undefined),
+      });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       await connection`update mail_log set status = 'FAILED', error = ${reason} where id = ${logged!.id}`;
@@ -50,6 +64,8 @@ async function sendOnce(
   }
 }
 
+/** How long the database may take to confirm, just before the end-of-data mark, that it can record the send. */
+const COMMIT_GATE_MS = 2_000;
 /** Inside the mail activity's one-minute timeout, so that the attempt is still ours when SENT is recorded. */
 const RECORD_SENT_PATIENCE_MS = 40_000;
 const RECORD_SENT_ATTEMPT_MS = 5_000;

@@ -204,8 +204,10 @@ async function waitUntil(done: () => Promise<boolean>, timeoutMs: number, messag
   }
 }
 
+/** `BENCH_CPU_PROFILE=<dir>` makes the API and the worker write V8 CPU profiles there when they stop. */
 function startProcess(entryPoint: string, environment: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, entryPoint)], {
+  const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROFILE)}`] : [];
+  return spawn(process.execPath, [...profile, '--import', 'tsx', path.join(REPO_ROOT, entryPoint)], {
     cwd: REPO_ROOT,
     env: environment,
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -1,6 +1,6 @@
 import type { Queryable } from '../client';
 
-export type MailStatus = 'PENDING' | 'SENT' | 'FAILED';
+export type MailStatus = 'PENDING' | 'COMMITTING' | 'SENT' | 'FAILED';
 
 export interface MailLogEntry {
   id: string;

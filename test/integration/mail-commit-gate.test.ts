@@ -1,0 +1,117 @@
+import { notifyOperatorOfCreditLimit } from '../../activities/mail';
+import { createMailer, type Mailer } from '../../activities/mailer';
+import type { Config } from '../../config/config';
+import { createLogger } from '../../config/logger';
+import { createSql, type Sql } from '../../db/client';
+import { migrate } from '../../db/migrate';
+import { createProject } from '../../db/projects';
+import { startTestPostgres } from '../support/servers';
+import { startSmtpPeer } from '../support/smtp-peer';
+
+/**
+ * The end-of-data mark makes an SMTP server deliver; a mail is only safe from being sent twice once its SENT
+ * row is written. The mailer holds the mark back until the database has answered, and abandons the message
+ * when it does not, so a slow or absent database never leaves a delivered mail unrecorded for long.
+ */
+
+jest.setTimeout(120_000);
+
+let postgres: Awaited<ReturnType<typeof startTestPostgres>>;
+let sql: Sql;
+let smtp: Awaited<ReturnType<typeof startSmtpPeer>>;
+let mailConfig: Config['mail'];
+
+beforeAll(async () => {
+  [postgres, smtp] = await Promise.all([startTestPostgres(), startSmtpPeer()]);
+  sql = createSql(postgres.url);
+  await migrate(sql);
+  mailConfig = { smtpUrl: smtp.url, outboxDir: '/nonexistent', from: 'rechnung@kontor.test', operatorEmail: 'operator@kontor.test' };
+});
+
+afterAll(async () => {
+  await sql?.end({ timeout: 5 });
+  await smtp?.stop();
+  await postgres?.stop();
+});
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 500));
+const mailOf = (subject: string) => ({ to: 'kunde@kontor.test', subject, text: 'Guten Tag', messageId: `<${subject}@kontor.test>` });
+
+test('the server has the whole message but delivers nothing until the gate opens', async () => {
+  const mailer = createMailer(mailConfig);
+  const before = smtp.received.length;
+  let deliveredWhileHeld = -1;
+  await mailer.send({
+    ...mailOf('held'),
+    beforeCommit: async () => {
+      await settle();
+      deliveredWhileHeld = smtp.received.length - before;
+    },
+  });
+  expect(deliveredWhileHeld).toBe(0);
+  expect(smtp.received.length - before).toBe(1);
+});
+
+test('a gate that fails abandons the message: the send fails with its error and the server delivers nothing', async () => {
+  const mailer = createMailer(mailConfig);
+  const before = smtp.received.length;
+  await expect(mailer.send({ ...mailOf('abandoned'), beforeCommit: () => Promise.reject(new Error('database gone')) })).rejects.toThrow('database gone');
+  await settle();
+  expect(smtp.received.length - before).toBe(0);
+  // the connection it dropped does not disturb the next mail
+  await mailer.send(mailOf('after'));
+  expect(smtp.received.slice(before).map((mail) => mail.raw.match(/^Subject: (.*)$/m)?.[1])).toEqual(['after']);
+});
+
+test('a database too slow to record the send in time: nothing is delivered, and the retry delivers once', async () => {
+  const project = await createProject(sql, 'mail-gate', 'Europe/Berlin');
+  const key = 'V-GATE:2026-11-25';
+  const smtpMailer = createMailer(mailConfig);
+  // Once the attempt has logged itself, another transaction holds the mail's row, as a database busy after a
+  // restart keeps a statement waiting: the SMTP conversation runs through the real mailer meanwhile.
+  let release: (() => void) | null = null;
+  let holder: Promise<unknown> = Promise.resolve();
+  let holdRow = true;
+  const mailer: Mailer = {
+    async send(mail) {
+      if (holdRow) {
+        holdRow = false;
+        const locked = new Promise<void>((resolveLocked) => {
+          holder = sql.begin(async (tx) => {
+            await tx`select id from mail_log where project_id = ${project.id} and business_key = ${key} for update`;
+            resolveLocked();
+            await new Promise<void>((resolve) => (release = resolve));
+          });
+        });
+        await locked;
+      }
+      return smtpMailer.send(mail);
+    },
+  };
+  const deps = { sql, mailer, logger: createLogger({ level: 'silent', name: 'test' }), config: { mail: mailConfig } as Config };
+  const request = { projectId: project.id, contractNumber: 'V-GATE', pausedOn: '2026-11-25', grossTotal: '119.00', shortfall: '19.00' };
+  const before = smtp.received.length;
+
+  const first = notifyOperatorOfCreditLimit(deps, request).then(
+    () => 'sent',
+    (error: Error) => error.message,
+  );
+  // the gate gives up after 2 s; the lock goes a little later, so the attempt can record its failure
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  expect(smtp.received.length - before).toBe(0);
+  release!();
+  await holder;
+  expect(await first).toBe('no answer within 2000 ms');
+  await settle();
+  expect(smtp.received.length - before).toBe(0);
+  const logged = () => sql<{ status: string; attempts: number; error: string | null }[]>`
+    select status, attempts, error from mail_log where project_id = ${project.id} and business_key = ${key}`;
+  expect(await logged()).toEqual([{ status: 'FAILED', attempts: 1, error: 'no answer within 2000 ms' }]);
+
+  // Temporal's retry
+  expect(await notifyOperatorOfCreditLimit(deps, request)).toBe('SENT');
+  expect(smtp.received.length - before).toBe(1);
+  expect(await logged()).toEqual([{ status: 'SENT', attempts: 2, error: null }]);
+  expect(await notifyOperatorOfCreditLimit(deps, request)).toBe('ALREADY_SENT');
+  expect(smtp.received.length - before).toBe(1);
+});
