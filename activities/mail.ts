@@ -16,8 +16,8 @@ interface MailRecord {
 /**
  * Sends a mail once per business fact: the mail log row (unique per kind and key) says whether it was
  * accepted already. A failed send is recorded with the SMTP error and rethrown, so that Temporal retries it
- * with backoff. The only way to a second delivery is a crash in the few milliseconds between the SMTP
- * end-of-data mark and the SENT record, with a database that answered just before the mark.
+ * with backoff. The end-of-data mark, on which the server delivers, goes out only once the database has
+ * marked the row COMMITTING; a crash after that counts the mail as delivered (see below).
  */
 async function sendOnce(
   deps: { sql: Sql; mailer: Mailer; logger: Logger },
@@ -37,9 +37,13 @@ async function sendOnce(
     if (logged!.status === 'SENT') return 'ALREADY_SENT';
     const messageId = `<${record.kind.toLowerCase()}.${record.businessKey.replace(/[^\w.-]+/g, '-')}.${record.projectId}@kontor>`;
     if (logged!.status === 'COMMITTING') {
-      // the previous attempt stopped between the end-of-data mark and recording SENT: the server may have
-      // the mail; it goes again under the same Message-ID, by which mail stores recognise the copy
-      deps.logger.warn({ kind: record.kind, businessKey: record.businessKey, messageId }, 'mail may have been delivered by an interrupted attempt; sending again');
+      // An attempt died after the database confirmed COMMITTING. From there the end-of-data mark goes out in
+      // the same few microseconds, while the server's answer and the SENT record take milliseconds: the
+      // server has the mail in all but a vanishing share of such crashes, so it counts as delivered rather
+      // than going a second time.
+      await recordSent(deps, connection, record, logged!.id, messageId, INTERRUPTED_AFTER_COMMIT);
+      deps.logger.warn({ kind: record.kind, businessKey: record.businessKey, messageId }, 'mail counted as delivered: its attempt was interrupted after the end-of-data mark');
+      return 'ALREADY_SENT';
     }
     try {
       await deps.mailer.send({
@@ -49,7 +53,7 @@ async function sendOnce(
         // again. Before the mark, the database must show it can record that at once: a database that is
         // down or slow abandons the message (nothing is delivered) instead of stretching the time in which
         // a crash leaves a delivered mail unrecorded.
-        beforeCommit: () => withTimeout(connection`update mail_log set status = 'COMMITTING' where id = ${logged!.id}`, COMMIT_GATE_MS).then(() => undefined),
+        beforeCommit: () => withTimeout(markCommitting(connection, logged!.id), COMMIT_GATE_MS),
       });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
@@ -64,8 +68,24 @@ async function sendOnce(
   }
 }
 
-/** How long the database may take to confirm, just before the end-of-data mark, that it can record the send. */
+const INTERRUPTED_AFTER_COMMIT = 'the sending attempt was interrupted after the end-of-data mark; counted as delivered';
+/** How long the database may take to mark a mail COMMITTING, just before its end-of-data mark. */
+const COMMIT_STATEMENT_TIMEOUT_MS = 1_500;
+/** The same from the sender's side, for a connection that stopped answering. */
 const COMMIT_GATE_MS = 2_000;
+
+/**
+ * COMMITTING, or nothing: the database cancels the update itself when it cannot make it in time. A row it
+ * marks late, after the sender gave up and abandoned the message, would count an undelivered mail as sent.
+ */
+async function markCommitting(connection: Sql, id: string): Promise<void> {
+  await connection`select set_config('statement_timeout', ${`${COMMIT_STATEMENT_TIMEOUT_MS}ms`}, false)`;
+  try {
+    await connection`update mail_log set status = 'COMMITTING' where id = ${id}`;
+  } finally {
+    await connection.unsafe('reset statement_timeout');
+  }
+}
 /** Inside the mail activity's one-minute timeout, so that the attempt is still ours when SENT is recorded. */
 const RECORD_SENT_PATIENCE_MS = 40_000;
 const RECORD_SENT_ATTEMPT_MS = 5_000;
@@ -86,14 +106,14 @@ async function withTimeout<T>(work: PromiseLike<T>, ms: number): Promise<T> {
  * The SMTP server has accepted the mail: recording that must outlast a database restart, because a failed
  * attempt makes Temporal send the mail again. Retries on the pool when the reserved connection went down.
  */
-async function recordSent(deps: { sql: Sql; logger: Logger }, connection: Sql, record: MailRecord, id: string, messageId: string): Promise<void> {
+async function recordSent(deps: { sql: Sql; logger: Logger }, connection: Sql, record: MailRecord, id: string, messageId: string, note: string | null = null): Promise<void> {
   const deadline = Date.now() + RECORD_SENT_PATIENCE_MS;
   let database = connection;
   for (let attempt = 1; ; attempt += 1) {
     try {
       // a connection that died with its server can leave a query unanswered rather than failed
       await withTimeout(
-        database`update mail_log set status = 'SENT', error = null, sent_at = now(), message_id = ${messageId} where id = ${id}`,
+        database`update mail_log set status = 'SENT', error = ${note}, sent_at = now(), message_id = ${messageId} where id = ${id}`,
         RECORD_SENT_ATTEMPT_MS,
       );
       return;
