@@ -4,7 +4,9 @@ import {
   continueAsNew,
   currentUpdateInfo,
   log,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -39,6 +41,25 @@ const billing = proxyActivities<ContractActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['INCORRECT_INPUT_DATA', 'CONFLICT'] },
 });
+
+/**
+ * A command is a short database transaction with a caller waiting for its answer. As a local activity it
+ * runs in the worker that handles the update, without the two trips through the activity task queue.
+ */
+const commandsInWorker = proxyLocalActivities<ContractActivities>({
+  startToCloseTimeout: '1 minute',
+  localRetryThreshold: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['INCORRECT_INPUT_DATA', 'CONFLICT'] },
+});
+
+/**
+ * Patches (workflow.patched) that keep histories written by earlier versions replaying as they were.
+ * - COMMANDS_AS_LOCAL_ACTIVITIES: commands ran as regular activities before.
+ * - INVOICE_MAIL_QUEUE: the invoice mail was sent before a billing run or command finished, so a caller
+ *   waited for the SMTP server; now it is queued and sent right after, outside the command.
+ */
+const COMMANDS_AS_LOCAL_ACTIVITIES = 'commands-as-local-activities';
+const INVOICE_MAIL_QUEUE = 'invoice-mail-queue';
 
 /** Mail waits for an SMTP server that may be down for a while: slow backoff, no end. */
 const mail = proxyActivities<ContractActivities>({
@@ -151,11 +172,32 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
       state.lastInvoiceNumber = result.invoiceNumber;
       state.lastBillingDate = asOf;
       publish();
-      await mail.sendInvoiceMail({ invoiceNumber: result.invoiceNumber, projectId: input.projectId });
+      if (patched(INVOICE_MAIL_QUEUE)) {
+        invoiceMailQueue.push(result.invoiceNumber);
+      } else {
+        await mail.sendInvoiceMail({ invoiceNumber: result.invoiceNumber, projectId: input.projectId });
+      }
       return;
     }
     publish();
   }
+
+  /** Where a command's activity runs: in the worker handling the update, unless the history says otherwise. */
+  function commandActivities(): ContractActivities {
+    return patched(COMMANDS_AS_LOCAL_ACTIVITIES) ? commandsInWorker : billing;
+  }
+
+  /** The invoice mails still to send, oldest first; one at a time, each once the invoice is booked. */
+  const invoiceMailQueue: string[] = [];
+  async function sendQueuedInvoiceMails(): Promise<never> {
+    for (;;) {
+      await condition(() => invoiceMailQueue.length > 0);
+      await mail.sendInvoiceMail({ invoiceNumber: invoiceMailQueue[0]!, projectId: input.projectId });
+      invoiceMailQueue.shift();
+    }
+  }
+  void sendQueuedInvoiceMails();
+  const quiet = (): boolean => allHandlersFinished() && !commandRunning && invoiceMailQueue.length === 0;
 
   /** The context every command activity gets: its idempotency key is the update id. */
   function commandContext() {
@@ -177,7 +219,7 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
     terminateUpdate,
     (request) =>
       exclusively(async () => {
-        const result = await billing.terminateContract({ contractId: input.contractId, requestedOn: today(), endDate: request.endDate ?? null });
+        const result = await commandActivities().terminateContract({ contractId: input.contractId, requestedOn: today(), endDate: request.endDate ?? null });
         state.endDate = result.endDate;
         state.status = state.status === 'PAUSED' ? 'PAUSED' : 'TERMINATED';
         state.nextBillingDate = result.nextBillingDate;
@@ -193,7 +235,7 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
     cancelInvoiceUpdate,
     (request) =>
       exclusively(async () => {
-        const result = await billing.cancelInvoice({ ...commandContext(), invoiceNumber: request.invoiceNumber, reason: request.reason ?? null });
+        const result = await commandActivities().cancelInvoice({ ...commandContext(), invoiceNumber: request.invoiceNumber, reason: request.reason ?? null });
         rememberUpdate();
         return result;
       }),
@@ -205,7 +247,7 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
     (request) =>
       exclusively(async () => {
         const context = commandContext();
-        const { billing: run, ...answer } = await billing.rebill({ ...context, from: request.from });
+        const { billing: run, ...answer } = await commandActivities().rebill({ ...context, from: request.from });
         rememberUpdate();
         await absorb(run, context.today);
         return answer;
@@ -217,7 +259,7 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
     pauseUpdate,
     (request) =>
       exclusively(async () => {
-        const result = await billing.addDeliveryPause({ ...commandContext(), from: request.from, until: request.until, itemNumbers: request.itemNumbers ?? null });
+        const result = await commandActivities().addDeliveryPause({ ...commandContext(), from: request.from, until: request.until, itemNumbers: request.itemNumbers ?? null });
         rescheduled(result.nextBillingDate);
         return result;
       }),
@@ -228,7 +270,7 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
     changeSubscriptionUpdate,
     (request) =>
       exclusively(async () => {
-        const result = await billing.changeSubscription({ ...commandContext(), effectiveDate: request.effectiveDate, items: request.items });
+        const result = await commandActivities().changeSubscription({ ...commandContext(), effectiveDate: request.effectiveDate, items: request.items });
         rescheduled(result.nextBillingDate);
         return result;
       }),
@@ -238,7 +280,7 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
   setHandler(interimInvoiceUpdate, () =>
     exclusively(async () => {
       const context = commandContext();
-      const { billing: run, invoiceNumber } = await billing.issueInterimInvoice(context);
+      const { billing: run, invoiceNumber } = await commandActivities().issueInterimInvoice(context);
       rememberUpdate();
       await absorb(run, context.today);
       return { invoiceNumber };
@@ -268,12 +310,12 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
       if (hasEnded()) break;
     }
     if (due || retryPaused || workflowInfo().continueAsNewSuggested) {
-      await condition(() => allHandlersFinished() && !commandRunning);
+      await condition(quiet);
       log.info('continuing as new', { contractNumber: input.contractNumber, nextBillingDate: state.nextBillingDate });
       await continueAsNew<typeof contractWorkflow>({ ...input, carried });
     }
   }
-  await condition(allHandlersFinished);
+  await condition(quiet);
   return state;
 }
 
