@@ -96,6 +96,9 @@ export async function billContract(
     return { ...state('PAUSED'), outcome: 'CREDIT_LIMIT', grossTotal: amounts.grossTotal, shortfall: credit.shortfall };
   }
 
+  const status: ContractStatus = contract.terms.endDate !== null && generated.nextBillingDate === null ? 'ENDED' : runningStatus;
+  // before the invoice: its number is taken last, to hold the project's number range for as short as can be
+  await recordContractState(tx, contractId, state(status), null);
   const activityIdByKey = new Map(due.map((activity) => [activity.key, activity.id]));
   const invoice = await insertInvoice(tx, {
     projectId: contract.projectId,
@@ -109,8 +112,6 @@ export async function billContract(
     amounts,
     activityIds: amounts.lines.map((line) => activityIdByKey.get(line.activityKey)!),
   });
-  const status: ContractStatus = contract.terms.endDate !== null && generated.nextBillingDate === null ? 'ENDED' : runningStatus;
-  await recordContractState(tx, contractId, state(status), null);
   return { ...state(status), outcome: 'INVOICED', invoiceNumber: invoice.invoiceNumber, grossTotal: invoice.grossTotal, amountDue: invoice.amountDue };
 }
 

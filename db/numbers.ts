@@ -25,3 +25,19 @@ export async function takeNextNumber(sql: Queryable, projectId: string, kind: Nu
   const sequence = row!.lastValue.padStart(format.digits, '0');
   return format.yearly ? `${format.prefix}-${year}-${sequence}` : `${format.prefix}${sequence}`;
 }
+
+/**
+ * The same as a common table expression `taken_number (number)`, for a statement that takes the number and
+ * uses it at once: the counter row is then locked only from that statement to the commit.
+ */
+export function takeNextNumberCte(sql: Queryable, projectId: string, kind: NumberKind, date: string) {
+  const format = FORMATS[kind];
+  const year = format.yearly ? Number(date.slice(0, 4)) : 0;
+  const prefix = format.yearly ? `${format.prefix}-${year}-` : format.prefix;
+  // lpad would cut a longer sequence down to the width; padStart above never does
+  return sql`taken_number as (
+    insert into number_ranges (project_id, kind, year, last_value) values (${projectId}, ${kind}, ${year}, 1)
+    on conflict (project_id, kind, year) do update set last_value = number_ranges.last_value + 1
+    returning ${prefix}::text || case when length(last_value::text) >= ${format.digits} then last_value::text
+      else lpad(last_value::text, ${format.digits}, '0') end as number)`;
+}

@@ -1,7 +1,7 @@
 import type { InvoiceAmounts } from '../../billing/invoice';
 import type { Queryable } from '../client';
 import { decimal, formatMoney } from '../../billing/money';
-import { takeNextNumber } from '../numbers';
+import { takeNextNumberCte } from '../numbers';
 
 export interface IssuedInvoice {
   id: string;
@@ -37,14 +37,17 @@ export interface NewInvoice {
  * its lines and tax rows, marks the activities billed and books the gross amount on the account.
  */
 export async function insertInvoice(sql: Queryable, invoice: NewInvoice): Promise<IssuedInvoice> {
-  const invoiceNumber = await takeNextNumber(sql, invoice.projectId, 'INVOICE', invoice.invoiceDate);
   const { amounts } = invoice;
+  // The number range row stays locked from taking a number to the commit, which serialises all invoicing of
+  // a project. So the invoice is written under a provisional number, unique to this billing run and never
+  // committed, and the last statement takes the real number, puts it on the invoice and books it.
+  const provisionalNumber = `~${invoice.contractId}:${invoice.billingRunKey}`;
   // an invoice the account's credit covers in full is settled the day it is issued
   const settled = !decimal(amounts.amountDue).gt(0);
   const [row] = await sql<{ id: string }[]>`
     insert into invoices (project_id, invoice_number, contract_id, customer_id, account_id, billing_run_key,
       invoice_date, due_date, currency, net_total, tax_total, gross_total, credit_applied, amount_due, notices, status, paid_on)
-    values (${invoice.projectId}, ${invoiceNumber}, ${invoice.contractId}, ${invoice.customerId}, ${invoice.accountId},
+    values (${invoice.projectId}, ${provisionalNumber}, ${invoice.contractId}, ${invoice.customerId}, ${invoice.accountId},
       ${invoice.billingRunKey}, ${invoice.invoiceDate}, ${invoice.dueDate}, ${invoice.currency}, ${amounts.netTotal},
       ${amounts.taxTotal}, ${amounts.grossTotal}, ${amounts.creditApplied}, ${amounts.amountDue}, ${amounts.notices},
       ${settled ? 'PAID' : 'OPEN'}, ${settled ? invoice.invoiceDate : null})
@@ -78,11 +81,20 @@ export async function insertInvoice(sql: Queryable, invoice: NewInvoice): Promis
     where id in ${sql(invoice.activityIds)} and invoice_id is null and superseded_at is null
     returning id`;
   if (billed.length !== invoice.activityIds.length) {
-    throw new Error(`invoice ${invoiceNumber}: ${invoice.activityIds.length - billed.length} activities were billed concurrently`);
+    throw new Error(`invoice of billing run ${invoice.billingRunKey}: ${invoice.activityIds.length - billed.length} activities were billed concurrently`);
   }
-  await sql`
-    insert into ledger_entries (account_id, entry_type, amount, booking_date, text, invoice_id, business_key)
-    values (${invoice.accountId}, 'INVOICE', ${formatMoney(decimal(amounts.grossTotal).negated(), invoice.currency)}, ${invoice.invoiceDate},
-      ${`Rechnung ${invoiceNumber}`}, ${invoiceId}, ${`invoice:${invoiceNumber}`})`;
+  const [numbered] = await sql<{ invoiceNumber: string }[]>`
+    with ${takeNextNumberCte(sql, invoice.projectId, 'INVOICE', invoice.invoiceDate)},
+    numbered as (
+      update invoices set invoice_number = taken_number.number from taken_number where invoices.id = ${invoiceId}
+      returning invoices.invoice_number),
+    booked as (
+      insert into ledger_entries (account_id, entry_type, amount, booking_date, text, invoice_id, business_key)
+      select ${invoice.accountId}, 'INVOICE', ${formatMoney(decimal(amounts.grossTotal).negated(), invoice.currency)}, ${invoice.invoiceDate},
+        'Rechnung ' || invoice_number, ${invoiceId}, 'invoice:' || invoice_number
+      from numbered
+      returning id)
+    select invoice_number as "invoiceNumber" from numbered, booked`;
+  const invoiceNumber = numbered!.invoiceNumber;
   return { id: invoiceId, invoiceNumber, invoiceDate: invoice.invoiceDate, grossTotal: amounts.grossTotal, amountDue: amounts.amountDue };
 }
