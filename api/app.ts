@@ -36,6 +36,8 @@ export interface ApiDependencies {
 export function createApp(deps: ApiDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
+  // no ETag: hashing every JSON answer costs more than the conditional GETs it would allow, which no client makes
+  app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(securityHeaders());
   app.use(accessLog(deps.logger));

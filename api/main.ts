@@ -1,13 +1,19 @@
+import cluster from 'node:cluster';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config/config';
 import { createLogger } from '../config/logger';
 import { temporalConnectionOptions } from '../config/temporal-connection';
 import { createSql } from '../db/client';
 import { createApp } from './app';
+import { superviseApiProcesses } from './cluster';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'api' });
+  if (config.api.processes > 1 && cluster.isPrimary) {
+    superviseApiProcesses(config.api.processes, logger);
+    return;
+  }
   const sql = createSql(config.databaseUrl);
   const connection = await Connection.connect(await temporalConnectionOptions(config.temporal));
   const temporal = new Client({ connection, namespace: config.temporal.namespace });

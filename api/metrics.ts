@@ -2,6 +2,7 @@ import { Router, type Request, type RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from '../config/logger';
 import type { Sql } from '../db/client';
+import { metricsText } from './cluster';
 
 /** Business figures are read from PostgreSQL at most this often, however often Prometheus scrapes. */
 const BUSINESS_FIGURES_TTL_MS = 10_000;
@@ -33,10 +34,11 @@ export function metricsRoutes({ sql, logger }: { sql: Sql; logger: Logger }): Ro
   });
   registerBusinessFigures(registry, cachedFigures(sql, logger));
 
+  const text = metricsText(registry);
   const router = Router();
   router.use(recordDuration(requestDuration));
   router.get('/metrics', async (_request, response) => {
-    response.type(registry.contentType).send(await registry.metrics());
+    response.type(registry.contentType).send(await text());
   });
   return router;
 }
@@ -109,6 +111,8 @@ function registerBusinessFigures(registry: Registry, figures: () => Promise<Busi
     help: 'Invoices issued, by currency (a cancelled invoice was issued and still counts; its storno is a correction document)',
     labelNames: ['currency'] as const,
     registers: [registry],
+    // read from the books: every API process reports the same figures
+    aggregator: 'first',
     async collect() {
       const read = await figures();
       this.reset();
@@ -120,6 +124,8 @@ function registerBusinessFigures(registry: Registry, figures: () => Promise<Busi
     help: 'Sum of the gross totals of all issued invoices, by currency, in the currency unit (EUR, not cents)',
     labelNames: ['currency'] as const,
     registers: [registry],
+    // read from the books: every API process reports the same figures
+    aggregator: 'first',
     async collect() {
       const read = await figures();
       this.reset();
@@ -132,6 +138,8 @@ function registerBusinessFigures(registry: Registry, figures: () => Promise<Busi
     help: 'Contracts by status',
     labelNames: ['status'] as const,
     registers: [registry],
+    // read from the books: every API process reports the same figures
+    aggregator: 'first',
     async collect() {
       const read = await figures();
       this.reset();
@@ -143,6 +151,8 @@ function registerBusinessFigures(registry: Registry, figures: () => Promise<Busi
     name: 'kontor_contracts_paused_credit_limit',
     help: 'Contracts paused because their next invoice would break the account credit limit',
     registers: [registry],
+    // read from the books: every API process reports the same figures
+    aggregator: 'first',
     async collect() {
       const read = await figures();
       this.reset();
@@ -154,6 +164,8 @@ function registerBusinessFigures(registry: Registry, figures: () => Promise<Busi
     help: 'Mails whose last attempt failed (retries still pending or given up), by kind',
     labelNames: ['kind'] as const,
     registers: [registry],
+    // read from the books: every API process reports the same figures
+    aggregator: 'first',
     async collect() {
       const read = await figures();
       this.reset();

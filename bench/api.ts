@@ -13,21 +13,26 @@ import { startTemporalDevServer } from '../dev/temporal-dev-server';
 import { resolveTemporalCli } from '../dev/tools/temporal-cli';
 
 /**
- * `npm run bench:api [N]`: the API and one worker as separate processes on the embedded stack (loopback
- * only), N contracts created through the API and billed, then autocannon for a fixed time against
- *   - `GET /api/v1/Contracts/{n}` (a row from PostgreSQL plus a query of the contract's live workflow),
- *   - `GET /api/v1/Contracts/{n}/Subscription` (PostgreSQL only: what a read costs without the workflow), and
- *   - `POST /api/v1/Contracts/{n}/interimInvoice` (a Temporal update that runs a billing transaction),
+ * `npm run bench:api [N] [seconds]`: one worker and two API deployments as separate processes on the
+ * embedded stack (loopback only), one API with one process and one with `API_PROCESSES` (2 unless
+ * BENCH_API_PROCESSES says otherwise). N contracts are created through the API and billed, then autocannon
+ * runs for a fixed time against
+ *   - `GET /api/v1/Contracts/{n}` (one query of the books) at 50 connections, on each deployment in turn,
+ *   - `GET /api/v1/Contracts/{n}/Subscription` for comparison, and
+ *   - `POST /api/v1/Contracts/{n}/interimInvoice` (a Temporal update whose local activity runs a billing
+ *     transaction) at 1 and at 10 connections (BENCH_COMMAND_CONNECTIONS),
  * each request on the next contract in turn. Every contract gets one manual activity due today first, so
  * each contract's first interim invoice bills it and the later ones find nothing due. Prints p50/p99 latency
- * and requests per second next to the targets; the API's per-key rate limit is off for the run.
+ * and requests per second next to the targets; the API's per-key rate limit is off for the run. The load
+ * generator, PostgreSQL, the Temporal dev server and the worker share the machine with the API.
  */
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const N = Number(process.argv[2] ?? process.env.BENCH_CONTRACTS ?? 300);
 const SECONDS = Number(process.argv[3] ?? process.env.BENCH_SECONDS ?? 10);
 const READ_CONNECTIONS = 50;
-const COMMAND_CONNECTIONS = 10;
+const COMMAND_CONNECTIONS = [1, Number(process.env.BENCH_COMMAND_CONNECTIONS ?? 10)];
+const API_PROCESSES = Number(process.env.BENCH_API_PROCESSES ?? 2);
 const SETUP_CONCURRENCY = 10;
 const TIME_ZONE = 'Europe/Berlin';
 
@@ -52,21 +57,27 @@ async function main(): Promise<void> {
     await migrate(sql);
     const project = await createProject(sql, 'bench', TIME_ZONE);
     const { key } = await issueApiKey(sql, project.id, 'bench');
-    const apiPort = await freePort();
     const environment = {
       ...process.env,
       DATABASE_URL: postgres.url,
       TEMPORAL_ADDRESS: temporalServer.address,
       DATA_DIR: dir,
       API_HOST: '127.0.0.1',
-      API_PORT: String(apiPort),
       API_RATE_LIMIT_PER_MINUTE: '0',
       // the access log as in production (info), written to /dev/null
       LOG_LEVEL: 'info',
     };
-    children.push(startProcess('worker/main.ts', environment), startProcess('api/main.ts', environment));
-    const origin = `http://127.0.0.1:${apiPort}`;
-    await waitUntil(async () => (await fetch(`${origin}/health`).catch(() => null))?.status === 200, 60_000, 'the API did not become healthy');
+    const [singlePort, clusteredPort] = [await freePort(), await freePort()];
+    children.push(
+      startProcess('worker/main.ts', environment),
+      startProcess('api/main.ts', { ...environment, API_PORT: String(singlePort), API_PROCESSES: '1' }),
+      startProcess('api/main.ts', { ...environment, API_PORT: String(clusteredPort), API_PROCESSES: String(API_PROCESSES) }),
+    );
+    const origin = `http://127.0.0.1:${singlePort}`;
+    const clusteredOrigin = `http://127.0.0.1:${clusteredPort}`;
+    for (const candidate of [origin, clusteredOrigin]) {
+      await waitUntil(async () => (await fetch(`${candidate}/health`).catch(() => null))?.status === 200, 60_000, `the API on ${candidate} did not become healthy`);
+    }
 
     const api = apiClient(`${origin}/api/v1`, key);
     console.log(`api benchmark with N = ${N} contracts, ${SECONDS} s per phase (Temporal CLI from ${cli?.source ?? 'the Temporal SDK download'})`);
@@ -79,17 +90,28 @@ async function main(): Promise<void> {
       await api('POST', `/Contracts/${contractNumber}/Activities`, { itemNumber: 'BENCH-SETUP', unitPrice: '49.00', dueDate: calendarDateAt(Date.now(), TIME_ZONE) });
     });
 
-    const reads = await load(origin, key, contractNumbers, { method: 'GET', connections: READ_CONNECTIONS, path: (n) => `/api/v1/Contracts/${n}` });
-    const databaseReads = await load(origin, key, contractNumbers, { method: 'GET', connections: READ_CONNECTIONS, path: (n) => `/api/v1/Contracts/${n}/Subscription` });
-    const invoicesBefore = await countInvoices(sql);
-    const commands = await load(origin, key, contractNumbers, { method: 'POST', connections: COMMAND_CONNECTIONS, path: (n) => `/api/v1/Contracts/${n}/interimInvoice` });
-    const interimInvoices = (await countInvoices(sql)) - invoicesBefore;
+    const read = (target: string, route: (n: string) => string) => load(target, key, contractNumbers, { method: 'GET', connections: READ_CONNECTIONS, path: route });
+    const reads = await read(origin, (n) => `/api/v1/Contracts/${n}`);
+    const clusteredReads = await read(clusteredOrigin, (n) => `/api/v1/Contracts/${n}`);
+    const subscriptionReads = await read(origin, (n) => `/api/v1/Contracts/${n}/Subscription`);
+    const commands: { connections: number; result: autocannon.Result; invoices: number }[] = [];
+    // the phases go on through the contracts, so that each finds contracts with their activity still due
+    const cursor = { next: 0 };
+    for (const connections of COMMAND_CONNECTIONS) {
+      const invoicesBefore = await countInvoices(sql);
+      const result = await load(origin, key, contractNumbers, { method: 'POST', connections, path: (n) => `/api/v1/Contracts/${n}/interimInvoice`, cursor });
+      commands.push({ connections, result, invoices: (await countInvoices(sql)) - invoicesBefore });
+    }
 
     console.log('');
-    report(`GET  /Contracts/{n}                 ${READ_CONNECTIONS} conns`, reads, 50);
-    report(`GET  /Contracts/{n}/Subscription    ${READ_CONNECTIONS} conns`, databaseReads, 50);
-    report(`POST /Contracts/{n}/interimInvoice  ${COMMAND_CONNECTIONS} conns`, commands, 250);
-    console.log(`interim invoices issued during the command phase: ${interimInvoices} (of ${commands.requests.total} commands over ${N} contracts)`);
+    report(`GET  /Contracts/{n}               1 API process,  ${READ_CONNECTIONS} conns`, reads, 50);
+    report(`GET  /Contracts/{n}               ${API_PROCESSES} API processes, ${READ_CONNECTIONS} conns`, clusteredReads, 50);
+    report(`GET  /Contracts/{n}/Subscription  1 API process,  ${READ_CONNECTIONS} conns`, subscriptionReads, 50);
+    for (const { connections, result, invoices } of commands) {
+      report(`POST /Contracts/{n}/interimInvoice                 ${String(connections).padStart(2)} conns`, result, 250);
+      console.log(`     interim invoices issued: ${invoices} (of ${result.requests.total} commands over ${N} contracts)`);
+    }
+    console.log(`read throughput, ${API_PROCESSES} API processes : 1 = ${(clusteredReads.requests.average / reads.requests.average).toFixed(2)}`);
   } finally {
     await Promise.all(children.map(stopProcess));
     await sql.end({ timeout: 5 });
@@ -149,9 +171,9 @@ async function load(
   origin: string,
   key: string,
   contractNumbers: string[],
-  options: { method: 'GET' | 'POST'; connections: number; path: (contractNumber: string) => string },
+  options: { method: 'GET' | 'POST'; connections: number; path: (contractNumber: string) => string; cursor?: { next: number } },
 ): Promise<autocannon.Result> {
-  let next = 0;
+  const cursor = options.cursor ?? { next: 0 };
   return autocannon({
     url: origin,
     connections: options.connections,
@@ -161,8 +183,8 @@ async function load(
     requests: [
       {
         setupRequest: (request) => {
-          const contractNumber = contractNumbers[next % contractNumbers.length]!;
-          next += 1;
+          const contractNumber = contractNumbers[cursor.next % contractNumbers.length]!;
+          cursor.next += 1;
           return { ...request, path: options.path(contractNumber), ...(options.method === 'POST' ? { body: '{}' } : {}) };
         },
       },

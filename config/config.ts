@@ -18,6 +18,7 @@ const environmentSchema = z.object({
   API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Requests per API key and minute in one API process; 0 turns the limit off (e.g. for load tests). */
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
+  API_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
   TIME_ZONE: z
     .string()
     .default('Europe/Berlin')
@@ -47,7 +48,7 @@ export interface Config {
     /** Files of the client certificate and its key for mTLS. */
     clientCertificate: { certPath: string; keyPath: string } | null;
   };
-  api: { host: string; port: number; rateLimitPerMinute: number };
+  api: { host: string; port: number; rateLimitPerMinute: number; processes: number };
   timeZone: string;
   dataDir: string;
   mail: { smtpUrl: string | null; outboxDir: string; from: string; operatorEmail: string };
@@ -80,7 +81,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       apiKey: env.TEMPORAL_API_KEY ?? null,
       clientCertificate: env.TEMPORAL_TLS_CERT && env.TEMPORAL_TLS_KEY ? { certPath: env.TEMPORAL_TLS_CERT, keyPath: env.TEMPORAL_TLS_KEY } : null,
     },
-    api: { host: env.API_HOST, port: env.API_PORT, rateLimitPerMinute: env.API_RATE_LIMIT_PER_MINUTE },
+    api: { host: env.API_HOST, port: env.API_PORT, rateLimitPerMinute: env.API_RATE_LIMIT_PER_MINUTE, processes: env.API_PROCESSES },
     timeZone: env.TIME_ZONE,
     dataDir,
     mail: {
