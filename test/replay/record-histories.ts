@@ -8,11 +8,15 @@ import { waitFor } from '../support/wait';
 import { startWorkflowHarness } from '../support/workflow-harness';
 
 /**
- * `npx tsx test/replay/record-histories.ts`: runs contract workflows through billing runs, commands, a
+ * `npx tsx test/replay/record-histories.ts <name>`: runs contract workflows through billing runs, commands, a
  * credit-limit pause and termination on the time-skipping server, and saves every run's history under
- * histories/ (binary protobuf, as fetched). Record again only when a change is meant to break replay, and guard it with patched().
+ * histories/ as `<name>-run-NN.binpb` (binary protobuf, as fetched). Record a new set under a new name when a
+ * change guarded with patched() alters the commands a workflow issues: the earlier sets keep proving that
+ * contracts started by earlier versions replay.
  */
 async function main(): Promise<void> {
+  const name = process.argv[2];
+  if (!name || !/^[a-z0-9-]+$/.test(name)) throw new Error('give the set a name of lower-case letters, digits and dashes, e.g. commands-local');
   const harness = await startWorkflowHarness();
   const out = path.join(__dirname, 'histories');
   try {
@@ -56,7 +60,7 @@ async function main(): Promise<void> {
       let index = 0;
       for (const history of histories) {
         index += 1;
-        await fs.writeFile(path.join(out, `contract-run-${String(index).padStart(2, '0')}.binpb`), temporal.api.history.v1.History.encode(history).finish());
+        await fs.writeFile(path.join(out, `${name}-run-${String(index).padStart(2, '0')}.binpb`), temporal.api.history.v1.History.encode(history).finish());
       }
       console.log(`saved ${index} histories to ${out}`);
     });
