@@ -65,6 +65,8 @@ export interface ChaosFindings {
   invoiceNumberGaps: number;
   ledgerMismatches: number;
   mailsLoggedSent: number;
+  mailsRetried: number;
+  mailsCountedDelivered: number;
   mailsReceived: number;
   mailsExpected: number;
   duplicateMails: number;
@@ -272,6 +274,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFindings> {
       invoiceNumberGaps: books.invoiceNumberGaps,
       ledgerMismatches: books.ledgerMismatches,
       mailsLoggedSent: books.mailsLoggedSent,
+      mailsRetried: books.mailsRetried,
+      mailsCountedDelivered: books.mailsCountedDelivered,
       mailsReceived: mails.total,
       mailsExpected: books.invoices,
       duplicateMails: mailProblems.duplicates,
@@ -530,6 +534,10 @@ interface BookFindings {
   invoiceNumberGaps: number;
   ledgerMismatches: number;
   mailsLoggedSent: number;
+  /** Mails that needed more than one attempt (a kill, a restart or an abandoned commit in between). */
+  mailsRetried: number;
+  /** Mails whose attempt was cut off after the end-of-data mark and that the next attempt counted as sent. */
+  mailsCountedDelivered: number;
   problems: string[];
 }
 
@@ -621,9 +629,11 @@ async function checkBooks(sql: Sql, projectId: string, contracts: number, billin
         <> -coalesce((select sum(i.gross_total) from invoices i where i.account_id = a.id), 0)`;
   listSome(problems, unbalanced, (row) => `ledger: account ${row.accountNumber} has ledger sum ${row.ledger} but invoices of ${row.invoiced}`);
 
-  const mailLog = await sql<{ invoiceNumber: string | null; businessKey: string | null; rows: number; sent: number }[]>`
+  const mailLog = await sql<{ invoiceNumber: string | null; businessKey: string | null; rows: number; sent: number; retried: number; countedDelivered: number }[]>`
     select i.invoice_number as "invoiceNumber", m.business_key as "businessKey", count(m.id)::int as rows,
-      count(m.id) filter (where m.status = 'SENT')::int as sent
+      count(m.id) filter (where m.status = 'SENT')::int as sent,
+      count(m.id) filter (where m.attempts > 1)::int as retried,
+      count(m.id) filter (where m.status = 'SENT' and m.error like '%counted as delivered%')::int as "countedDelivered"
     from (select * from invoices where project_id = ${projectId}) i
     full join (select * from mail_log where project_id = ${projectId} and kind = 'INVOICE') m on m.business_key = i.invoice_number
     group by 1, 2`;
@@ -643,6 +653,8 @@ async function checkBooks(sql: Sql, projectId: string, contracts: number, billin
     invoiceNumberGaps,
     ledgerMismatches: badBookings.length + strayEntries.length + repeatedEntries.length + unbalanced.length,
     mailsLoggedSent: mailLog.reduce((sum, row) => sum + (row.invoiceNumber === null ? 0 : row.sent), 0),
+    mailsRetried: mailLog.reduce((sum, row) => sum + row.retried, 0),
+    mailsCountedDelivered: mailLog.reduce((sum, row) => sum + row.countedDelivered, 0),
     problems,
   };
 }
@@ -722,7 +734,7 @@ export function formatFindings(findings: ChaosFindings): string {
     ['duplicate activities', `${findings.duplicateActivities} (+ ${findings.doublyBilledActivities} activities on two invoice lines)`],
     ['invoice number gaps', String(findings.invoiceNumberGaps)],
     ['ledger mismatches', String(findings.ledgerMismatches)],
-    ['mails logged SENT', `${findings.mailsLoggedSent} / ${findings.mailsExpected}`],
+    ['mails logged SENT', `${findings.mailsLoggedSent} / ${findings.mailsExpected} (${findings.mailsRetried} after more than one attempt, ${findings.mailsCountedDelivered} counted as delivered after a kill past the end-of-data mark)`],
     [
       `mails received (${findings.mail === 'smtp' ? 'SMTP peer' : 'outbox'})`,
       `${findings.mailsReceived} / ${findings.mailsExpected} (${findings.duplicateMails} duplicates, ${findings.missingMails} missing)`,
