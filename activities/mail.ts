@@ -174,12 +174,12 @@ async function invoicePdfAttachment(
   try {
     const loaded = await loadInvoiceDocument(deps.sql, request.projectId, request.invoiceNumber);
     if (loaded.status !== 'FOUND') {
-      deps.logger.warn({ ...request, reason: loaded.status }, 'invoice mail without PDF: the project has no company details (PUT /Company)');
+      deps.logger.warn({ projectId: request.projectId, reason: loaded.status }, 'invoice mail without PDF: the project has no company details (PUT /Company)');
       return null;
     }
     return { filename: `${request.invoiceNumber}.pdf`, content: await renderInvoicePdf(loaded.document), contentType: 'application/pdf' };
   } catch (error) {
-    deps.logger.error({ ...request, err: error }, 'invoice mail without PDF: rendering failed');
+    deps.logger.error({ projectId: request.projectId, err: error }, 'invoice mail without PDF: rendering failed');
     return null;
   }
 }

@@ -61,7 +61,7 @@ export function superviseApiProcesses(processes: number, logger: Logger): void {
       logger.fatal({ code, signal }, 'api processes keep failing at start; giving up');
       process.exit(1);
     }
-    logger.error({ pid: worker.process.pid, code, signal, livedMs: lived }, 'api process died; starting another');
+    logger.error({ apiProcessPid: worker.process.pid, code, signal, livedMs: lived }, 'api process died; starting another');
     fork();
   });
 

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +5,7 @@ import { createSql, type Sql } from '../../../db/client';
 import { migrate } from '../../../db/migrate';
 import { createProject, issueApiKey } from '../../../db/projects';
 import { freePort } from '../../../dev/free-port';
+import { jsonLines, spawnApiProcess, type ApiProcess } from '../../support/api-process';
 import { startTestPostgres, startTestTemporal } from '../../support/servers';
 import { waitFor } from '../../support/wait';
 
@@ -17,16 +17,13 @@ import { waitFor } from '../../support/wait';
 
 jest.setTimeout(180_000);
 
-const REPO_ROOT = path.resolve(__dirname, '../../..');
-
 let postgres: Awaited<ReturnType<typeof startTestPostgres>>;
 let temporal: Awaited<ReturnType<typeof startTestTemporal>>;
 let sql: Sql;
 let dataDir: string;
-let supervisor: ChildProcess;
+let supervisor: ApiProcess;
 let origin: string;
 let key: string;
-const lines: Record<string, any>[] = [];
 
 beforeAll(async () => {
   [postgres, temporal] = await Promise.all([startTestPostgres(), startTestTemporal()]);
@@ -43,46 +40,31 @@ beforeAll(async () => {
 
   dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-processes-'));
   const port = await freePort();
-  supervisor = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'api/main.ts')], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      DATABASE_URL: postgres.url,
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_NAMESPACE: temporal.namespace,
-      API_HOST: '127.0.0.1',
-      API_PORT: String(port),
-      API_PROCESSES: '2',
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let pending = '';
-  supervisor.stdout!.on('data', (chunk: Buffer) => {
-    pending += chunk.toString('utf8');
-    const complete = pending.split('\n');
-    pending = complete.pop()!;
-    for (const line of complete) if (line.startsWith('{')) lines.push(JSON.parse(line));
+  supervisor = spawnApiProcess({
+    DATABASE_URL: postgres.url,
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_NAMESPACE: temporal.namespace,
+    API_HOST: '127.0.0.1',
+    API_PORT: String(port),
+    API_PROCESSES: '2',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
   });
   await waitFor(async () => listening().length, (count) => count === 2, 60_000);
   origin = `http://127.0.0.1:${port}`;
 });
 
 afterAll(async () => {
-  if (supervisor && supervisor.exitCode === null && supervisor.signalCode === null) {
-    const exited = new Promise<void>((resolve) => supervisor.once('exit', () => resolve()));
-    supervisor.kill('SIGTERM');
-    await exited;
-  }
+  await supervisor?.stop();
   await sql?.end({ timeout: 5 });
   await temporal?.stop();
   await postgres?.stop();
   if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
 });
 
-const listening = () => lines.filter((line) => line.msg === 'api listening');
-const customersAnsweredBy = () => new Set(lines.filter((line) => line.path === '/api/v1/Customers' && line.status === 200).map((line) => line.pid));
+const lines = () => jsonLines(supervisor.lines);
+const listening = () => lines().filter((line) => line.msg === 'api listening');
+const customersAnsweredBy = () => new Set(lines().filter((line) => line.path === '/api/v1/Customers' && line.status === 200).map((line) => line.pid));
 
 /** Each request on a connection of its own, so that the supervisor spreads them over the processes. */
 async function getCustomers(): Promise<number> {
@@ -98,7 +80,7 @@ function sampleValue(metrics: string, name: string, labels: string): number | nu
 
 test('two processes answer on one port, and /metrics counts the requests of both and the books once', async () => {
   for (let index = 0; index < 40; index += 1) expect(await getCustomers()).toBe(200);
-  await waitFor(async () => lines.filter((line) => line.path === '/api/v1/Customers').length, (count) => count === 40, 10_000);
+  await waitFor(async () => lines().filter((line) => line.path === '/api/v1/Customers').length, (count) => count === 40, 10_000);
   expect(customersAnsweredBy().size).toBe(2);
 
   const response = await fetch(`${origin}/metrics`, { headers: { connection: 'close' } });
@@ -112,14 +94,13 @@ test('a killed process is replaced, and the port keeps answering', async () => {
   const pids = [...new Set(listening().map((line) => line.pid))];
   process.kill(pids[0], 'SIGKILL');
   await waitFor(async () => listening().length, (count) => count === 3, 60_000);
-  expect(lines.some((line) => line.msg === 'api process died; starting another' && line.pid === pids[0] && line.signal === 'SIGKILL')).toBe(true);
+  expect(lines().some((line) => line.msg === 'api process died; starting another' && line.apiProcessPid === pids[0] && line.signal === 'SIGKILL')).toBe(true);
   for (let index = 0; index < 10; index += 1) expect(await getCustomers()).toBe(200);
 });
 
 test('SIGTERM stops the supervisor and every process', async () => {
   const pids = [...new Set(listening().map((line) => line.pid))].slice(-2);
-  const exited = new Promise<number | null>((resolve) => supervisor.once('exit', (code) => resolve(code)));
-  supervisor.kill('SIGTERM');
-  expect(await exited).toBe(0);
+  await supervisor.stop();
+  expect(supervisor.child.exitCode).toBe(0);
   for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
 });

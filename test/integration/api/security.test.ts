@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -7,12 +6,12 @@ import { createSql, type Sql } from '../../../db/client';
 import { migrate, MIGRATIONS_DIR } from '../../../db/migrate';
 import { createProject, ensureDefaultProject, issueApiKey } from '../../../db/projects';
 import { freePort } from '../../../dev/free-port';
+import { spawnApiProcess, type ApiProcess } from '../../support/api-process';
 import { startTestPostgres, startTestTemporal } from '../../support/servers';
 import { waitFor } from '../../support/wait';
 
 jest.setTimeout(120_000);
 
-const REPO_ROOT = path.resolve(__dirname, '../../..');
 const RATE_LIMIT = 25;
 const SMTP_PASSWORD = 'smtp-Pa55word-never-logged';
 const BAD_KEY = 'kontor_this-key-was-never-issued-and-must-not-be-logged';
@@ -24,10 +23,10 @@ const BAD_KEY = 'kontor_this-key-was-never-issued-and-must-not-be-logged';
 let postgres: Awaited<ReturnType<typeof startTestPostgres>>;
 let temporal: Awaited<ReturnType<typeof startTestTemporal>>;
 let sql: Sql;
-let api: ChildProcess;
+let api: ApiProcess;
 let baseUrl: string;
 let dataDir: string;
-const logLines: string[] = [];
+let logLines: string[] = [];
 /** Every key this file issues or presents: none of them may appear in a log line. */
 const secrets: string[] = [SMTP_PASSWORD, BAD_KEY];
 
@@ -72,41 +71,24 @@ beforeAll(async () => {
 
   dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-security-'));
   const port = await freePort();
-  api = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'api/main.ts')], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      DATABASE_URL: postgres.url,
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_NAMESPACE: temporal.namespace,
-      API_HOST: '127.0.0.1',
-      API_PORT: String(port),
-      API_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
-      SMTP_URL: `smtp://billing:${SMTP_PASSWORD}@127.0.0.1:2525`,
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'trace',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  api = spawnApiProcess({
+    DATABASE_URL: postgres.url,
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_NAMESPACE: temporal.namespace,
+    API_HOST: '127.0.0.1',
+    API_PORT: String(port),
+    API_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
+    SMTP_URL: `smtp://billing:${SMTP_PASSWORD}@127.0.0.1:2525`,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'trace',
   });
-  let pending = '';
-  const collect = (chunk: Buffer) => {
-    pending += chunk.toString('utf8');
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    logLines.push(...lines.filter((line) => line.length > 0));
-  };
-  api.stdout!.on('data', collect);
-  api.stderr!.on('data', collect);
+  logLines = api.lines;
   await waitFor(async () => logLines.some((line) => line.includes('api listening')), (listening) => listening, 60_000);
   baseUrl = `http://127.0.0.1:${port}/api/v1`;
 });
 
 afterAll(async () => {
-  if (api && api.exitCode === null) {
-    const exited = new Promise<void>((resolve) => api.once('exit', () => resolve()));
-    api.kill('SIGTERM');
-    await exited;
-  }
+  await api?.stop();
   await sql?.end({ timeout: 5 });
   await temporal?.stop();
   await postgres?.stop();
