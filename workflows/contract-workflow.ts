@@ -136,6 +136,18 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
     );
   }
 
+  /** The invoice mails still to send, oldest first; one at a time, each once the invoice is booked. */
+  const invoiceMailQueue: string[] = [];
+  async function sendQueuedInvoiceMails(): Promise<never> {
+    for (;;) {
+      await condition(() => invoiceMailQueue.length > 0);
+      await mail.sendInvoiceMail({ invoiceNumber: invoiceMailQueue[0]!, projectId: input.projectId });
+      invoiceMailQueue.shift();
+    }
+  }
+  void sendQueuedInvoiceMails();
+  const quiet = (): boolean => allHandlersFinished() && !commandRunning && invoiceMailQueue.length === 0;
+
   async function bill(): Promise<void> {
     const asOf = today();
     const billingRunKey = `${asOf}#${state.billingRuns + 1}`;
@@ -186,18 +198,6 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
   function commandActivities(): ContractActivities {
     return patched(COMMANDS_AS_LOCAL_ACTIVITIES) ? commandsInWorker : billing;
   }
-
-  /** The invoice mails still to send, oldest first; one at a time, each once the invoice is booked. */
-  const invoiceMailQueue: string[] = [];
-  async function sendQueuedInvoiceMails(): Promise<never> {
-    for (;;) {
-      await condition(() => invoiceMailQueue.length > 0);
-      await mail.sendInvoiceMail({ invoiceNumber: invoiceMailQueue[0]!, projectId: input.projectId });
-      invoiceMailQueue.shift();
-    }
-  }
-  void sendQueuedInvoiceMails();
-  const quiet = (): boolean => allHandlersFinished() && !commandRunning && invoiceMailQueue.length === 0;
 
   /** The context every command activity gets: its idempotency key is the update id. */
   function commandContext() {
