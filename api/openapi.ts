@@ -79,7 +79,7 @@ export const OPERATIONS: Operation[] = [
   // Contracts
   { operationId: 'createContract', method: 'post', path: '/Contracts', summary: 'Create a contract and start its workflow', body: createContractSchema, response: { status: 201, description: 'the contract with its number, status and next billing date' }, errors: [422, 503] },
   { operationId: 'listContracts', method: 'get', path: '/Contracts', summary: 'List contracts', query: listContractsSchema, response: page('a page of contracts') },
-  { operationId: 'getContract', method: 'get', path: '/Contracts/{contractNumber}', summary: 'Read a contract as its workflow sees it', response: { status: 200, description: 'the contract with its subscription' } },
+  { operationId: 'getContract', method: 'get', path: '/Contracts/{contractNumber}', summary: 'Read a contract with its status, next billing date and last invoice as its billing runs and commands recorded them', response: { status: 200, description: 'the contract with its subscription' } },
   { operationId: 'getSubscription', method: 'get', path: '/Contracts/{contractNumber}/Subscription', summary: "Read a contract's current subscription items", response: page('the subscription items') },
   { operationId: 'changeSubscription', method: 'post', path: '/Contracts/{contractNumber}/Subscription', summary: 'Up- or downgrade: the new full item set from a date, prorated', body: changeSubscriptionSchema, idempotent: true, response: { status: 200, description: 'the change as the workflow carried it out' }, errors: [409, 422, 503] },
   { operationId: 'listActivities', method: 'get', path: '/Contracts/{contractNumber}/Activities', summary: "List a contract's activities (Leistungen)", query: listActivitiesSchema, response: page('a page of activities') },

@@ -498,8 +498,9 @@ async function createContracts(api: Api, count: number, concurrency: number): Pr
 }
 
 /**
- * The API after the restarts: its Temporal client reaches the workflows again (the live state names the
- * invoice) and the account balance it shows is the invoice's gross, owed.
+ * The API after the restarts: a contract read names the invoice the books have, the account balance it
+ * shows is that invoice's gross, owed, and a command reaches the first contract's workflow through the API's
+ * Temporal client again (an interim invoice with nothing due: it answers and issues nothing).
  */
 async function checkThroughApi(api: Api, sql: Sql, contractNumbers: string[]): Promise<{ checked: number; passed: number; problems: string[] }> {
   const problems: string[] = [];
@@ -519,6 +520,13 @@ async function checkThroughApi(api: Api, sql: Sql, contractNumbers: string[]): P
     if (account.status !== 200 || typeof account.body.balance !== 'string' || !decimal(account.body.balance).equals(owed)) {
       problems.push(`api: account ${invoice.accountNumber} shows balance ${account.body?.balance} (${account.status}), its only invoice makes it ${owed.toFixed(2)}`);
       continue;
+    }
+    if (contractNumber === contractNumbers[0]) {
+      const command = await api.call('POST', `/Contracts/${contractNumber}/interimInvoice`, {}).catch((error: Error) => ({ status: 0, body: error.message }));
+      if (command.status !== 200 || command.body?.invoiceNumber !== null) {
+        problems.push(`api: an interim invoice with nothing due on contract ${contractNumber} answered ${command.status} ${JSON.stringify(command.body)}`);
+        continue;
+      }
     }
     passed += 1;
   }
