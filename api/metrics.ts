@@ -1,5 +1,6 @@
 import { Router, type Request, type RequestHandler } from 'express';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { decimal, formatMoney } from '../billing/money';
 import type { Logger } from '../config/logger';
 import type { Sql } from '../db/client';
 import { metricsText } from './cluster';
@@ -32,13 +33,13 @@ export function metricsRoutes({ sql, logger }: { sql: Sql; logger: Logger }): Ro
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
-  registerBusinessFigures(registry, cachedFigures(sql, logger));
-
+  const figures = cachedFigures(sql, logger);
   const text = metricsText(registry);
   const router = Router();
   router.use(recordDuration(requestDuration));
   router.get('/metrics', async (_request, response) => {
-    response.type(registry.contentType).send(await text());
+    const [processes, books] = await Promise.all([text(), figures()]);
+    response.type(registry.contentType).send(`${processes.endsWith('\n') ? processes : `${processes}\n`}${businessFiguresText(books)}`);
   });
   return router;
 }
@@ -105,71 +106,41 @@ async function readBusinessFigures(sql: Sql): Promise<BusinessFigures> {
   return { invoices, contracts, pausedForCreditLimit: paused[0]!.count, failedMails };
 }
 
-function registerBusinessFigures(registry: Registry, figures: () => Promise<BusinessFigures | null>): void {
-  new Counter({
-    name: 'kontor_invoices_issued_total',
-    help: 'Invoices issued, by currency (a cancelled invoice was issued and still counts; its storno is a correction document)',
-    labelNames: ['currency'] as const,
-    registers: [registry],
-    // read from the books: every API process reports the same figures
-    aggregator: 'first',
-    async collect() {
-      const read = await figures();
-      this.reset();
-      read?.invoices.forEach((row) => this.inc({ currency: row.currency }, row.count));
-    },
-  });
-  new Gauge({
-    name: 'kontor_invoices_gross_amount',
-    help: 'Sum of the gross totals of all issued invoices, by currency, in the currency unit (EUR, not cents)',
-    labelNames: ['currency'] as const,
-    registers: [registry],
-    // read from the books: every API process reports the same figures
-    aggregator: 'first',
-    async collect() {
-      const read = await figures();
-      this.reset();
-      // Prometheus holds only floats: this is the one place an exact decimal becomes a JS number, for display
-      read?.invoices.forEach((row) => this.set({ currency: row.currency }, Number(row.grossTotal)));
-    },
-  });
-  new Gauge({
-    name: 'kontor_contracts',
-    help: 'Contracts by status',
-    labelNames: ['status'] as const,
-    registers: [registry],
-    // read from the books: every API process reports the same figures
-    aggregator: 'first',
-    async collect() {
-      const read = await figures();
-      this.reset();
-      if (!read) return;
-      for (const status of CONTRACT_STATUSES) this.set({ status }, read.contracts.find((row) => row.status === status)?.count ?? 0);
-    },
-  });
-  new Gauge({
-    name: 'kontor_contracts_paused_credit_limit',
-    help: 'Contracts paused because their next invoice would break the account credit limit',
-    registers: [registry],
-    // read from the books: every API process reports the same figures
-    aggregator: 'first',
-    async collect() {
-      const read = await figures();
-      this.reset();
-      if (read) this.set(read.pausedForCreditLimit);
-    },
-  });
-  new Gauge({
-    name: 'kontor_mails_failed',
-    help: 'Mails whose last attempt failed (retries still pending or given up), by kind',
-    labelNames: ['kind'] as const,
-    registers: [registry],
-    // read from the books: every API process reports the same figures
-    aggregator: 'first',
-    async collect() {
-      const read = await figures();
-      this.reset();
-      read?.failedMails.forEach((row) => this.set({ kind: row.kind }, row.count));
-    },
-  });
+/**
+ * The books' figures in the Prometheus text format, written here rather than through prom-client: its
+ * gauges hold JS numbers, and an amount of money must reach the scrape as the exact decimal the books hold.
+ * Whichever API process answers reads them, so they are never summed over processes.
+ */
+function businessFiguresText(read: BusinessFigures | null): string {
+  if (!read) return '';
+  const label = (name: string, value: string) => `${name}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+  const family = (name: string, type: 'counter' | 'gauge', help: string, samples: [labels: string, value: string | number][]) =>
+    [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples.map(([labels, value]) => `${name}${labels ? `{${labels}}` : ''} ${value}`)].join('\n');
+  return `${[
+    family(
+      'kontor_invoices_issued_total',
+      'counter',
+      'Invoices issued, by currency (a cancelled invoice was issued and still counts; its storno is a correction document)',
+      read.invoices.map((row) => [label('currency', row.currency), row.count]),
+    ),
+    family(
+      'kontor_invoices_gross_amount',
+      'gauge',
+      'Sum of the gross totals of all issued invoices, by currency, in the currency unit (EUR, not cents)',
+      read.invoices.map((row) => [label('currency', row.currency), formatMoney(decimal(row.grossTotal), row.currency.trim())]),
+    ),
+    family(
+      'kontor_contracts',
+      'gauge',
+      'Contracts by status',
+      CONTRACT_STATUSES.map((status) => [label('status', status), read.contracts.find((row) => row.status === status)?.count ?? 0]),
+    ),
+    family('kontor_contracts_paused_credit_limit', 'gauge', 'Contracts paused because their next invoice would break the account credit limit', [['', read.pausedForCreditLimit]]),
+    family(
+      'kontor_mails_failed',
+      'gauge',
+      'Mails whose last attempt failed (retries still pending or given up), by kind',
+      read.failedMails.map((row) => [label('kind', row.kind), row.count]),
+    ),
+  ].join('\n')}\n`;
 }

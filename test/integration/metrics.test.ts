@@ -167,6 +167,9 @@ describe('a billed contract on the real stack', () => {
     const after = await waitFor(() => scrape(`${api.origin}/metrics`), (samples) => samples.get('kontor_invoices_issued_total{currency="EUR"}') === 1, 20_000);
     expect(after.get('kontor_invoices_gross_amount{currency="EUR"}')).toBe(Number(billed.invoice.grossTotal));
     expect(Number(billed.invoice.grossTotal)).toBeGreaterThan(0);
+    // the exact decimal of the books, never a float's rendering of it
+    const exposition = await (await fetch(`${api.origin}/metrics`)).text();
+    expect(exposition).toContain(`\nkontor_invoices_gross_amount{currency="EUR"} ${billed.invoice.grossTotal}\n`);
     expect(after.get('kontor_contracts{status="ACTIVE"}')).toBe(1);
     expect(after.get('kontor_contracts{status="PAUSED"}')).toBe(0);
     expect(after.get('kontor_contracts_paused_credit_limit')).toBe(0);
