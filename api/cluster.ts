@@ -80,8 +80,8 @@ export function superviseApiProcesses(processes: number, logger: Logger): void {
 
 /**
  * The text for `/metrics`: this process's registry alone, or, in a supervised API process, the figures of
- * all processes as the supervisor aggregates them: summed, which suits request counts, durations and
- * process figures alike.
+ * all processes as the supervisor aggregates them (each metric by its own aggregator: request counts and
+ * durations are summed).
  */
 export function metricsText(registry: Registry): () => Promise<string> {
   if (!cluster.isWorker) return () => registry.metrics();
