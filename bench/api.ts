@@ -15,9 +15,11 @@ import { resolveTemporalCli } from '../dev/tools/temporal-cli';
 /**
  * `npm run bench:api [N] [seconds]`: one worker and two API deployments as separate processes on the
  * embedded stack (loopback only), one API with one process and one with `API_PROCESSES` (2 unless
- * BENCH_API_PROCESSES says otherwise). N contracts are created through the API and billed, then autocannon
- * runs for a fixed time against
- *   - `GET /api/v1/Contracts/{n}` (one query of the books) at 50 connections, on each deployment in turn,
+ * BENCH_API_PROCESSES says otherwise), and beside them a bare `node:http` server answering the contract read
+ * with the same query (bench/bare-read-server.ts), the floor the read is compared with. N contracts are
+ * created through the API and billed, then autocannon runs for a fixed time against
+ *   - `GET /api/v1/Contracts/{n}` (one query of the books) at 50 connections, on each deployment and the bare
+ *     server in turn,
  *   - `GET /api/v1/Contracts/{n}/Subscription` for comparison, and
  *   - `POST /api/v1/Contracts/{n}/interimInvoice` (a Temporal update whose local activity runs a billing
  *     transaction) at 1 and at 10 connections (BENCH_COMMAND_CONNECTIONS),
@@ -67,15 +69,17 @@ async function main(): Promise<void> {
       // the access log as in production (info), written to /dev/null
       LOG_LEVEL: 'info',
     };
-    const [singlePort, clusteredPort] = [await freePort(), await freePort()];
+    const [singlePort, clusteredPort, barePort] = [await freePort(), await freePort(), await freePort()];
     children.push(
       startProcess('worker/main.ts', environment),
       startProcess('api/main.ts', { ...environment, API_PORT: String(singlePort), API_PROCESSES: '1' }),
       startProcess('api/main.ts', { ...environment, API_PORT: String(clusteredPort), API_PROCESSES: String(API_PROCESSES) }),
+      startProcess('bench/bare-read-server.ts', { ...environment, API_PORT: String(barePort), BENCH_PROJECT_ID: project.id }),
     );
     const origin = `http://127.0.0.1:${singlePort}`;
     const clusteredOrigin = `http://127.0.0.1:${clusteredPort}`;
-    for (const candidate of [origin, clusteredOrigin]) {
+    const bareOrigin = `http://127.0.0.1:${barePort}`;
+    for (const candidate of [origin, clusteredOrigin, bareOrigin]) {
       await waitUntil(async () => (await fetch(`${candidate}/health`).catch(() => null))?.status === 200, 60_000, `the API on ${candidate} did not become healthy`);
     }
 
@@ -93,6 +97,7 @@ async function main(): Promise<void> {
     const read = (target: string, route: (n: string) => string) => load(target, key, contractNumbers, { method: 'GET', connections: READ_CONNECTIONS, path: route });
     const reads = await read(origin, (n) => `/api/v1/Contracts/${n}`);
     const clusteredReads = await read(clusteredOrigin, (n) => `/api/v1/Contracts/${n}`);
+    const bareReads = await read(bareOrigin, (n) => `/api/v1/Contracts/${n}`);
     const subscriptionReads = await read(origin, (n) => `/api/v1/Contracts/${n}/Subscription`);
     const commands: { connections: number; result: autocannon.Result; invoices: number }[] = [];
     // the phases go on through the contracts, so that each finds contracts with their activity still due
@@ -107,11 +112,13 @@ async function main(): Promise<void> {
     report(`GET  /Contracts/{n}               1 API process,  ${READ_CONNECTIONS} conns`, reads, 50);
     report(`GET  /Contracts/{n}               ${API_PROCESSES} API processes, ${READ_CONNECTIONS} conns`, clusteredReads, 50);
     report(`GET  /Contracts/{n}/Subscription  1 API process,  ${READ_CONNECTIONS} conns`, subscriptionReads, 50);
+    report(`GET  /Contracts/{n}  bare node:http, same query,   ${READ_CONNECTIONS} conns`, bareReads, 50);
     for (const { connections, result, invoices } of commands) {
       report(`POST /Contracts/{n}/interimInvoice                 ${String(connections).padStart(2)} conns`, result, 250);
       console.log(`     interim invoices issued: ${invoices} (of ${result.requests.total} commands over ${N} contracts)`);
     }
     console.log(`read throughput, ${API_PROCESSES} API processes : 1 = ${(clusteredReads.requests.average / reads.requests.average).toFixed(2)}`);
+    console.log(`read throughput, 1 API process : bare node:http = ${(reads.requests.average / bareReads.requests.average).toFixed(2)}`);
   } finally {
     await Promise.all(children.map(stopProcess));
     await sql.end({ timeout: 5 });
