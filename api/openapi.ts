@@ -156,8 +156,8 @@ export const OPERATIONS: Operation[] = [
   { operationId: 'listProjects', method: 'get', path: '/Projects', summary: "List projects (the administrator key sees all, others their own)", query: paginationSchema, response: page('a page of projects') },
   { operationId: 'createProject', method: 'post', path: '/Projects', summary: 'Create a project with its first api-key (administrator key only)', body: createProjectSchema, response: { status: 201, description: 'the project and its first key, shown once' }, errors: [403, 409] },
   { operationId: 'listApiKeys', method: 'get', path: '/ApiKeys', summary: "List the project's api-keys (prefixes only)", response: page('every key of the project') },
-  { operationId: 'createApiKey', method: 'post', path: '/ApiKeys', summary: 'Issue an api-key', body: createApiKeySchema, response: { status: 201, description: 'the key, shown once' } },
-  { operationId: 'revokeApiKey', method: 'delete', path: '/ApiKeys/{id}', summary: 'Revoke an api-key at once', params: { id: apiKeyIdSchema }, response: { status: 204, description: 'revoked' } },
+  { operationId: 'createApiKey', method: 'post', path: '/ApiKeys', summary: 'Issue an api-key (an administrator key by an administrator key only)', body: createApiKeySchema, response: { status: 201, description: 'the key, shown once' }, errors: [403] },
+  { operationId: 'revokeApiKey', method: 'delete', path: '/ApiKeys/{id}', summary: 'Revoke an api-key at once (an administrator key by an administrator key, never the last one)', params: { id: apiKeyIdSchema }, response: { status: 204, description: 'revoked' }, errors: [403, 409] },
   // Outside /api/v1, no api-key
   { operationId: 'getHealth', method: 'get', path: '/health', public: true, summary: 'Liveness with PostgreSQL and Temporal checks', response: { status: 200, description: 'both answer (503 when one does not)', schema: ANY_OBJECT } },
   { operationId: 'getMetrics', method: 'get', path: '/metrics', public: true, summary: 'Prometheus metrics of this API process and of the books', response: { status: 200, description: 'the Prometheus text exposition format', contentTypes: ['text/plain'] } },

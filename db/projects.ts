@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Queryable } from './client';
+import type { Queryable, Sql } from './client';
 
 export interface Project {
   id: string;
@@ -13,6 +13,7 @@ export interface IssuedApiKey {
   key: string;
   prefix: string;
   label: string | null;
+  isAdmin: boolean;
   createdAt: string;
 }
 
@@ -91,7 +92,7 @@ export async function issueApiKey(
     insert into api_keys (project_id, key_hash, key_prefix, label, is_admin)
     values (${projectId}, ${hashApiKey(key)}, ${prefix}, ${label}, ${options.isAdmin ?? false})
     returning id, created_at as "createdAt"`;
-  return { id: row!.id, key, prefix, label, createdAt: row!.createdAt };
+  return { id: row!.id, key, prefix, label, isAdmin: options.isAdmin ?? false, createdAt: row!.createdAt };
 }
 
 /**
@@ -127,16 +128,30 @@ export async function listApiKeys(sql: Queryable, projectId: string): Promise<Ap
     from api_keys where project_id = ${projectId} order by id`;
 }
 
+export type Revocation = 'REVOKED' | 'NOT_FOUND' | 'ADMINISTRATOR_KEY' | 'LAST_ADMINISTRATOR_KEY';
+
 /**
- * Revokes a key of the project; a key of another project counts as absent. Revoking twice keeps the first
- * revocation time. Returns false when the project has no key with this id.
+ * Revokes a key of the project; a key of another project counts as absent (`NOT_FOUND`). Revoking twice
+ * keeps the first revocation time. An administrator key is revoked by an administrator key only
+ * (`ADMINISTRATOR_KEY` otherwise), and never the last one in force (`LAST_ADMINISTRATOR_KEY`): without one,
+ * no project could be created but through SQL. The administrator keys in force are locked first, so two
+ * concurrent revocations of the last two cannot both pass the check.
  */
-export async function revokeApiKey(sql: Queryable, projectId: string, id: string): Promise<boolean> {
-  const [row] = await sql<{ id: string }[]>`
-    update api_keys set revoked_at = coalesce(revoked_at, now())
-    where id = ${id} and project_id = ${projectId}
-    returning id`;
-  return row !== undefined;
+export async function revokeApiKey(sql: Sql, projectId: string, id: string, revokedBy: { isAdmin: boolean }): Promise<Revocation> {
+  return sql.begin(async (tx) => {
+    const keys = await tx<{ id: string; isAdmin: boolean; revoked: boolean }[]>`
+      select id, is_admin as "isAdmin", revoked_at is not null as revoked from api_keys
+      where project_id = ${projectId} and (id = ${id} or (is_admin and revoked_at is null))
+      order by id for update`;
+    const key = keys.find((candidate) => candidate.id === id);
+    if (!key) return 'NOT_FOUND';
+    if (key.isAdmin && !key.revoked) {
+      if (!revokedBy.isAdmin) return 'ADMINISTRATOR_KEY';
+      if (!keys.some((other) => other.id !== id && other.isAdmin && !other.revoked)) return 'LAST_ADMINISTRATOR_KEY';
+    }
+    await tx`update api_keys set revoked_at = coalesce(revoked_at, now()) where id = ${id}`;
+    return 'REVOKED';
+  });
 }
 
 /**

@@ -21,13 +21,18 @@ export const createProjectSchema = z.object({
     .optional(),
 });
 
-export const createApiKeySchema = z.object({ label: z.string().trim().min(1).max(200).optional() }).default({});
+export const createApiKeySchema = z
+  .object({
+    label: z.string().trim().min(1).max(200).optional(),
+    isAdmin: z.boolean().default(false).describe('an administrator key (issued by an administrator key only)'),
+  })
+  .default({ isAdmin: false });
 const apiKeyIdParam = z.object({ id: z.string().regex(/^\d{1,18}$/, 'must be an api key id') });
 
 /**
- * Projects (tenants) and their API keys. A key sees and manages its own project only; the first key of
- * project `default` (the administrator key) also lists every project and creates new ones. A key is shown
- * once, when it is created: only its hash is stored.
+ * Projects (tenants) and their API keys. A key sees and manages its own project only; an administrator key
+ * (the first key of project `default`, and any further one an administrator key issues there) also lists
+ * every project and creates new ones. A key is shown once, when it is created: only its hash is stored.
  */
 export function projectRoutes({ sql, config }: ApiDependencies): Router {
   const router = Router();
@@ -42,7 +47,7 @@ export function projectRoutes({ sql, config }: ApiDependencies): Router {
 
   router.post('/Projects', async (request, response) => {
     if (!apiKeyOf(request).isAdmin) {
-      throw new ApiError(403, 'FORBIDDEN', 'only the first api-key of project default may create projects');
+      throw new ApiError(403, 'FORBIDDEN', 'only an administrator api-key (the first key of project default) may create projects');
     }
     const body = createProjectSchema.parse(request.body);
     const created = await sql.begin(async (tx) => {
@@ -62,15 +67,26 @@ export function projectRoutes({ sql, config }: ApiDependencies): Router {
   router.post('/ApiKeys', async (request, response) => {
     const project = projectOf(request);
     const body = createApiKeySchema.parse(request.body ?? {});
-    const apiKey = await issueApiKey(sql, project.id, body.label ?? null);
+    if (body.isAdmin && !apiKeyOf(request).isAdmin) {
+      throw new ApiError(403, 'FORBIDDEN', 'only an administrator api-key may issue an administrator key', [{ path: 'isAdmin', message: 'needs an administrator api-key' }]);
+    }
+    const apiKey = await issueApiKey(sql, project.id, body.label ?? null, { isAdmin: body.isAdmin });
     response.status(201).json(publicIssuedKey(apiKey));
   });
 
-  /** Revokes at once: the next request with the key is refused. Revoking the key in use is allowed. */
+  /**
+   * Revokes at once: the next request with the key is refused. Revoking the key in use is allowed; an
+   * administrator key is revoked only by an administrator key, and the last one in force not at all.
+   */
   router.delete('/ApiKeys/:id', async (request, response) => {
     const project = projectOf(request);
     const { id } = apiKeyIdParam.parse(request.params);
-    if (!(await revokeApiKey(sql, project.id, id))) throw ApiError.notFound(`api key ${id}`);
+    const revocation = await revokeApiKey(sql, project.id, id, apiKeyOf(request));
+    if (revocation === 'NOT_FOUND') throw ApiError.notFound(`api key ${id}`);
+    if (revocation === 'ADMINISTRATOR_KEY') throw new ApiError(403, 'FORBIDDEN', `api key ${id} is an administrator key: only an administrator api-key may revoke it`);
+    if (revocation === 'LAST_ADMINISTRATOR_KEY') {
+      throw new ApiError(409, 'CONFLICT', `api key ${id} is the last administrator key in force; issue another one (POST /ApiKeys with isAdmin) before revoking it`);
+    }
     // this process forgets at once; the others when the database's change notification reaches them
     apiKeyCacheOf(sql).clear();
     response.status(204).end();
@@ -80,7 +96,7 @@ export function projectRoutes({ sql, config }: ApiDependencies): Router {
 }
 
 function publicIssuedKey(apiKey: IssuedApiKey) {
-  return { id: apiKey.id, key: apiKey.key, keyPrefix: apiKey.prefix, label: apiKey.label, createdAt: apiKey.createdAt };
+  return { id: apiKey.id, key: apiKey.key, keyPrefix: apiKey.prefix, label: apiKey.label, isAdmin: apiKey.isAdmin, createdAt: apiKey.createdAt };
 }
 
 function isKnownTimeZone(zone: string): boolean {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createSql, type Sql } from '../../../db/client';
 import { migrate, MIGRATIONS_DIR } from '../../../db/migrate';
-import { createProject, ensureDefaultProject, issueApiKey } from '../../../db/projects';
+import { createProject, ensureDefaultProject, issueApiKey, revokeApiKey } from '../../../db/projects';
 import { freePort } from '../../../dev/free-port';
 import { spawnApiProcess, type ApiProcess } from '../../support/api-process';
 import { startTestPostgres, startTestTemporal } from '../../support/servers';
@@ -99,7 +99,8 @@ describe('API keys', () => {
   test('a new key is answered once with its secret, stored only as its SHA-256 and listed without it', async () => {
     const created = await request(projectKey, 'POST', '/ApiKeys', { label: 'billing export' });
     expect(created.status).toBe(201);
-    expect(Object.keys(created.body).sort()).toEqual(['createdAt', 'id', 'key', 'keyPrefix', 'label']);
+    expect(Object.keys(created.body).sort()).toEqual(['createdAt', 'id', 'isAdmin', 'key', 'keyPrefix', 'label']);
+    expect(created.body.isAdmin).toBe(false);
     const { id, key, keyPrefix, label } = created.body;
     secrets.push(key);
     expect(label).toBe('billing export');
@@ -166,6 +167,72 @@ describe('API keys', () => {
       expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(refused.body.errorKey).toBe('UNAUTHORIZED');
     }
+  });
+});
+
+describe('administrator keys', () => {
+  const defaultProjectId = async () => (await sql<{ id: string }[]>`select id from projects where name = 'default'`)[0]!.id;
+  const activeAdministratorKeys = async () =>
+    (await sql<{ id: string }[]>`select id from api_keys where is_admin and revoked_at is null order by id`).map((row) => row.id);
+
+  test('only an administrator key issues an administrator key; a refused request writes nothing', async () => {
+    const before = await sql`select id from api_keys`;
+    const refused = await request(projectKey, 'POST', '/ApiKeys', { label: 'escalation', isAdmin: true });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ errorKey: 'FORBIDDEN', errors: [{ path: 'isAdmin' }] });
+    const { key: plainDefaultKey } = await issueApiKey(sql, await defaultProjectId(), 'plain default key');
+    secrets.push(plainDefaultKey);
+    expect((await request(plainDefaultKey, 'POST', '/ApiKeys', { isAdmin: true })).status).toBe(403);
+    expect(await sql`select id from api_keys`).toHaveLength(before.length + 1);
+    expect((await request(projectKey, 'POST', '/ApiKeys', { isAdmin: 'yes' })).status).toBe(400);
+  });
+
+  test('a non-administrator key cannot revoke an administrator key of its project', async () => {
+    const { key: plainDefaultKey } = await issueApiKey(sql, await defaultProjectId(), 'would-be revoker');
+    secrets.push(plainDefaultKey);
+    const [firstAdministratorKey] = await activeAdministratorKeys();
+    const refused = await request(plainDefaultKey, 'DELETE', `/ApiKeys/${firstAdministratorKey}`);
+    expect(refused.status).toBe(403);
+    expect(refused.body.errorKey).toBe('FORBIDDEN');
+    expect(await activeAdministratorKeys()).toContain(firstAdministratorKey);
+    expect((await request(adminKey, 'GET', '/Projects')).status).toBe(200);
+  });
+
+  test('the last administrator key in force cannot be revoked; after a second is issued, the first can', async () => {
+    const [firstAdministratorKey, ...others] = await activeAdministratorKeys();
+    expect(others).toEqual([]);
+    const refused = await request(adminKey, 'DELETE', `/ApiKeys/${firstAdministratorKey}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ errorKey: 'CONFLICT', detail: expect.stringContaining('last administrator key') });
+    expect(await activeAdministratorKeys()).toEqual([firstAdministratorKey]);
+
+    const second = await request(adminKey, 'POST', '/ApiKeys', { label: 'second administrator', isAdmin: true });
+    expect(second.status).toBe(201);
+    expect(second.body.isAdmin).toBe(true);
+    secrets.push(second.body.key);
+    expect((await request(second.body.key, 'GET', '/Projects')).body.items.length).toBeGreaterThan(1);
+
+    expect((await request(second.body.key, 'DELETE', `/ApiKeys/${firstAdministratorKey}`)).status).toBe(204);
+    expect((await request(adminKey, 'GET', '/Projects')).status).toBe(401);
+    adminKey = second.body.key;
+    expect((await request(adminKey, 'POST', '/Projects', { name: 'after the revocation' })).status).toBe(201);
+  });
+
+  test('two administrator keys revoking each other at the same moment leave one in force', async () => {
+    const projectOfAdministrators = await defaultProjectId();
+    const third = await issueApiKey(sql, projectOfAdministrators, 'third administrator', { isAdmin: true });
+    secrets.push(third.key);
+    const [current, ...others] = await activeAdministratorKeys();
+    expect(others).toEqual([third.id]);
+    const outcomes = await Promise.all([
+      revokeApiKey(sql, projectOfAdministrators, current!, { isAdmin: true }),
+      revokeApiKey(sql, projectOfAdministrators, third.id, { isAdmin: true }),
+    ]);
+    expect([...outcomes].sort()).toEqual(['LAST_ADMINISTRATOR_KEY', 'REVOKED']);
+    const remaining = await activeAdministratorKeys();
+    expect(remaining).toEqual([outcomes[0] === 'REVOKED' ? third.id : current]);
+    if (remaining[0] === third.id) adminKey = third.key;
+    expect((await request(adminKey, 'GET', '/Projects')).status).toBe(200);
   });
 });
 
