@@ -29,6 +29,11 @@ export const CUSTOMER_COLUMNS = [
   'country',
   'duePeriod',
   'dueUnit',
+  'iban',
+  'bic',
+  'mandateReference',
+  'mandateSignedOn',
+  'buyerReference',
 ] as const;
 
 /**
@@ -78,6 +83,7 @@ const CANONICAL_COLUMN = new Map<string, ImportColumn>(IMPORT_COLUMNS.map((colum
 
 /** The zod path of a problem, said as the file's column. */
 const ACCOUNT_FIELD_COLUMN: Record<string, ImportColumn> = { name: 'accountName', type: 'accountType' };
+const CUSTOMER_FIELD_COLUMN: Record<string, ImportColumn> = { reference: 'mandateReference', signedOn: 'mandateSignedOn' };
 
 export function parseCustomerCsv(text: string): ParsedCustomerFile {
   const content = text.startsWith('\uFEFF') ? text.slice(1) : text;
@@ -100,6 +106,7 @@ export function parseCustomerCsv(text: string): ParsedCustomerFile {
   const rows: ValidRow[] = [];
   const rejected: RejectedRow[] = [];
   const firstLineOfNumber = new Map<string, number>();
+  const firstLineOfMandate = new Map<string, number>();
   let previousEnd = header.info.lines;
   let previousEmpty = header.info.empty_lines;
   for (const { record, info } of body) {
@@ -122,6 +129,13 @@ export function parseCustomerCsv(text: string): ParsedCustomerFile {
       const first = firstLineOfNumber.get(customerNumber);
       if (first === undefined) firstLineOfNumber.set(customerNumber, line);
       else reasons.push(`customerNumber: ${customerNumber} appears already on line ${first}`);
+    }
+    // a mandate reference identifies one mandate of the creditor: PostgreSQL refuses a second customer with it
+    const mandateReference = cells.get('mandateReference')?.trim();
+    if (mandateReference !== undefined) {
+      const first = firstLineOfMandate.get(mandateReference);
+      if (first === undefined) firstLineOfMandate.set(mandateReference, line);
+      else reasons.push(`mandateReference: ${mandateReference} appears already on line ${first}`);
     }
     const result = validateRow(cells);
     reasons.push(...result.reasons);
@@ -172,8 +186,12 @@ function validateRow(cells: Map<ImportColumn, string>): { row: Omit<ValidRow, 'l
     },
     duePeriod: wholeNumberOrText(cell('duePeriod')),
     dueUnit: cell('dueUnit'),
+    iban: cell('iban'),
+    bic: cell('bic'),
+    sepaMandate: mandateOf(cell('mandateReference'), cell('mandateSignedOn'), reasons),
+    buyerReference: cell('buyerReference'),
   });
-  if (!customer.success) reasons.push(...customer.error.issues.map((issue) => reasonOf(issue.path, issue.message, {})));
+  if (!customer.success) reasons.push(...customer.error.issues.map((issue) => reasonOf(issue.path, issue.message, CUSTOMER_FIELD_COLUMN)));
 
   const hasAccount = ACCOUNT_COLUMNS.some((column) => cells.has(column));
   let account: ImportedAccount | null = null;
@@ -209,6 +227,14 @@ function validateRow(cells: Map<ImportColumn, string>): { row: Omit<ValidRow, 'l
   if (reasons.length > 0 || !customer.success) return { row: null, reasons };
   const { customerNumber, ...fields } = customer.data;
   return { row: { customerNumber: customerNumber!, customer: fields, account }, reasons };
+}
+
+/** A mandate is its reference and the day it was signed: both cells or neither. */
+function mandateOf(reference: string | undefined, signedOn: string | undefined, reasons: string[]): { reference: string; signedOn: string } | undefined {
+  if (reference === undefined && signedOn === undefined) return undefined;
+  if (reference === undefined) reasons.push('mandateReference: is required with a mandateSignedOn');
+  if (signedOn === undefined) reasons.push('mandateSignedOn: is required with a mandateReference (the day the mandate was signed)');
+  return reference === undefined || signedOn === undefined ? undefined : { reference, signedOn: signedOn.trim() };
 }
 
 /** duePeriod is a JSON number in the API; a cell that is not a whole number goes to zod as text and is refused there. */

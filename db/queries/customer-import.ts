@@ -3,7 +3,7 @@ import { parseCustomerCsv, type ImportedAccount, type RejectedRow, type ValidRow
 import type { Queryable, Sql, TransactionSql } from '../client';
 import { takeNextNumber } from '../numbers';
 import { insertAccount } from './accounts';
-import { insertCustomer } from './customers';
+import { insertCustomer, isDuplicateMandateReference } from './customers';
 import { bookLedgerEntry } from './ledger';
 
 export const IMPORT_BATCH_SIZE = 500;
@@ -92,7 +92,10 @@ async function importBatchRowByRow(tx: TransactionSql, projectId: string, today:
       results.push(await tx.savepoint((savepoint) => importRow(savepoint, projectId, today, row)));
     } catch (error) {
       results.push(null);
-      failed.push({ line: row.line, reasons: [`row: the database refused it (${databaseReason(error)})`] });
+      const reason = isDuplicateMandateReference(error)
+        ? `mandateReference: ${row.customer.sepaMandate?.reference} is the reference of another customer's mandate`
+        : `row: the database refused it (${databaseReason(error)})`;
+      failed.push({ line: row.line, reasons: [reason] });
     }
   }
   const created = results.filter((result): result is RowResult => result?.created === true);

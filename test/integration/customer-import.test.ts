@@ -238,10 +238,10 @@ test('npm run import:customers imports the same file into another project with p
 test('a file the import cannot read is refused as a whole and writes nothing', async () => {
   const before = await projectBooks(engine, engine.projectId);
 
-  const unknownColumn = await postCsv('customerNumber;companyName;iban\nZ1;Eins GmbH;DE00\n');
+  const unknownColumn = await postCsv('customerNumber;companyName;kontonummer\nZ1;Eins GmbH;0532013000\n');
   expect(unknownColumn.status).toBe(400);
   expect(unknownColumn.body).toMatchObject({ errorKey: 'INCORRECT_INPUT_DATA', errors: [expect.objectContaining({ path: 'line 1' })] });
-  expect(unknownColumn.body.detail).toContain('"iban"');
+  expect(unknownColumn.body.detail).toContain('"kontonummer"');
 
   const unclosedQuote = await postCsv('customerNumber,companyName\nZ2,"Zwei GmbH\nZ3,Drei GmbH\n');
   expect(unclosedQuote.status).toBe(400);
@@ -282,4 +282,25 @@ test('a row the database refuses for a rule the schemas do not know is reported;
   } finally {
     await engine.sql`alter table customers drop constraint import_test_refused_number`;
   }
+});
+
+test("a mandate reference another customer of the project holds already is refused on its line, naming the column", async () => {
+  const holder = await engine.call('POST', '/Customers', {
+    customerNumber: 'MANDATE-HOLDER',
+    companyName: 'Inhaber GmbH',
+    iban: 'DE89 3704 0044 0532 0130 00',
+    sepaMandate: { reference: 'IMPORT-M-1', signedOn: '2026-01-15' },
+  });
+  expect(holder.status).toBe(201);
+  const response = await postCsv(
+    'customerNumber,companyName,iban,mandateReference,mandateSignedOn\nMM-1,Eins GmbH,DE89370400440532013000,IMPORT-M-1,2026-02-01\nMM-2,Zwei GmbH,DE89370400440532013000,IMPORT-M-2,2026-02-01\n',
+  );
+  expect(response.status).toBe(200);
+  expect(response.body).toMatchObject({
+    imported: 1,
+    rejected: [{ line: 2, reasons: ["mandateReference: IMPORT-M-1 is the reference of another customer's mandate"] }],
+  });
+  const imported = await engine.call('GET', '/Customers/MM-2');
+  expect(imported.body).toMatchObject({ iban: 'DE89370400440532013000', sepaMandate: { reference: 'IMPORT-M-2', signedOn: '2026-02-01' } });
+  expect((await engine.call('GET', '/Customers/MM-1')).status).toBe(404);
 });

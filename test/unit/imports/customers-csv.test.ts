@@ -76,6 +76,13 @@ test.each([
   ['a due period in words', 'duePeriod', { duePeriod: 'zwei' }],
   ['a due period of more than a year', 'duePeriod', { duePeriod: '400' }],
   ['a lower-case country', 'country', { country: 'de' }],
+  ['an IBAN with a wrong check digit', 'iban', { iban: 'DE88 3704 0044 0532 0130 00' }],
+  ['a BIC of 9 characters', 'bic', { iban: 'DE89370400440532013000', bic: 'COBADEFFX' }],
+  ['a mandate without an IBAN', 'iban', { mandateReference: 'M-1', mandateSignedOn: '2026-01-15' }],
+  ['a mandate reference without the day it was signed', 'mandateSignedOn', { iban: 'DE89370400440532013000', mandateReference: 'M-1' }],
+  ['a mandate date without its reference', 'mandateReference', { iban: 'DE89370400440532013000', mandateSignedOn: '2026-01-15' }],
+  ['February 30th as the mandate date', 'mandateSignedOn', { iban: 'DE89370400440532013000', mandateReference: 'M-1', mandateSignedOn: '2026-02-30' }],
+  ['an umlaut in the mandate reference', 'mandateReference', { iban: 'DE89370400440532013000', mandateReference: 'MÜLLER-1', mandateSignedOn: '2026-01-15' }],
 ])('refuses a row with %s and names column %s', (_scenario, column, change) => {
   const parsed = parseCustomerCsv(csvOf([good, { ...good, customerNumber: 'K000002', ...change }]));
   expect(parsed.rows.map((row) => row.customerNumber)).toEqual(['K000001']);
@@ -89,6 +96,27 @@ test('a customer number that appears twice in the file is imported from its firs
     { line: 4, reasons: ['customerNumber: K000001 appears already on line 2'] },
     { line: 5, reasons: ['customerNumber: K000001 appears already on line 2'] },
   ]);
+});
+
+test('bank details and the SEPA mandate are read as POST /Customers takes them: IBAN and BIC in electronic format', () => {
+  const parsed = parseCustomerCsv(
+    csvOf([{ ...good, iban: 'de89 3704 0044 0532 0130 00', bic: 'cobadeffxxx', mandateReference: ' M-2026-0001 ', mandateSignedOn: '2026-01-15', buyerReference: '04011000-12345-67' }]),
+  );
+  expect(parsed.rejected).toEqual([]);
+  expect(parsed.rows[0]!.customer).toMatchObject({
+    iban: 'DE89370400440532013000',
+    bic: 'COBADEFFXXX',
+    sepaMandate: { reference: 'M-2026-0001', signedOn: '2026-01-15' },
+    buyerReference: '04011000-12345-67',
+  });
+  expect(parseCustomerCsv(csvOf([good])).rows[0]!.customer).toMatchObject({ iban: null, bic: null, sepaMandate: null, buyerReference: null });
+});
+
+test('a mandate reference that appears twice in the file is imported from its first line and refused on the later one', () => {
+  const mandate = { iban: 'DE89370400440532013000', mandateReference: 'M-7', mandateSignedOn: '2026-01-15' };
+  const parsed = parseCustomerCsv(csvOf([{ ...good, ...mandate }, { ...good, customerNumber: 'K000002', ...mandate }]));
+  expect(parsed.rows.map((row) => row.line)).toEqual([2]);
+  expect(parsed.rejected).toEqual([{ line: 3, reasons: ['mandateReference: M-7 appears already on line 2'] }]);
 });
 
 test('a row with more or fewer fields than the header is refused, the rest is read', () => {
@@ -108,7 +136,7 @@ test('header names are matched without regard to case and surrounding blanks', (
 
 test.each([
   ['an empty file', '', /empty/],
-  ['an unknown column', 'customerNumber,companyName,iban\n', /unknown column.*"iban"/],
+  ['an unknown column', 'customerNumber,companyName,kontonummer\n', /unknown column.*"kontonummer"/],
   ['no customerNumber column', 'companyName,email\nEins GmbH,a@b.de\n', /no customerNumber column/],
   ['a column named twice', 'customerNumber,email,EMAIL\n', /column email twice/],
   ['a quote that is never closed', 'customerNumber,companyName\nK1,"Eins GmbH\nK2,Zwei\n', /not valid CSV/],
