@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     namespace: 'default',
     log: () => undefined,
   });
-  const postgres = await spawnEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), port: await freePort() });
+  const postgres = await spawnEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), port: 'free' });
   const sql = createSql(postgres.url, { max: 5 });
   const children: ChildProcess[] = [];
   try {

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     namespace: 'default',
     log: () => undefined,
   });
-  const postgres = await spawnEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), port: await freePort() });
+  const postgres = await spawnEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), port: 'free' });
   const sql = createSql(postgres.url, { max: 20 });
   const connection = await Connection.connect({ address: temporalServer.address });
   const client = new Client({ connection });

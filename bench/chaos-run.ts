@@ -122,9 +122,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFindings> {
       namespace: NAMESPACE,
       log: () => undefined,
     };
-    const postgresOptions = { dataDir: path.join(dir, 'postgres'), port: await freePort() };
     let temporalServer: TemporalDevServer = await startTemporalDevServer(temporalOptions);
-    let postgres = await spawnEmbeddedPostgres(postgresOptions);
+    const postgresDir = path.join(dir, 'postgres');
+    let postgres = await spawnEmbeddedPostgres({ dataDir: postgresDir, port: 'free' });
     cleanups.push(() => postgres.stop(), () => temporalServer.stop());
 
     const sql = createSql(postgres.url);
@@ -209,9 +209,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFindings> {
           // no query of ours in flight while the server goes away (see ProgressProbe)
           await progress.pause(async () => {
             await postgres.stop();
-            postgres = await spawnEmbeddedPostgres(postgresOptions);
+            // the same port: the worker's and the API's connection strings name it
+            postgres = await spawnEmbeddedPostgres({ dataDir: postgresDir, port: postgres.port });
           });
-          note(`PostgreSQL back on port ${postgresOptions.port}`);
+          note(`PostgreSQL back on port ${postgres.port}`);
         }
         const latest = await progress.read();
         workAtRecovery = latest.invoices + latest.mailed;

@@ -34,11 +34,9 @@ export async function startEmbeddedPostgres(options: {
     createPostgresUser: runsAsRoot,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=on'],
-    onLog: () => undefined,
-    onError: (message) => {
-      const text = message instanceof Error ? message.message : String(message);
-      if (/FATAL|PANIC/.test(text)) options.log(`postgres: ${text.trim()}`);
-    },
+    // the server's own log arrives through onLog: only why it stopped is worth a line
+    onLog: (message) => logFatal(message, options.log),
+    onError: (message) => logFatal(message instanceof Error ? message.message : String(message), options.log),
   });
   const initialised = await fs
     .access(path.join(dataDir, 'PG_VERSION'))
@@ -48,7 +46,10 @@ export async function startEmbeddedPostgres(options: {
     options.log(`initialising PostgreSQL in ${dataDir}`);
     await postgres.initialise();
   }
-  await postgres.start();
+  // the package rejects with nothing when the server exits before it is ready; the reason is in its FATAL lines
+  await postgres.start().catch((error: unknown) => {
+    throw error ?? new Error(`PostgreSQL exited before it accepted connections on port ${options.port}`);
+  });
   const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${options.database}`;
   try {
     await postgres.createDatabase(options.database);
@@ -59,6 +60,10 @@ export async function startEmbeddedPostgres(options: {
     }
   }
   return { url, stop: () => postgres.stop() };
+}
+
+function logFatal(text: string, log: (line: string) => void): void {
+  for (const line of text.split('\n')) if (/FATAL|PANIC/.test(line)) log(`postgres: ${line.trim()}`);
 }
 
 async function makeParentsTraversable(dir: string): Promise<void> {

@@ -18,7 +18,7 @@ const quiet = () => undefined;
 export async function startTestPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-pg-'));
   await fs.chmod(dir, 0o755);
-  const postgres = await spawnEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port: await freePort() });
+  const postgres = await spawnEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port: 'free' });
   return {
     url: postgres.url,
     async stop() {
