@@ -122,10 +122,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFindings> {
       namespace: NAMESPACE,
       log: () => undefined,
     };
+    // each server is stopped even when the next one fails to start
     let temporalServer: TemporalDevServer = await startTemporalDevServer(temporalOptions);
+    cleanups.push(() => temporalServer.stop());
     const postgresDir = path.join(dir, 'postgres');
     let postgres = await spawnEmbeddedPostgres({ dataDir: postgresDir, port: 'free' });
-    cleanups.push(() => postgres.stop(), () => temporalServer.stop());
+    cleanups.push(() => postgres.stop());
 
     const sql = createSql(postgres.url);
     cleanups.push(() => sql.end({ timeout: 5 }));

@@ -5,7 +5,7 @@ import { createLogger } from '../../config/logger';
 import { createSql, type Sql } from '../../db/client';
 import { migrate } from '../../db/migrate';
 import { createProject } from '../../db/projects';
-import { startTestPostgres } from '../support/servers';
+import { startTestPostgres, startTogether } from '../support/servers';
 import { startSmtpPeer } from '../support/smtp-peer';
 
 /**
@@ -22,7 +22,7 @@ let smtp: Awaited<ReturnType<typeof startSmtpPeer>>;
 let mailConfig: Config['mail'];
 
 beforeAll(async () => {
-  [postgres, smtp] = await Promise.all([startTestPostgres(), startSmtpPeer()]);
+  [postgres, smtp] = await startTogether([startTestPostgres(), startSmtpPeer()] as const);
   sql = createSql(postgres.url);
   await migrate(sql);
   mailConfig = { smtpUrl: smtp.url, outboxDir: '/nonexistent', from: 'rechnung@kontor.test', operatorEmail: 'operator@kontor.test' };

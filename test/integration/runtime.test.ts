@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createSql, type Sql } from '../../db/client';
-import { startTestPostgres, startTestTemporal } from '../support/servers';
+import { startTestPostgres, startTestTemporal, startTogether } from '../support/servers';
 import { waitFor } from '../support/wait';
 import { sleepThenRecord } from '../workflow/smoke-workflows';
 
@@ -12,7 +12,7 @@ let temporal: Awaited<ReturnType<typeof startTestTemporal>>;
 let sql: Sql;
 
 beforeAll(async () => {
-  [postgres, temporal] = await Promise.all([startTestPostgres(), startTestTemporal()]);
+  [postgres, temporal] = await startTogether([startTestPostgres(), startTestTemporal()] as const);
   sql = createSql(postgres.url);
   await sql`create table wake_ups (marker text primary key, at timestamptz not null default now())`;
 });

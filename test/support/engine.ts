@@ -13,7 +13,7 @@ import { createMailer, type Mailer } from '../../activities/mailer';
 import { createSql, type Sql } from '../../db/client';
 import { migrate } from '../../db/migrate';
 import { createProject, issueApiKey } from '../../db/projects';
-import { startTestPostgres, startTestTemporal } from './servers';
+import { startTestPostgres, startTestTemporal, startTogether } from './servers';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
 
@@ -44,8 +44,7 @@ export interface TestWorker {
 }
 
 export async function startTestEngine(options: { smtpUrl?: string; taskQueue?: string } = {}): Promise<TestEngine> {
-  const postgres = await startTestPostgres();
-  const temporalServer = await startTestTemporal();
+  const [postgres, temporalServer] = await startTogether([startTestPostgres(), startTestTemporal()] as const);
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-engine-'));
   const environment: NodeJS.ProcessEnv = {
     DATABASE_URL: postgres.url,

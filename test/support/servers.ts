@@ -15,6 +15,25 @@ import { resolveTestServer } from '../../dev/tools/test-server';
 
 const quiet = () => undefined;
 
+interface Stoppable {
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts servers side by side. Jest never runs the `process.on('exit')` hooks that test code registers, so a
+ * server whose sibling failed to start would outlive the test run: when one start fails, the servers that
+ * did start are stopped before the failure is thrown.
+ */
+export async function startTogether<T extends readonly Promise<Stoppable>[]>(starts: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(starts);
+  const failure = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failure) {
+    await Promise.all(settled.map((result) => (result.status === 'fulfilled' ? result.value.stop().catch(() => undefined) : undefined)));
+    throw failure.reason;
+  }
+  return settled.map((result) => (result as PromiseFulfilledResult<Stoppable>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
+}
+
 export async function startTestPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-pg-'));
   await fs.chmod(dir, 0o755);

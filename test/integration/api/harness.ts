@@ -9,7 +9,7 @@ import { createLogger } from '../../../config/logger';
 import { createSql, type Sql } from '../../../db/client';
 import { migrate } from '../../../db/migrate';
 import { createProject, issueApiKey } from '../../../db/projects';
-import { startTestPostgres, startTestTemporal } from '../../support/servers';
+import { startTestPostgres, startTestTemporal, startTogether } from '../../support/servers';
 
 export interface ApiResponse {
   status: number;
@@ -33,7 +33,7 @@ export interface ApiHarness {
 }
 
 export async function startApi(): Promise<ApiHarness> {
-  const [postgres, temporalServer] = await Promise.all([startTestPostgres(), startTestTemporal()]);
+  const [postgres, temporalServer] = await startTogether([startTestPostgres(), startTestTemporal()] as const);
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-api-'));
   const config = loadConfig({
     DATABASE_URL: postgres.url,

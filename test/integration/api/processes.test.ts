@@ -6,7 +6,7 @@ import { migrate } from '../../../db/migrate';
 import { createProject, issueApiKey } from '../../../db/projects';
 import { freePort } from '../../../dev/free-port';
 import { jsonLines, spawnApiProcess, type ApiProcess } from '../../support/api-process';
-import { startTestPostgres, startTestTemporal } from '../../support/servers';
+import { startTestPostgres, startTestTemporal, startTogether } from '../../support/servers';
 import { waitFor } from '../../support/wait';
 
 /**
@@ -26,7 +26,7 @@ let origin: string;
 let key: string;
 
 beforeAll(async () => {
-  [postgres, temporal] = await Promise.all([startTestPostgres(), startTestTemporal()]);
+  [postgres, temporal] = await startTogether([startTestPostgres(), startTestTemporal()] as const);
   sql = createSql(postgres.url);
   await migrate(sql);
   const project = await createProject(sql, 'processes', 'Europe/Berlin');

@@ -7,7 +7,7 @@ import { migrate, MIGRATIONS_DIR } from '../../../db/migrate';
 import { createProject, ensureDefaultProject, issueApiKey, revokeApiKey } from '../../../db/projects';
 import { freePort } from '../../../dev/free-port';
 import { spawnApiProcess, type ApiProcess } from '../../support/api-process';
-import { startTestPostgres, startTestTemporal } from '../../support/servers';
+import { startTestPostgres, startTestTemporal, startTogether } from '../../support/servers';
 import { waitFor } from '../../support/wait';
 
 jest.setTimeout(120_000);
@@ -58,7 +58,7 @@ async function newKey(label: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  [postgres, temporal] = await Promise.all([startTestPostgres(), startTestTemporal()]);
+  [postgres, temporal] = await startTogether([startTestPostgres(), startTestTemporal()] as const);
   sql = createSql(postgres.url);
   await migrate(sql);
   const admin = await ensureDefaultProject(sql, 'Europe/Berlin');
