@@ -37,10 +37,10 @@ async function sendOnce(
     if (logged!.status === 'SENT') return 'ALREADY_SENT';
     const messageId = `<${record.kind.toLowerCase()}.${record.businessKey.replace(/[^\w.-]+/g, '-')}.${record.projectId}@kontor>`;
     if (logged!.status === 'COMMITTING') {
-      // An attempt died after the database confirmed COMMITTING. From there the end-of-data mark goes out in
-      // the same few microseconds, while the server's answer and the SENT record take milliseconds: the
-      // server has the mail in all but a vanishing share of such crashes, so it counts as delivered rather
-      // than going a second time.
+      // An attempt died after the database confirmed COMMITTING. The end-of-data mark goes out as soon as
+      // that confirmation arrives, while the server's answer and the SENT record take milliseconds more: the
+      // server has the mail in all but a small share of such crashes, so it counts as delivered rather than
+      // going a second time.
       await recordSent(deps, connection, record, logged!.id, messageId, INTERRUPTED_AFTER_COMMIT);
       deps.logger.warn({ kind: record.kind, businessKey: record.businessKey, messageId }, 'mail counted as delivered: its attempt was interrupted after the end-of-data mark');
       return 'ALREADY_SENT';
@@ -83,7 +83,10 @@ async function markCommitting(connection: Sql, id: string): Promise<void> {
   try {
     await connection`update mail_log set status = 'COMMITTING' where id = ${id}`;
   } finally {
-    await connection.unsafe('reset statement_timeout');
+    // Queued behind the update on this connection and not awaited: the end-of-data mark goes out as soon as
+    // COMMITTING is confirmed, not a round trip later (a crash in between would count an unsent mail as
+    // delivered). Whatever this attempt sends to the database next (SENT or FAILED) runs after the reset.
+    void connection.unsafe('reset statement_timeout').catch(() => undefined);
   }
 }
 /** Inside the mail activity's one-minute timeout, so that the attempt is still ours when SENT is recorded. */
