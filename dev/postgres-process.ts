@@ -46,12 +46,20 @@ async function spawnOnPort(dataDir: string, port: number): Promise<EmbeddedPostg
   const url = await new Promise<string>((resolve, reject) => {
     let output = '';
     let errors = '';
+    let started = false;
     child.stdout!.on('data', (chunk: Buffer) => {
+      if (started) return;
       output += chunk.toString();
       const ready = /ready (\S+)/.exec(output);
-      if (ready) resolve(ready[1]!);
+      if (ready) {
+        started = true;
+        resolve(ready[1]!);
+      }
     });
-    child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    // read for as long as the server runs (a full pipe would stop it), kept only until it is ready
+    child.stderr!.on('data', (chunk: Buffer) => {
+      if (!started) errors += chunk.toString();
+    });
     child.once('exit', (code) => {
       process.removeListener('exit', stopOnParentExit);
       reject(new Error(`embedded PostgreSQL exited (${code}): ${errors.trim()}`));
