@@ -4,6 +4,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import { z, ZodError } from 'zod';
 import { BillingError } from '../billing/errors';
 import type { Logger } from '../config/logger';
+import { OperationError, type OperationErrorKind } from '../operations/errors';
 
 /** Stable error keys of the public API (API.md); clients branch on these, never on text. */
 export const ERROR_KEYS = [
@@ -86,6 +87,8 @@ const BILLING_ERROR_STATUS: Record<BillingError['code'], number> = {
   INCORRECT_INPUT_DATA: 400,
 };
 
+const OPERATION_ERROR_STATUS: Record<OperationErrorKind, number> = { INVALID: 400, UNPROCESSABLE: 422, NOT_FOUND: 404, CONFLICT: 409 };
+
 /** Turns every error into one RFC 9457 problem document. Unknown errors are 500 without internals. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
@@ -93,6 +96,10 @@ export function toApiError(error: unknown): ApiError {
     const errors = error.issues.map((issue) => ({ path: issue.path.join('.') || '(body)', message: issue.message }));
     const detail = errors.map((problem) => `${problem.path}: ${problem.message}`).join('; ');
     return new ApiError(400, 'INCORRECT_INPUT_DATA', detail, errors);
+  }
+  if (error instanceof OperationError) {
+    const errorKey = (ERROR_KEYS as readonly string[]).includes(error.errorKey) ? (error.errorKey as ErrorKey) : 'INCORRECT_INPUT_DATA';
+    return new ApiError(OPERATION_ERROR_STATUS[error.kind], errorKey, error.message, error.path === null ? [] : [{ path: error.path, message: error.reason }]);
   }
   if (error instanceof BillingError) {
     const path = typeof error.details.path === 'string' ? error.details.path : undefined;

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { problemSchema } from './errors';
-import { bookingSchema, createAccountSchema, updateAccountSchema } from './routes/accounts';
+import { bookingSchema } from './routes/accounts';
+import { createAccountSchema, updateAccountSchema } from '../validation/accounts';
 import { listActivitiesSchema, manualActivitySchema } from './routes/activities';
 import { cancelSchema, changeSubscriptionSchema, pauseSchema, rebillSchema, terminateSchema } from './routes/contract-commands';
 import { companyDetailsSchema } from './routes/company';
 import { createContractSchema, listContractsSchema } from './routes/contracts';
-import { createCustomerSchema, customerFieldsSchema } from './routes/customers';
+import { createCustomerSchema, customerFieldsSchema } from '../validation/customers';
 import { documentQuerySchema } from './routes/documents';
 import { listInvoicesSchema } from './routes/invoices';
 import { createItemSchema, updateItemSchema } from './routes/items';
@@ -13,7 +14,8 @@ import { mailLogQuerySchema } from './routes/mail-log';
 import { bankStatementQuerySchema, listPaymentsSchema, paymentSchema } from './routes/payments';
 import { createProductGroupSchema } from './routes/product-groups';
 import { createApiKeySchema, createProjectSchema } from './routes/projects';
-import { businessNumberSchema, paginationSchema } from './schemas';
+import { paginationSchema } from './schemas';
+import { businessNumberSchema } from '../validation/fields';
 import { datevQuerySchema, sepaExportSchema, sepaMessageIdSchema } from './routes/exports';
 
 /**

@@ -1,8 +1,8 @@
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
-import { createAccountSchema } from '../api/routes/accounts';
-import { createCustomerSchema } from '../api/routes/customers';
-import { decimalSchema, isoDateSchema } from '../api/schemas';
+import { createAccountSchema } from '../validation/accounts';
+import { createCustomerSchema } from '../validation/customers';
+import { decimalSchema, isoDateSchema } from '../validation/fields';
 import { detectDelimiter } from './csv';
 
 /**

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { decimal, minorUnits, type DecimalString } from '../billing/money';
-import { isCalendarDate } from '../api/schemas';
+import { isCalendarDate } from '../validation/fields';
 
 /** One incoming payment read from a bank statement or posted on its own, before it is matched. */
 export interface IncomingPayment {

@@ -11,48 +11,10 @@ import { takeNextNumber } from '../../db/numbers';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
-import { notifyAccountChanged } from '../notify-contracts';
-import {
-  businessNumberSchema,
-  currencySchema,
-  decimalSchema,
-  fitsCurrency,
-  isoDateSchema,
-  nonNegativeDecimalSchema,
-  pageOf,
-  paginationSchema,
-  positiveDecimalSchema,
-} from '../schemas';
-
-export const createAccountSchema = z
-  .object({
-    name: z.string().trim().min(1).max(200),
-    type: z.enum(['PREPAID', 'POSTPAID']),
-    currency: currencySchema,
-    openingBalance: decimalSchema.optional(),
-    minimumTopUp: nonNegativeDecimalSchema.optional(),
-    creditLimit: nonNegativeDecimalSchema.optional(),
-  })
-  .superRefine((account, context) => {
-    if (account.type === 'POSTPAID' && account.minimumTopUp !== undefined) {
-      context.addIssue({ code: 'custom', path: ['minimumTopUp'], message: 'applies to PREPAID accounts only' });
-    }
-    if (account.type === 'PREPAID' && account.creditLimit !== undefined) {
-      context.addIssue({ code: 'custom', path: ['creditLimit'], message: 'applies to POSTPAID accounts only' });
-    }
-    for (const field of ['openingBalance', 'minimumTopUp', 'creditLimit'] as const) {
-      const amount = account[field];
-      if (amount !== undefined && !fitsCurrency(amount, account.currency)) {
-        context.addIssue({ code: 'custom', path: [field], message: `has more decimals than ${account.currency} has (${minorUnits(account.currency)})` });
-      }
-    }
-  });
-
-export const updateAccountSchema = z.object({
-  name: z.string().trim().min(1).max(200).optional(),
-  creditLimit: nonNegativeDecimalSchema.optional(),
-  minimumTopUp: nonNegativeDecimalSchema.optional(),
-});
+import { createAccountSchema, updateAccountSchema } from '../../validation/accounts';
+import { notifyAccountChanged } from '../../operations/contract-workflows';
+import { pageOf, paginationSchema } from '../schemas';
+import { businessNumberSchema, currencySchema, decimalSchema, fitsCurrency, isoDateSchema, nonNegativeDecimalSchema, positiveDecimalSchema } from '../../validation/fields';
 
 export const bookingSchema = z.object({
   type: z.enum(['CREDIT', 'DEBIT', 'TOPUP']),

@@ -14,15 +14,8 @@ import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
 import { money, plain, unitPrice } from '../format';
-import {
-  booleanQuerySchema,
-  businessNumberSchema,
-  isoDateSchema,
-  nonNegativeDecimalSchema,
-  pageOf,
-  paginationSchema,
-  positiveDecimalSchema,
-} from '../schemas';
+import { booleanQuerySchema, pageOf, paginationSchema } from '../schemas';
+import { businessNumberSchema, isoDateSchema, nonNegativeDecimalSchema, positiveDecimalSchema } from '../../validation/fields';
 
 /** Activities are listed by period start, then id. */
 const ACTIVITY_CURSOR_KEY = /^(\d{4}-\d{2}-\d{2})\|(\d{1,18})$/;

@@ -16,7 +16,7 @@ import {
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
-import { positiveDecimalSchema, isoDateSchema } from '../schemas';
+import { positiveDecimalSchema, isoDateSchema } from '../../validation/fields';
 
 /** How long the API waits for a command's answer before telling the caller to ask again. */
 const COMMAND_DEADLINE_MS = 30_000;

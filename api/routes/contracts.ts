@@ -14,7 +14,8 @@ import { ContractNumberKey, ContractStatusKey, CustomerNumberKey, NextBillingDat
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
-import { positiveDecimalSchema, isoDateSchema, pageOf, paginationSchema } from '../schemas';
+import { pageOf, paginationSchema } from '../schemas';
+import { positiveDecimalSchema, isoDateSchema } from '../../validation/fields';
 
 const intervalSchema = z.object({
   count: z.number().int().min(1).max(1000),

@@ -6,7 +6,7 @@ import { loadCorrectionDocument, loadInvoiceDocument, type InvoiceDocumentData, 
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { ApiError, type ErrorKey } from '../errors';
-import { businessNumberSchema } from '../schemas';
+import { businessNumberSchema } from '../../validation/fields';
 
 export const documentQuerySchema = z.object({
   format: z.enum(['pdf', 'xrechnung', 'facturx'], { error: 'must be pdf, xrechnung or facturx' }).default('pdf'),

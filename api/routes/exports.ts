@@ -21,7 +21,7 @@ import { buildDirectDebitXml, type SepaDebit, type SequenceType } from '../../ex
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { ApiError, type FieldProblem } from '../errors';
-import { businessNumberSchema, currencySchema, isoDateSchema } from '../schemas';
+import { businessNumberSchema, currencySchema, isoDateSchema } from '../../validation/fields';
 
 const wholeNumber = (min: number, max: number) =>
   z.coerce

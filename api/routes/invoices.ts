@@ -6,7 +6,8 @@ import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
 import { money, plain, unitPrice } from '../format';
-import { businessNumberSchema, pageOf, paginationSchema } from '../schemas';
+import { pageOf, paginationSchema } from '../schemas';
+import { businessNumberSchema } from '../../validation/fields';
 
 export const listInvoicesSchema = paginationSchema.extend({
   contractNumber: businessNumberSchema.optional(),

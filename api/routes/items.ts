@@ -9,7 +9,8 @@ import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { plain, unitPrice } from '../format';
 import { ApiError } from '../errors';
-import { businessNumberSchema, currencySchema, isoDateSchema, nonNegativeDecimalSchema, pageOf, paginationSchema } from '../schemas';
+import { pageOf, paginationSchema } from '../schemas';
+import { businessNumberSchema, currencySchema, isoDateSchema, nonNegativeDecimalSchema } from '../../validation/fields';
 
 const priceSchema = z.object({
   price: nonNegativeDecimalSchema,

@@ -11,8 +11,9 @@ import { isKnownCurrency, normalizeIban, StatementFormatError, type IncomingPaym
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
-import { notifyAccountChanged } from '../notify-contracts';
-import { businessNumberSchema, currencySchema, fitsCurrency, isoDateSchema, pageOf, paginationSchema, positiveDecimalSchema } from '../schemas';
+import { notifyAccountChanged } from '../../operations/contract-workflows';
+import { pageOf, paginationSchema } from '../schemas';
+import { businessNumberSchema, currencySchema, fitsCurrency, isoDateSchema, positiveDecimalSchema } from '../../validation/fields';
 
 const MAX_STATEMENT_SIZE = '10mb';
 const XML_TYPES = ['application/xml', 'text/xml'];

@@ -4,7 +4,8 @@ import { findProductGroup, insertProductGroup, listProductGroups, taxGroupExists
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
-import { businessNumberSchema, pageOf, paginationSchema } from '../schemas';
+import { pageOf, paginationSchema } from '../schemas';
+import { businessNumberSchema } from '../../validation/fields';
 
 export const createProductGroupSchema = z.object({
   code: businessNumberSchema,
