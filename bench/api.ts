@@ -7,7 +7,7 @@ import { calendarDateAt } from '../billing/zoned-date';
 import { createSql, type Sql } from '../db/client';
 import { migrate } from '../db/migrate';
 import { createProject, issueApiKey } from '../db/projects';
-import { freePort } from '../dev/free-port';
+import { freePort } from '../worker/free-port';
 import { spawnEmbeddedPostgres } from '../dev/postgres-process';
 import { startTemporalDevServer } from '../dev/temporal-dev-server';
 import { resolveTemporalCli } from '../dev/tools/temporal-cli';

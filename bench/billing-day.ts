@@ -9,11 +9,11 @@ import { createSql, type Sql } from '../db/client';
 import { migrate } from '../db/migrate';
 import { createProject } from '../db/projects';
 import { spawnEmbeddedPostgres } from '../dev/postgres-process';
-import { freePort } from '../dev/free-port';
+import { freePort } from '../worker/free-port';
 import { startTemporalDevServer } from '../dev/temporal-dev-server';
 import { resolveTemporalCli } from '../dev/tools/temporal-cli';
 import { contractWorkflowId } from '../workflows/definitions';
-import { seedContract, seedCustomerWithAccount, seedItem, type SeededContract } from '../test/support/fixtures';
+import { seedContract, seedCustomerWithAccount, seedItem, type SeededContract } from '../dev/seed';
 
 /**
  * `npm run bench:billing-day [N]`: N contracts due on the same day on the embedded stack (Temporal dev

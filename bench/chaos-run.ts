@@ -15,12 +15,12 @@ import { createLogger } from '../config/logger';
 import { createSql, type Sql } from '../db/client';
 import { migrate } from '../db/migrate';
 import { createProject, issueApiKey } from '../db/projects';
-import { freePort } from '../dev/free-port';
+import { freePort } from '../worker/free-port';
 import { spawnEmbeddedPostgres } from '../dev/postgres-process';
 import { startTemporalDevServer, type DevServerOptions, type TemporalDevServer } from '../dev/temporal-dev-server';
 import { resolveTemporalCli } from '../dev/tools/temporal-cli';
-import { checkBookInvariants } from '../test/support/invariants';
-import { startSmtpPeer } from '../test/support/smtp-peer';
+import { checkBookInvariants } from '../dev/book-invariants';
+import { startSmtpPeer } from '../dev/smtp-peer';
 
 /**
  * A chaos run on the embedded stack: N backdated monthly contracts created through the API, all due at

@@ -8,12 +8,12 @@ import { calendarDateAt } from '../billing/zoned-date';
 import { createSql, type Sql } from '../db/client';
 import { migrate } from '../db/migrate';
 import { createProject } from '../db/projects';
-import { freePort } from '../dev/free-port';
+import { freePort } from '../worker/free-port';
 import { spawnEmbeddedPostgres } from '../dev/postgres-process';
 import { startTemporalDevServer } from '../dev/temporal-dev-server';
 import { resolveTemporalCli } from '../dev/tools/temporal-cli';
 import { contractWorkflowId } from '../workflows/definitions';
-import { seedContract, seedCustomerWithAccount, seedItem, type SeededContract } from '../test/support/fixtures';
+import { seedContract, seedCustomerWithAccount, seedItem, type SeededContract } from '../dev/seed';
 
 /**
  * `npm run bench:sleeping [N]`: N monthly contracts (default 10,000) that start in two weeks, each with its

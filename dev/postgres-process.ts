@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { freePort } from './free-port';
+import { freePort } from '../worker/free-port';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 

@@ -5,7 +5,7 @@ import { temporalConnectionOptions } from '../config/temporal-connection';
 import { createSql } from '../db/client';
 import { createActivities } from '../activities';
 import { createMailer } from '../activities/mailer';
-import { freePort } from '../dev/free-port';
+import { freePort } from './free-port';
 import { createWorkerMetrics, serveWorkerMetrics } from './metrics';
 
 const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {

@@ -4,7 +4,6 @@ import type { DecimalString, IsoDate } from '../billing/types';
 
 /** Everything the API and the contract workflow share: ids, the task queue name and the messages. */
 
-export const DEFAULT_TASK_QUEUE = 'contracts';
 
 /**
  * `contract-<contractNumber>` for the default project. Contract numbers are unique per project only, so

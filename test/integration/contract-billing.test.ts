@@ -1,7 +1,7 @@
 import { addDays } from '../../billing/calendar';
 import { calendarDateAt } from '../../billing/zoned-date';
-import { checkBookInvariants } from '../support/invariants';
-import { startSmtpPeer } from '../support/smtp-peer';
+import { checkBookInvariants } from '../../dev/book-invariants';
+import { startSmtpPeer } from '../../dev/smtp-peer';
 import { startTestEngine, type TestEngine } from '../support/engine';
 import { waitFor } from '../support/wait';
 

@@ -1,7 +1,7 @@
 import { addDays } from '../../billing/calendar';
 import { calendarDateAt } from '../../billing/zoned-date';
 import { startTestEngine, type TestEngine, type TestWorker } from '../support/engine';
-import { checkBookInvariants, daysNotBilledOnce } from '../support/invariants';
+import { checkBookInvariants, daysNotBilledOnce } from '../../dev/book-invariants';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(300_000);

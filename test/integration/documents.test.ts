@@ -4,7 +4,7 @@ import path from 'node:path';
 import { calendarDateAt } from '../../billing/zoned-date';
 import { extractPdfTexts, resolveMustangValidator, validateEInvoices, type MustangValidator } from '../../dev/tools/mustang-validator';
 import { germanDate } from '../../documents/german-format';
-import { startSmtpPeer } from '../support/smtp-peer';
+import { startSmtpPeer } from '../../dev/smtp-peer';
 import { startTestEngine, type TestEngine, type TestWorker } from '../support/engine';
 import { waitFor } from '../support/wait';
 

@@ -4,8 +4,8 @@ import { createLogger } from '../../config/logger';
 import { createSql, type Sql } from '../../db/client';
 import { migrate } from '../../db/migrate';
 import { createProject } from '../../db/projects';
-import { invoicesOf, seedContract, seedCustomerWithAccount, seedItem } from '../support/fixtures';
-import { checkBookInvariants, daysNotBilledOnce } from '../support/invariants';
+import { invoicesOf, seedContract, seedCustomerWithAccount, seedItem } from '../../dev/seed';
+import { checkBookInvariants, daysNotBilledOnce } from '../../dev/book-invariants';
 import { startTestPostgres } from '../support/servers';
 
 /**

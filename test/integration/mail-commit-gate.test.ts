@@ -6,7 +6,7 @@ import { createSql, type Sql } from '../../db/client';
 import { migrate } from '../../db/migrate';
 import { createProject } from '../../db/projects';
 import { startTestPostgres, startTogether } from '../support/servers';
-import { startSmtpPeer } from '../support/smtp-peer';
+import { startSmtpPeer } from '../../dev/smtp-peer';
 
 /**
  * The end-of-data mark makes an SMTP server deliver; a mail is only safe from being sent twice once its SENT

@@ -1,5 +1,5 @@
 import { calendarDateAt } from '../../billing/zoned-date';
-import { startSmtpPeer } from '../support/smtp-peer';
+import { startSmtpPeer } from '../../dev/smtp-peer';
 import { startTestEngine, type TestEngine, type TestWorker } from '../support/engine';
 import { waitFor } from '../support/wait';
 

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { createApp } from '../../api/app';
 import { addDays } from '../../billing/calendar';
 import { calendarDateAt } from '../../billing/zoned-date';
-import { freePort } from '../../dev/free-port';
+import { freePort } from '../../worker/free-port';
 import { contractWorkflowId } from '../../workflows/definitions';
 import { startTestEngine, type TestEngine } from '../support/engine';
 import { waitFor } from '../support/wait';

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../dev/free-port';
+import { freePort } from '../../worker/free-port';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(600_000);

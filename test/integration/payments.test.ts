@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { decimal } from '../../billing/money';
 import { calendarDateAt } from '../../billing/zoned-date';
-import { checkBookInvariants } from '../support/invariants';
+import { checkBookInvariants } from '../../dev/book-invariants';
 import { startTestEngine, type TestEngine, type TestWorker } from '../support/engine';
 import { waitFor } from '../support/wait';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { addDays, billingInstant } from '../../billing/calendar';
 import { accountChangedSignal, contractStateQuery, interimInvoiceUpdate, pauseUpdate, terminateUpdate } from '../../workflows/definitions';
-import { seedContract, seedCustomerWithAccount, seedItem } from '../support/fixtures';
+import { seedContract, seedCustomerWithAccount, seedItem } from '../../dev/seed';
 import { waitFor } from '../support/wait';
 import { startWorkflowHarness } from '../support/workflow-harness';
 

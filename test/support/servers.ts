@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { freePort } from '../../dev/free-port';
+import { freePort } from '../../worker/free-port';
 import { spawnEmbeddedPostgres } from '../../dev/postgres-process';
 import { ensureSearchAttributes } from '../../dev/search-attributes';
 import { startTemporalDevServer } from '../../dev/temporal-dev-server';

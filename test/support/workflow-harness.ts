@@ -15,7 +15,7 @@ import { migrate } from '../../db/migrate';
 import { createProject } from '../../db/projects';
 import { contractWorkflowId, type ContractWorkflowInput } from '../../workflows/definitions';
 import { contractWorkflow } from '../../workflows/contract-workflow';
-import type { SeededContract } from './fixtures';
+import type { SeededContract } from '../../dev/seed';
 import { createTimeSkippingEnv, startTestPostgres } from './servers';
 
 const TIME_ZONE = 'Europe/Berlin';

@@ -10,8 +10,8 @@ import {
   rebillUpdate,
 } from '../../workflows/definitions';
 import type { contractWorkflow } from '../../workflows/contract-workflow';
-import { invoicesOf, seedContract, seedCustomerWithAccount, seedItem, type SeededContract } from '../support/fixtures';
-import { checkBookInvariants, daysBilledOtherThan } from '../support/invariants';
+import { invoicesOf, seedContract, seedCustomerWithAccount, seedItem, type SeededContract } from '../../dev/seed';
+import { checkBookInvariants, daysBilledOtherThan } from '../../dev/book-invariants';
 import { waitFor } from '../support/wait';
 import { useWorkflowHarness, type WorkflowHarness } from '../support/workflow-harness';
 

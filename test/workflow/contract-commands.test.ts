@@ -7,8 +7,8 @@ import {
   pauseUpdate,
   rebillUpdate,
 } from '../../workflows/definitions';
-import { invoicesOf, seedContract, seedCustomerWithAccount, seedItem } from '../support/fixtures';
-import { checkBookInvariants, daysNotBilledOnce } from '../support/invariants';
+import { invoicesOf, seedContract, seedCustomerWithAccount, seedItem } from '../../dev/seed';
+import { checkBookInvariants, daysNotBilledOnce } from '../../dev/book-invariants';
 import { expectRefused } from '../support/failures';
 import { waitFor } from '../support/wait';
 import { useWorkflowHarness, type WorkflowHarness } from '../support/workflow-harness';

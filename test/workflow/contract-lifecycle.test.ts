@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { addDays } from '../../billing/calendar';
 import { contractStateQuery, terminateUpdate, accountChangedSignal } from '../../workflows/definitions';
-import { invoicesOf, seedContract, seedCustomerWithAccount, seedItem } from '../support/fixtures';
-import { checkBookInvariants } from '../support/invariants';
+import { invoicesOf, seedContract, seedCustomerWithAccount, seedItem } from '../../dev/seed';
+import { checkBookInvariants } from '../../dev/book-invariants';
 import { expectRefused } from '../support/failures';
 import { waitFor } from '../support/wait';
 import { useWorkflowHarness, type WorkflowHarness } from '../support/workflow-harness';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createSql, type Sql } from '../../../db/client';
 import { migrate } from '../../../db/migrate';
 import { createProject, issueApiKey } from '../../../db/projects';
-import { freePort } from '../../../dev/free-port';
+import { freePort } from '../../../worker/free-port';
 import { jsonLines, spawnApiProcess, type ApiProcess } from '../../support/api-process';
 import { startTestPostgres, startTestTemporal, startTogether } from '../../support/servers';
 import { waitFor } from '../../support/wait';

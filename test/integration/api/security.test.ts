@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createSql, type Sql } from '../../../db/client';
 import { migrate, MIGRATIONS_DIR } from '../../../db/migrate';
 import { createProject, ensureDefaultProject, issueApiKey, revokeApiKey } from '../../../db/projects';
-import { freePort } from '../../../dev/free-port';
+import { freePort } from '../../../worker/free-port';
 import { spawnApiProcess, type ApiProcess } from '../../support/api-process';
 import { startTestPostgres, startTestTemporal, startTogether } from '../../support/servers';
 import { waitFor } from '../../support/wait';

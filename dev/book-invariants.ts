@@ -1,4 +1,4 @@
-import type { Sql } from '../../db/client';
+import type { Sql } from '../db/client';
 
 /**
  * The books' invariants, checked after every scenario: balances are ledger sums, invoice numbers are

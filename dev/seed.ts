@@ -1,7 +1,7 @@
-import type { IntervalUnit } from '../../billing/types';
-import type { Sql } from '../../db/client';
-import { insertContract } from '../../db/queries/contracts';
-import { takeNextNumber } from '../../db/numbers';
+import type { IntervalUnit } from '../billing/types';
+import type { Sql } from '../db/client';
+import { insertContract } from '../db/queries/contracts';
+import { takeNextNumber } from '../db/numbers';
 
 /** Master data written straight into the books, for workflow tests that do not go through the API. */
 
