@@ -4,7 +4,7 @@ import { Decimal, decimal, formatDecimal, formatMoney, sum } from './money';
 import { assertItemFitsInterval, compilePriceList, pickVariant, priceChangeDays, requireVariant, type CompiledVariant, type PriceList } from './pricing';
 import { creditForDays, prorateCharge, type ProratedCharge } from './proration';
 import { applicableTax } from './tax';
-import type { Activity, ActivityOrigin, AppliedTax, ContractTerms, Interval, IsoDate, ItemDefinition, StoredActivity, SubscriptionLine } from './types';
+import type { Activity, ActivityOrigin, ContractTerms, Interval, IsoDate, ItemDefinition, StoredActivity, SubscriptionLine } from './types';
 
 export interface GenerationInput {
   terms: ContractTerms;

@@ -28,7 +28,8 @@ export async function startTogether<T extends readonly Promise<Stoppable>[]>(sta
   const settled = await Promise.allSettled(starts);
   const failure = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failure) {
-    await Promise.all(settled.map((result) => (result.status === 'fulfilled' ? result.value.stop().catch(() => undefined) : undefined)));
+    const started = settled.filter((result): result is PromiseFulfilledResult<Stoppable> => result.status === 'fulfilled');
+    await Promise.all(started.map((result) => result.value.stop().catch(() => undefined)));
     throw failure.reason;
   }
   return settled.map((result) => (result as PromiseFulfilledResult<Stoppable>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };

@@ -1,4 +1,4 @@
-import { BillingError } from '../../../billing/errors';
+import type { BillingError } from '../../../billing/errors';
 import { generateActivities, type GenerationInput } from '../../../billing/generation';
 import type { ContractTerms, ItemDefinition, StoredActivity } from '../../../billing/types';
 import { FAQ_PRICES, contract, item, itemsOf, line, markBilled, spans, store } from './billing-fixtures';

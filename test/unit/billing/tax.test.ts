@@ -1,4 +1,4 @@
-import { BillingError } from '../../../billing/errors';
+import type { BillingError } from '../../../billing/errors';
 import { DE_REDUCED, DE_SMALL_BUSINESS, DE_STANDARD, applicableTax } from '../../../billing/tax';
 import type { AppliedTax, TaxGroup, TaxSubject } from '../../../billing/types';
 
