@@ -117,7 +117,7 @@ export default tseslint.config(
   },
   {
     // a route translates HTTP into an operation call and reads; SQL belongs to db/queries
-    files: ['api/routes/**/*.ts', 'activities/**/*.ts', 'cli/**/*.ts'],
+    files: ['api/**/*.ts', 'activities/**/*.ts', 'cli/**/*.ts', 'worker/**/*.ts'],
     rules: {
       'no-restricted-syntax': [
         'error',

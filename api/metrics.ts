@@ -3,19 +3,13 @@ import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { decimal, formatMoney } from '../billing/money';
 import type { Logger } from '../config/logger';
 import type { Sql } from '../db/client';
+import { readBusinessFigures, type BusinessFigures } from '../db/queries/metrics';
 import { metricsText } from './cluster';
 
 /** Business figures are read from PostgreSQL at most this often, however often Prometheus scrapes. */
 const BUSINESS_FIGURES_TTL_MS = 10_000;
 
 const CONTRACT_STATUSES = ['ACTIVE', 'PAUSED', 'TERMINATED', 'ENDED'] as const;
-
-interface BusinessFigures {
-  invoices: { currency: string; count: number; grossTotal: string }[];
-  contracts: { status: string; count: number }[];
-  pausedForCreditLimit: number;
-  failedMails: { kind: string; count: number }[];
-}
 
 /**
  * `GET /metrics` in the Prometheus text format, without an api key (it is scraped by the operator's
@@ -93,17 +87,6 @@ function cachedFigures(sql: Sql, logger: Logger): () => Promise<BusinessFigures 
     }
     return cached.figures;
   };
-}
-
-async function readBusinessFigures(sql: Sql): Promise<BusinessFigures> {
-  const [invoices, contracts, paused, failedMails] = await Promise.all([
-    sql<{ currency: string; count: number; grossTotal: string }[]>`
-      select currency, count(*)::int as count, sum(gross_total)::text as "grossTotal" from invoices group by currency order by currency`,
-    sql<{ status: string; count: number }[]>`select status, count(*)::int as count from contracts group by status`,
-    sql<{ count: number }[]>`select count(*)::int as count from contracts where status = 'PAUSED' and pause_reason = 'CREDIT_LIMIT'`,
-    sql<{ kind: string; count: number }[]>`select kind, count(*)::int as count from mail_log where status = 'FAILED' group by kind`,
-  ]);
-  return { invoices, contracts, pausedForCreditLimit: paused[0]!.count, failedMails };
 }
 
 /**

@@ -24,3 +24,8 @@ export function createSql(url: string, options: { max?: number; onnotice?: (noti
     },
   }) as unknown as Sql;
 }
+
+/** One round trip to the database, for health checks. */
+export async function pingDatabase(sql: Queryable): Promise<void> {
+  await sql`select 1`;
+}

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { pingDatabase } from '../../db/client';
 import type { ApiDependencies } from '../app';
 
 type Check = { status: 'ok' } | { status: 'down'; error: string };
@@ -25,7 +26,7 @@ export function healthRoutes({ sql, temporal }: Pick<ApiDependencies, 'sql' | 't
   const router = Router();
   router.get('/health', async (_request, response) => {
     const [postgres, temporalCheck] = await Promise.all([
-      check(() => sql`select 1`),
+      check(() => pingDatabase(sql)),
       check(() => temporal.workflowService.getSystemInfo({})),
     ]);
     const healthy = postgres.status === 'ok' && temporalCheck.status === 'ok';
