@@ -1,16 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { calendarDateAt } from '../billing/zoned-date';
-import { createSql, type Sql } from '../db/client';
-import { migrate } from '../db/migrate';
+import type { Sql } from '../db/client';
 import { createProject, issueApiKey } from '../db/projects';
+import { startBenchStack } from './stack';
 import { freePort } from '../worker/free-port';
-import { spawnEmbeddedPostgres } from '../dev/postgres-process';
-import { startTemporalDevServer } from '../dev/temporal-dev-server';
-import { resolveTemporalCli } from '../dev/tools/temporal-cli';
 
 /**
  * `npm run bench:api [N] [seconds]`: one worker and two API deployments as separate processes on the
@@ -41,27 +36,15 @@ const TIME_ZONE = 'Europe/Berlin';
 async function main(): Promise<void> {
   if (!Number.isInteger(N) || N < 1 || N > 100_000) throw new Error(`N must be a whole number of contracts from 1 to 100000, not ${process.argv[2]}`);
   if (!(SECONDS > 0 && SECONDS <= 120)) throw new Error(`the duration must be from 1 to 120 seconds, not ${process.argv[3]}`);
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-bench-api-'));
-  await fs.chmod(dir, 0o755);
-  const cli = await resolveTemporalCli({ log: (line) => console.log(`  ${line}`) });
-  const temporalServer = await startTemporalDevServer({
-    cliPath: cli?.path ?? null,
-    dbFile: path.join(dir, 'temporal.sqlite'),
-    port: await freePort(),
-    uiPort: null,
-    namespace: 'default',
-    log: () => undefined,
-  });
-  const postgres = await spawnEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), port: 'free' });
-  const sql = createSql(postgres.url, { max: 5 });
+  const stack = await startBenchStack('api', { sqlPoolSize: 5 });
+  const { sql, temporalServer, dir } = stack;
   const children: ChildProcess[] = [];
   try {
-    await migrate(sql);
     const project = await createProject(sql, 'bench', TIME_ZONE);
     const { key } = await issueApiKey(sql, project.id, 'bench');
     const environment = {
       ...process.env,
-      DATABASE_URL: postgres.url,
+      DATABASE_URL: stack.postgresUrl,
       TEMPORAL_ADDRESS: temporalServer.address,
       DATA_DIR: dir,
       API_HOST: '127.0.0.1',
@@ -84,7 +67,7 @@ async function main(): Promise<void> {
     }
 
     const api = apiClient(`${origin}/api/v1`, key);
-    console.log(`api benchmark with N = ${N} contracts, ${SECONDS} s per phase (Temporal CLI from ${cli?.source ?? 'the Temporal SDK download'})`);
+    console.log(`api benchmark with N = ${N} contracts, ${SECONDS} s per phase (Temporal CLI from ${stack.cliSource})`);
     const setupStarted = Date.now();
     const contractNumbers = await createContracts(api, N);
     const created = (Date.now() - setupStarted) / 1000;
@@ -121,10 +104,7 @@ async function main(): Promise<void> {
     console.log(`read throughput, 1 API process : bare node:http = ${(reads.requests.average / bareReads.requests.average).toFixed(2)}`);
   } finally {
     await Promise.all(children.map(stopProcess));
-    await sql.end({ timeout: 5 });
-    await temporalServer.stop();
-    await postgres.stop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await stack.stop();
   }
 }
 

@@ -1,18 +1,13 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { calendarDateAt } from '../billing/zoned-date';
-import { createSql, type Sql } from '../db/client';
-import { migrate } from '../db/migrate';
+import type { Sql } from '../db/client';
 import { createProject } from '../db/projects';
-import { spawnEmbeddedPostgres } from '../dev/postgres-process';
-import { freePort } from '../worker/free-port';
-import { startTemporalDevServer } from '../dev/temporal-dev-server';
-import { resolveTemporalCli } from '../dev/tools/temporal-cli';
 import { contractWorkflowId } from '../workflows/definitions';
+import { startBenchStack } from './stack';
 import { seedContract, seedCustomerWithAccount, seedItem, type SeededContract } from '../dev/seed';
 
 /**
@@ -27,27 +22,14 @@ const N = Number(process.argv[2] ?? process.env.BENCH_CONTRACTS ?? 2000);
 const START_CONCURRENCY = 100;
 
 async function main(): Promise<void> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-bench-'));
-  await fs.chmod(dir, 0o755);
-  const log = (line: string) => console.log(`  ${line}`);
-  const cli = await resolveTemporalCli({ log });
-  const temporalServer = await startTemporalDevServer({
-    cliPath: cli?.path ?? null,
-    dbFile: path.join(dir, 'temporal.sqlite'),
-    port: await freePort(),
-    uiPort: null,
-    namespace: 'default',
-    log: () => undefined,
-  });
-  const postgres = await spawnEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), port: 'free' });
-  const sql = createSql(postgres.url, { max: 20 });
+  const stack = await startBenchStack('billing-day', { sqlPoolSize: 20 });
+  const { sql, temporalServer, dir } = stack;
   const connection = await Connection.connect({ address: temporalServer.address });
   const client = new Client({ connection });
   try {
-    await migrate(sql);
-    console.log(`billing day with N = ${N} contracts (Temporal CLI from ${cli?.source ?? 'the Temporal SDK download'})`);
+    console.log(`billing day with N = ${N} contracts (Temporal CLI from ${stack.cliSource})`);
     const bare = await benchBareWorkflow(sql, client, temporalServer.address);
-    const engine = await benchContracts(sql, client, temporalServer.address, postgres.url, dir);
+    const engine = await benchContracts(sql, client, temporalServer.address, stack.postgresUrl, dir);
     console.log('');
     console.log(`bare workflow (timer + 1 insert):  ${bare.rate.toFixed(1)} workflows/s  (${bare.seconds.toFixed(1)} s)`);
     console.log(`contract billing (invoice + mail): ${engine.rate.toFixed(1)} contracts/s  (${engine.seconds.toFixed(1)} s)`);
@@ -56,10 +38,7 @@ async function main(): Promise<void> {
     console.log(`worker peak RSS:                   ${(engine.peakRssKb / 1024).toFixed(0)} MiB`);
   } finally {
     await connection.close();
-    await sql.end({ timeout: 5 });
-    await temporalServer.stop();
-    await postgres.stop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await stack.stop();
   }
 }
 

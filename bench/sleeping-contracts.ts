@@ -1,18 +1,13 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { addDays } from '../billing/calendar';
 import { calendarDateAt } from '../billing/zoned-date';
-import { createSql, type Sql } from '../db/client';
-import { migrate } from '../db/migrate';
+import type { Sql } from '../db/client';
 import { createProject } from '../db/projects';
-import { freePort } from '../worker/free-port';
-import { spawnEmbeddedPostgres } from '../dev/postgres-process';
-import { startTemporalDevServer } from '../dev/temporal-dev-server';
-import { resolveTemporalCli } from '../dev/tools/temporal-cli';
 import { contractWorkflowId } from '../workflows/definitions';
+import { startBenchStack } from './stack';
 import { seedContract, seedCustomerWithAccount, seedItem, type SeededContract } from '../dev/seed';
 
 /**
@@ -33,24 +28,12 @@ const SETTLE_TIMEOUT_MS = 30 * 60_000;
 
 async function main(): Promise<void> {
   if (!Number.isInteger(N) || N < 1 || N > 100_000) throw new Error(`N must be a whole number of contracts from 1 to 100000, not ${process.argv[2]}`);
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-bench-sleeping-'));
-  await fs.chmod(dir, 0o755);
-  const cli = await resolveTemporalCli({ log: (line) => console.log(`  ${line}`) });
-  const temporalServer = await startTemporalDevServer({
-    cliPath: cli?.path ?? null,
-    dbFile: path.join(dir, 'temporal.sqlite'),
-    port: await freePort(),
-    uiPort: null,
-    namespace: 'default',
-    log: () => undefined,
-  });
-  const postgres = await spawnEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), port: 'free' });
-  const sql = createSql(postgres.url, { max: 20 });
+  const stack = await startBenchStack('sleeping', { sqlPoolSize: 20 });
+  const { sql, temporalServer, dir } = stack;
   const connection = await Connection.connect({ address: temporalServer.address });
   const client = new Client({ connection });
   try {
-    await migrate(sql);
-    console.log(`sleeping contracts with N = ${N} (Temporal CLI from ${cli?.source ?? 'the Temporal SDK download'})`);
+    console.log(`sleeping contracts with N = ${N} (Temporal CLI from ${stack.cliSource})`);
     const project = await createProject(sql, 'bench', TIME_ZONE);
     const startDate = addDays(calendarDateAt(Date.now(), TIME_ZONE), 14);
     const seeding = Date.now();
@@ -61,7 +44,7 @@ async function main(): Promise<void> {
 
     const worker = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'worker/main.ts')], {
       cwd: REPO_ROOT,
-      env: { ...process.env, DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: temporalServer.address, TEMPORAL_TASK_QUEUE: TASK_QUEUE, DATA_DIR: dir, LOG_LEVEL: 'info' },
+      env: { ...process.env, DATABASE_URL: stack.postgresUrl, TEMPORAL_ADDRESS: temporalServer.address, TEMPORAL_TASK_QUEUE: TASK_QUEUE, DATA_DIR: dir, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const workerSettings = readWorkerSettings(worker.stdout!);
@@ -98,10 +81,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await connection.close();
-    await sql.end({ timeout: 5 });
-    await temporalServer.stop();
-    await postgres.stop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await stack.stop();
   }
 }
 
