@@ -92,6 +92,28 @@ export function computeInvoice(input: { activities: readonly Activity[]; currenc
 }
 
 /**
+ * The lines and tax rows of a cancellation document (Stornorechnung): those of the cancelled invoice with
+ * every quantity, net amount and tax negated exactly, money in the currency's minor units and quantities as
+ * plain decimals. Every other field of a row stays, so that the books' rows, the documents' rows and the
+ * bookings' rows of a storno are negated alike; a row without a quantity or a net (a booking's) keeps
+ * having none.
+ */
+export function negateLinesAndTaxes<
+  Line extends { netAmount: DecimalString; quantity?: DecimalString },
+  Tax extends { tax: DecimalString; net?: DecimalString },
+>(document: { lines: readonly Line[]; taxes: readonly Tax[] }, currency: string): { lines: Line[]; taxes: Tax[] } {
+  const negate = (amount: DecimalString) => formatMoney(decimal(amount).negated(), currency);
+  return {
+    lines: document.lines.map((line) => ({
+      ...line,
+      ...(line.quantity === undefined ? {} : { quantity: formatDecimal(decimal(line.quantity).negated()) }),
+      netAmount: negate(line.netAmount),
+    })),
+    taxes: document.taxes.map((row) => ({ ...row, ...(row.net === undefined ? {} : { net: negate(row.net) }), tax: negate(row.tax) })),
+  };
+}
+
+/**
  * The cancellation document (Stornorechnung) of an invoice: every line, tax row and total negated exactly.
  * It settles nothing by itself: the storno books the negated gross on the account as a credit, so
  * creditApplied is zero and the amount due is the negated gross.
@@ -99,8 +121,7 @@ export function computeInvoice(input: { activities: readonly Activity[]; currenc
 export function negateInvoice(amounts: InvoiceAmounts, currency: string): InvoiceAmounts {
   const negate = (amount: DecimalString) => formatMoney(decimal(amount).negated(), currency);
   return {
-    lines: amounts.lines.map((line) => ({ ...line, quantity: formatDecimal(decimal(line.quantity).negated()), netAmount: negate(line.netAmount) })),
-    taxes: amounts.taxes.map((row) => ({ ...row, net: negate(row.net), tax: negate(row.tax) })),
+    ...negateLinesAndTaxes(amounts, currency),
     netTotal: negate(amounts.netTotal),
     taxTotal: negate(amounts.taxTotal),
     grossTotal: negate(amounts.grossTotal),

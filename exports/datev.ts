@@ -1,4 +1,5 @@
 import iconv from 'iconv-lite';
+import { negateLinesAndTaxes } from '../billing/invoice';
 import { decimal, Decimal, formatMoney, sum } from '../billing/money';
 import type { IsoDate } from '../billing/types';
 import { wallClockAt } from '../billing/zoned-date';
@@ -48,7 +49,7 @@ export interface DatevDocumentTax {
   tax: string;
 }
 
-/** An invoice, or the storno of one (its lines and taxes are the cancelled invoice's, negated here). */
+/** An invoice, or the storno of one (its lines and taxes are the cancelled invoice's, as the books hold them; negated here). */
 export interface DatevDocument {
   kind: 'INVOICE' | 'CORRECTION';
   documentNumber: string;
@@ -138,8 +139,10 @@ export function datevBookings(documents: readonly DatevDocument[], settings: Pic
 
 function bookingsOf(document: DatevDocument, settings: Pick<DatevSettings, 'debtorAccountBase' | 'accountLength'>): DatevBooking[] {
   const account = debtorAccountOf(document.customerNumber, settings);
+  // a storno books the cancelled invoice negated, line by line and tax by tax, as its document shows it
+  const { lines, taxes } = document.kind === 'CORRECTION' ? negateLinesAndTaxes(document, document.currency) : document;
   const groups = new Map<string, { revenueAccount: string; taxCategory: TaxCategory; taxRate: string; net: Decimal }>();
-  for (const line of document.lines) {
+  for (const line of lines) {
     if (line.revenueAccount === null) {
       throw new DatevExportError(
         'revenueAccount',
@@ -158,7 +161,7 @@ function bookingsOf(document: DatevDocument, settings: Pick<DatevSettings, 'debt
 
   // the invoice's tax per rate, shared among that rate's revenue accounts by their net amounts
   const taxOfGroup = new Map<string, Decimal>();
-  for (const tax of document.taxes) {
+  for (const tax of taxes) {
     const rate = decimal(tax.rate).toFixed();
     const members = sorted.filter(([, group]) => group.taxCategory === tax.taxCategory && group.taxRate === rate);
     const total = decimal(tax.tax);
@@ -172,10 +175,9 @@ function bookingsOf(document: DatevDocument, settings: Pick<DatevSettings, 'debt
     });
   }
 
-  const sign = document.kind === 'INVOICE' ? 1 : -1;
   const bookings: DatevBooking[] = [];
   for (const [key, group] of sorted) {
-    const gross = group.net.plus(taxOfGroup.get(key) ?? 0).times(sign);
+    const gross = group.net.plus(taxOfGroup.get(key) ?? 0);
     if (gross.isZero()) continue;
     bookings.push({
       amount: formatMoney(gross.abs(), document.currency),
