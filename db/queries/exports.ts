@@ -1,6 +1,4 @@
-import type { IsoDate } from '../../billing/types';
-import type { DatevDocument, DatevDocumentLine, DatevDocumentTax } from '../../exports/datev';
-import type { SequenceType } from '../../exports/sepa';
+import type { IsoDate, TaxCategory } from '../../billing/types';
 import type { Queryable } from '../client';
 
 interface DocumentRow {
@@ -15,16 +13,37 @@ interface DocumentRow {
   customerVatId: string | null;
 }
 
+export interface BookedLineRow {
+  productGroup: string;
+  /** Null when the product group has no revenue account. */
+  revenueAccount: string | null;
+  taxCategory: TaxCategory;
+  taxRate: string;
+  netAmount: string;
+}
+
+export interface BookedTaxRow {
+  taxCategory: TaxCategory;
+  rate: string;
+  tax: string;
+}
+
+/** An invoice or a storno as the books hold it: a storno carries the lines and taxes of the invoice it cancels. */
+export interface BookedDocumentRow extends Omit<DocumentRow, 'invoiceId'> {
+  lines: BookedLineRow[];
+  taxes: BookedTaxRow[];
+}
+
 /**
  * The invoices dated in [from, to] and the stornos dated in [from, to] (with the lines and taxes of the invoice
  * each one cancels), in one currency, ordered by date and number. An invoice cancelled later is still booked
  * on its own date; its storno is booked on the storno's date.
  */
-export async function loadDatevDocuments(
+export async function loadBookedDocuments(
   sql: Queryable,
   projectId: string,
   range: { from: IsoDate; to: IsoDate; currency: string },
-): Promise<DatevDocument[]> {
+): Promise<BookedDocumentRow[]> {
   const documents = await sql<DocumentRow[]>`
     select * from (
       select 'INVOICE' as kind, i.id as "invoiceId", i.invoice_number as "documentNumber", i.invoice_date as "documentDate",
@@ -42,7 +61,7 @@ export async function loadDatevDocuments(
   if (documents.length === 0) return [];
 
   const invoiceIds = [...new Set(documents.map((document) => document.invoiceId))];
-  const lines = await sql<(DatevDocumentLine & { invoiceId: string })[]>`
+  const lines = await sql<(BookedLineRow & { invoiceId: string })[]>`
     select l.invoice_id as "invoiceId", coalesce(g.code, 'of item ' || l.item_number) as "productGroup", g.revenue_account as "revenueAccount",
       l.tax_category as "taxCategory", l.tax_rate as "taxRate", l.net_amount as "netAmount"
     from invoice_lines l
@@ -51,7 +70,7 @@ export async function loadDatevDocuments(
     left join product_groups g on g.id = t.product_group_id
     where l.invoice_id in ${sql(invoiceIds)}
     order by l.invoice_id, l.position`;
-  const taxes = await sql<(DatevDocumentTax & { invoiceId: string })[]>`
+  const taxes = await sql<(BookedTaxRow & { invoiceId: string })[]>`
     select invoice_id as "invoiceId", tax_category as "taxCategory", rate, tax
     from invoice_taxes where invoice_id in ${sql(invoiceIds)}
     order by invoice_id, tax_category, rate`;
@@ -147,7 +166,7 @@ export interface NewSepaMessage {
   controlSum: string;
   document: string;
   summary: unknown;
-  collections: { invoiceId: string; mandateReference: string; sequenceType: SequenceType; amount: string }[];
+  collections: { invoiceId: string; mandateReference: string; sequenceType: 'FRST' | 'RCUR'; amount: string }[];
 }
 
 /**

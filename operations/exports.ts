@@ -1,0 +1,293 @@
+import { randomBytes } from 'node:crypto';
+import { isValidIBAN } from 'ibantools';
+import { validateCreditorID } from 'sepa';
+import { decimal, formatMoney, sum } from '../billing/money';
+import type { IsoDate } from '../billing/types';
+import { calendarDateAt, wallClockAt } from '../billing/zoned-date';
+import type { Sql } from '../db/client';
+import {
+  findSepaMessage,
+  insertSepaMessage,
+  loadBookedDocuments,
+  loadCollectionCandidates,
+  lockCreditor,
+  mandatesCollectedBefore,
+  type BookedDocumentRow,
+  type CollectionCandidate,
+  type Creditor,
+} from '../db/queries/exports';
+import { datevBookings, DatevExportError, datevFileName, formatDatevBookingBatch, type DatevDocument, type DatevSettings } from '../exports/datev';
+import { buildDirectDebitXml, type SepaDebit, type SequenceType } from '../exports/sepa';
+import { OperationError } from './errors';
+import { FieldProblemsError, type FieldProblem } from './field-problems';
+
+/**
+ * Exports for the books: the DATEV booking batch for the tax advisor, and SEPA direct debit files for the
+ * bank. `now` is the clock of the files' creation stamps.
+ */
+export interface ExportDependencies {
+  sql: Sql;
+  now: () => number;
+}
+
+/** The project an export is made for: its id and the time zone its files' stamps and dates are in. */
+export interface ExportingProject {
+  id: string;
+  timeZone: string;
+}
+
+/** The booking batch's period and the header fields DATEV needs from the tax advisor's side. */
+export interface DatevExportRequest {
+  from: IsoDate;
+  to: IsoDate;
+  consultantNumber: number;
+  clientNumber: number;
+  accountLength: number;
+  /** Default: January 1 of the year of `from`. */
+  fiscalYearStart?: IsoDate;
+  /** Default: 10^accountLength. */
+  debtorAccountBase?: number;
+  chartOfAccounts?: '03' | '04';
+  currency: string;
+}
+
+/**
+ * The DATEV booking batch (EXTF Buchungsstapel) of the invoices and stornos dated in [from, to] in one
+ * currency, as the file's bytes and name. A document that cannot be booked (no revenue account, no debtor
+ * account, no tax key) refuses the whole batch with 422, naming what to fix.
+ */
+export async function exportDatev(deps: ExportDependencies, project: ExportingProject, request: DatevExportRequest): Promise<{ fileName: string; file: Buffer }> {
+  const settings: DatevSettings = {
+    consultantNumber: request.consultantNumber,
+    clientNumber: request.clientNumber,
+    fiscalYearStart: request.fiscalYearStart ?? `${request.from.slice(0, 4)}-01-01`,
+    accountLength: request.accountLength,
+    debtorAccountBase: request.debtorAccountBase ?? 10 ** request.accountLength,
+    chartOfAccounts: request.chartOfAccounts ?? '',
+    from: request.from,
+    to: request.to,
+    currency: request.currency,
+    createdAt: deps.now(),
+    timeZone: project.timeZone,
+  };
+  const rows = await loadBookedDocuments(deps.sql, project.id, { from: request.from, to: request.to, currency: request.currency });
+  let file: Buffer;
+  try {
+    file = formatDatevBookingBatch(settings, datevBookings(rows.map(toDatevDocument), settings));
+  } catch (error) {
+    if (error instanceof DatevExportError) {
+      throw new FieldProblemsError('UNPROCESSABLE', 'INCORRECT_INPUT_DATA', error.message, [{ path: error.path, message: error.message }]);
+    }
+    throw error;
+  }
+  return { fileName: datevFileName(request.from, request.to), file };
+}
+
+/** A storno's row carries the cancelled invoice's lines and taxes as the books hold them; the DATEV export negates them. */
+function toDatevDocument(row: BookedDocumentRow): DatevDocument {
+  return { ...row, lines: row.lines.map((line) => ({ ...line })), taxes: row.taxes.map((tax) => ({ ...tax })) };
+}
+
+export type SkipReason =
+  | 'NOT_FOUND'
+  | 'NOT_OPEN'
+  | 'NOTHING_DUE'
+  | 'ALREADY_COLLECTED'
+  | 'NOT_EUR'
+  | 'NO_MANDATE'
+  | 'INVALID_IBAN'
+  | 'MANDATE_SIGNED_AFTER_COLLECTION_DATE';
+
+export interface SkippedInvoice {
+  invoiceNumber: string;
+  customerNumber: string | null;
+  reason: SkipReason;
+  detail: string;
+}
+
+export interface CollectedInvoice {
+  invoiceNumber: string;
+  customerNumber: string;
+  amount: string;
+  sequenceType: SequenceType;
+  mandateReference: string;
+}
+
+export interface SepaExportSummary {
+  messageId: string;
+  collectionDate: string;
+  numberOfTransactions: number;
+  controlSum: string;
+  collected: CollectedInvoice[];
+  skipped: SkippedInvoice[];
+}
+
+/** A SEPA message as stored: the pain.008 XML and the summary of what it collected and skipped. */
+export interface SepaCollection {
+  document: string;
+  summary: SepaExportSummary;
+}
+
+export interface SepaCollectionRequest {
+  /** Requested collection date (ReqdColltnDt): today or later in the project's time zone. */
+  collectionDate: IsoDate;
+  /** Collect only these; null: every open invoice with an amount due. */
+  invoiceNumbers: readonly string[] | null;
+  /** The caller's idempotency key: the same key answers the message it made the first time. */
+  requestKey: string | null;
+}
+
+/**
+ * A SEPA core direct debit file (pain.008) collecting the open invoices (or the ones named) of customers
+ * with a mandate, and records each collection so that no invoice is collected twice. The first collection
+ * under a mandate is FRST, every later one RCUR. Invoices that cannot be collected are skipped, each with
+ * why; with none left, nothing is stored (409). The creditor is locked for the transaction, so concurrent
+ * exports run one after the other. `replayed` says that the request key made this message before.
+ */
+export async function exportSepaCollection(
+  deps: ExportDependencies,
+  project: ExportingProject,
+  request: SepaCollectionRequest,
+): Promise<SepaCollection & { replayed: boolean }> {
+  const createdAt = deps.now();
+  const today = calendarDateAt(createdAt, project.timeZone);
+  if (request.collectionDate < today) throw OperationError.invalid('collectionDate', `must not lie in the past (today is ${today} in ${project.timeZone})`);
+
+  return deps.sql.begin(async (tx) => {
+    const creditor = usableCreditor(await lockCreditor(tx, project.id));
+    if (request.requestKey !== null) {
+      const earlier = await findSepaMessage(tx, project.id, { requestKey: request.requestKey });
+      if (earlier) return { replayed: true, document: earlier.document, summary: earlier.summary as SepaExportSummary };
+    }
+    const candidates = await loadCollectionCandidates(tx, project.id, request.invoiceNumbers);
+    const { collectable, skipped } = sortOut(candidates, request.invoiceNumbers, request.collectionDate);
+    if (collectable.length === 0) {
+      throw new FieldProblemsError(
+        'CONFLICT',
+        'CONFLICT',
+        `no invoice to collect${skipped.length > 0 ? `: ${skipped.length} skipped` : ': no open invoice has an amount due'}`,
+        skipped.map((invoice) => ({ path: `invoices.${invoice.invoiceNumber}`, message: `${invoice.reason}: ${invoice.detail}` })),
+      );
+    }
+    const recurring = await mandatesCollectedBefore(tx, project.id, [...new Set(collectable.map((invoice) => invoice.mandateReference!))]);
+    const debits: SepaDebit[] = collectable.map((invoice) => ({
+      invoiceNumber: invoice.invoiceNumber,
+      amount: formatMoney(decimal(invoice.amountDue), 'EUR'),
+      debtorName: invoice.customerName,
+      debtorIban: invoice.iban!,
+      debtorBic: invoice.bic,
+      mandateReference: invoice.mandateReference!,
+      mandateSignedOn: invoice.mandateSignedOn!,
+      sequenceType: recurring.has(invoice.mandateReference!) ? 'RCUR' : 'FRST',
+    }));
+    const messageId = `K-${timestampOf(createdAt, project.timeZone)}-${randomBytes(3).toString('hex')}`;
+    const document = buildDirectDebitXml({
+      messageId,
+      createdAt,
+      timeZone: project.timeZone,
+      collectionDate: request.collectionDate,
+      creditor: { name: creditor.legalName, iban: creditor.iban, bic: creditor.bic, creditorId: creditor.sepaCreditorId },
+      debits,
+    });
+    const controlSum = formatMoney(sum(debits.map((debit) => decimal(debit.amount))), 'EUR');
+    const summary: SepaExportSummary = {
+      messageId,
+      collectionDate: request.collectionDate,
+      numberOfTransactions: debits.length,
+      controlSum,
+      collected: debits.map((debit, index) => ({
+        invoiceNumber: debit.invoiceNumber,
+        customerNumber: collectable[index]!.customerNumber,
+        amount: debit.amount,
+        sequenceType: debit.sequenceType,
+        mandateReference: debit.mandateReference,
+      })),
+      skipped,
+    };
+    const stored = await insertSepaMessage(tx, {
+      projectId: project.id,
+      messageId,
+      requestKey: request.requestKey,
+      collectionDate: request.collectionDate,
+      controlSum,
+      document,
+      summary,
+      collections: collectable.map((invoice, index) => ({
+        invoiceId: invoice.invoiceId,
+        mandateReference: invoice.mandateReference!,
+        sequenceType: debits[index]!.sequenceType,
+        amount: debits[index]!.amount,
+      })),
+    });
+    if (!stored) throw OperationError.conflict('an invoice of this export was collected by another export at the same time; nothing was exported, try again');
+    return { replayed: false, document, summary };
+  });
+}
+
+/** A SEPA message made earlier, by its message id (404 when the project has none of that id). */
+export async function getSepaCollection(deps: { sql: Sql }, projectId: string, messageId: string): Promise<SepaCollection> {
+  const message = await findSepaMessage(deps.sql, projectId, { messageId });
+  if (!message) throw OperationError.notFound(`SEPA message ${messageId}`);
+  return { document: message.document, summary: message.summary as SepaExportSummary };
+}
+
+interface UsableCreditor {
+  legalName: string;
+  iban: string;
+  bic: string | null;
+  sepaCreditorId: string;
+}
+
+/** A direct debit needs the company's creditor identifier and account: without them nothing is exported. */
+function usableCreditor(creditor: Creditor | null): UsableCreditor {
+  const problems: FieldProblem[] = [];
+  if (!creditor) problems.push({ path: 'company', message: 'is missing; PUT /Company with the creditor identifier and IBAN first' });
+  else {
+    if (!creditor.sepaCreditorId) problems.push({ path: 'company.sepaCreditorId', message: 'is missing: a direct debit needs the Gläubiger-Identifikationsnummer' });
+    else if (!validateCreditorID(creditor.sepaCreditorId)) problems.push({ path: 'company.sepaCreditorId', message: `${creditor.sepaCreditorId} is not a valid SEPA creditor identifier` });
+    if (!creditor.iban) problems.push({ path: 'company.iban', message: 'is missing: a direct debit needs the account it is paid into' });
+    else if (!isValidIBAN(creditor.iban)) problems.push({ path: 'company.iban', message: `${creditor.iban} is not a valid IBAN` });
+  }
+  if (problems.length > 0 || !creditor) {
+    throw new FieldProblemsError(
+      'UNPROCESSABLE',
+      'COMPANY_DETAILS_MISSING',
+      `the company cannot collect by direct debit: ${problems.map((problem) => `${problem.path} ${problem.message}`).join('; ')}`,
+      problems,
+    );
+  }
+  return { legalName: creditor.legalName, iban: creditor.iban!, bic: creditor.bic, sepaCreditorId: creditor.sepaCreditorId! };
+}
+
+/** Which invoices the file collects, and why each of the others is not collected. */
+function sortOut(
+  candidates: CollectionCandidate[],
+  requested: readonly string[] | null,
+  collectionDate: string,
+): { collectable: CollectionCandidate[]; skipped: SkippedInvoice[] } {
+  const skipped: SkippedInvoice[] = [];
+  const skip = (invoice: CollectionCandidate, reason: SkipReason, detail: string) =>
+    skipped.push({ invoiceNumber: invoice.invoiceNumber, customerNumber: invoice.customerNumber, reason, detail });
+  const collectable: CollectionCandidate[] = [];
+  for (const invoice of candidates) {
+    if (invoice.collectedBy !== null) skip(invoice, 'ALREADY_COLLECTED', `collected by SEPA message ${invoice.collectedBy}`);
+    else if (invoice.status !== 'OPEN') skip(invoice, 'NOT_OPEN', `the invoice is ${invoice.status}`);
+    else if (!decimal(invoice.amountDue).gt(0)) skip(invoice, 'NOTHING_DUE', 'the invoice has no amount due');
+    else if (invoice.currency !== 'EUR') skip(invoice, 'NOT_EUR', `SEPA collects euros only; the invoice is in ${invoice.currency}`);
+    else if (invoice.mandateReference === null || invoice.mandateSignedOn === null) skip(invoice, 'NO_MANDATE', `customer ${invoice.customerNumber} has no SEPA mandate`);
+    else if (invoice.iban === null || !isValidIBAN(invoice.iban)) skip(invoice, 'INVALID_IBAN', `customer ${invoice.customerNumber} has no valid IBAN`);
+    else if (invoice.mandateSignedOn > collectionDate) skip(invoice, 'MANDATE_SIGNED_AFTER_COLLECTION_DATE', `the mandate was signed on ${invoice.mandateSignedOn}`);
+    else collectable.push(invoice);
+  }
+  const found = new Set(candidates.map((invoice) => invoice.invoiceNumber));
+  for (const invoiceNumber of new Set(requested ?? [])) {
+    if (!found.has(invoiceNumber)) skipped.push({ invoiceNumber, customerNumber: null, reason: 'NOT_FOUND', detail: `there is no invoice ${invoiceNumber}` });
+  }
+  return { collectable, skipped };
+}
+
+/** YYYYMMDDHHMMSS in the project's time zone, for message ids that sort by creation. */
+function timestampOf(instant: number, timeZone: string): string {
+  const clock = wallClockAt(instant, timeZone);
+  return `${clock.year}${clock.month}${clock.day}${clock.hour}${clock.minute}${clock.second}`;
+}
