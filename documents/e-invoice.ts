@@ -5,7 +5,7 @@ import { decimal, formatDecimal, formatMoney } from '../billing/money';
 import type { TaxCategory } from '../billing/types';
 import { SMALL_BUSINESS_NOTICE } from '../billing/tax';
 import { germanDate, germanMoney } from './german-format';
-import type { InvoiceDocumentData } from './load-invoice-document';
+import type { InvoiceDocumentData } from './invoice-document';
 
 /*
  * EN 16931 e-invoices (XRechnung CII, Factur-X) written by @e-invoice-eu/core from our own books. The library

@@ -3,7 +3,7 @@ import PDFDocument from 'pdfkit';
 import { decimal } from '../billing/money';
 import type { TaxCategory } from '../billing/types';
 import { germanDate, germanMoney, germanPeriod, germanPlain, germanUnitPrice } from './german-format';
-import type { DocumentTax, InvoiceDocumentData } from './load-invoice-document';
+import type { DocumentTax, InvoiceDocumentData } from './invoice-document';
 
 /*
  * The invoice and correction PDF with every mandatory content of § 14 Abs. 4 UStG. Fonts are DejaVu,

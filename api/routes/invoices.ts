@@ -1,10 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { decimal } from '../../billing/money';
-import { findInvoice, findInvoiceCorrection, listInvoices, type InvoiceHeader, type InvoiceLine, type InvoiceTax } from '../../db/queries/invoices';
+import { getInvoice, getInvoiceCorrection, listInvoices, type InvoiceHeader, type InvoiceLine, type InvoiceTax } from '../../operations/documents';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
-import { ApiError } from '../errors';
 import { money, plain, unitPrice } from '../format';
 import { pageOf, paginationSchema } from '../schemas';
 import { businessNumberSchema } from '../../validation/fields';
@@ -17,22 +15,22 @@ export const listInvoicesSchema = paginationSchema.extend({
 const invoiceNumberParam = z.object({ invoiceNumber: businessNumberSchema });
 const correctionNumberParam = z.object({ invoiceCorrectionNumber: businessNumberSchema });
 
-/** Issued invoices and their corrections (stornos): read only, they never change once issued. */
+/** Issued invoices and their corrections (stornos): read only, they never change once issued (operations/documents.ts). */
 export function invoiceRoutes({ sql }: ApiDependencies): Router {
   const router = Router();
+  const deps = { sql };
 
   router.get('/Invoices', async (request, response) => {
     const project = projectOf(request);
     const query = listInvoicesSchema.parse(request.query);
-    const rows = await listInvoices(sql, project.id, { ...query, limit: query.limit + 1 });
+    const rows = await listInvoices(deps, project.id, { ...query, limit: query.limit + 1 });
     response.json(pageOf(rows, query.limit, publicHeader));
   });
 
   router.get('/Invoices/:invoiceNumber', async (request, response) => {
     const project = projectOf(request);
     const { invoiceNumber } = invoiceNumberParam.parse(request.params);
-    const invoice = await findInvoice(sql, project.id, invoiceNumber);
-    if (!invoice) throw ApiError.notFound(`invoice ${invoiceNumber}`);
+    const invoice = await getInvoice(deps, project.id, invoiceNumber);
     response.json({
       ...publicHeader(invoice),
       lines: invoice.lines.map((line) => publicLine(line, invoice.currency)),
@@ -44,10 +42,8 @@ export function invoiceRoutes({ sql }: ApiDependencies): Router {
   router.get('/InvoiceCorrections/:invoiceCorrectionNumber', async (request, response) => {
     const project = projectOf(request);
     const { invoiceCorrectionNumber } = correctionNumberParam.parse(request.params);
-    const correction = await findInvoiceCorrection(sql, project.id, invoiceCorrectionNumber);
-    if (!correction) throw ApiError.notFound(`invoice correction ${invoiceCorrectionNumber}`);
+    const correction = await getInvoiceCorrection(deps, project.id, invoiceCorrectionNumber);
     const { currency } = correction;
-    const negated = (amount: string) => decimal(amount).negated().toFixed();
     response.json({
       correctionNumber: correction.correctionNumber,
       invoiceNumber: correction.invoiceNumber,
@@ -59,10 +55,8 @@ export function invoiceRoutes({ sql }: ApiDependencies): Router {
       netTotal: money(correction.netTotal, currency),
       taxTotal: money(correction.taxTotal, currency),
       grossTotal: money(correction.grossTotal, currency),
-      lines: correction.lines.map((line) =>
-        publicLine({ ...line, quantity: negated(line.quantity), netAmount: negated(line.netAmount) }, currency),
-      ),
-      taxes: correction.taxes.map((tax) => publicTax({ ...tax, net: negated(tax.net), tax: negated(tax.tax) }, currency)),
+      lines: correction.lines.map((line) => publicLine(line, currency)),
+      taxes: correction.taxes.map((tax) => publicTax(tax, currency)),
     });
   });
 

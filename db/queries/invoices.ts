@@ -51,6 +51,9 @@ export interface InvoiceCorrectionHeader {
   correctionNumber: string;
   invoiceId: string;
   invoiceNumber: string;
+  /** The date and the tax notices of the invoice it cancels, which its document repeats. */
+  invoiceDate: string;
+  notices: string[];
   contractNumber: string;
   customerNumber: string;
   date: string;
@@ -112,6 +115,7 @@ export async function findInvoiceCorrection(
 ): Promise<(InvoiceCorrectionHeader & { lines: InvoiceLine[]; taxes: InvoiceTax[] }) | null> {
   const [header] = await sql<InvoiceCorrectionHeader[]>`
     select ic.id, ic.correction_number as "correctionNumber", i.id as "invoiceId", i.invoice_number as "invoiceNumber",
+      i.invoice_date as "invoiceDate", i.notices,
       c.contract_number as "contractNumber", cu.customer_number as "customerNumber", ic.correction_date as date,
       trim(i.currency) as currency, ic.net_total as "netTotal", ic.tax_total as "taxTotal", ic.gross_total as "grossTotal", ic.reason
     from invoice_corrections ic
@@ -121,4 +125,31 @@ export async function findInvoiceCorrection(
     where ic.project_id = ${projectId} and ic.correction_number = ${correctionNumber}`;
   if (!header) return null;
   return { ...header, ...(await linesAndTaxes(sql, header.invoiceId)) };
+}
+
+export interface InvoiceBuyerRow {
+  customerNumber: string;
+  /** Null when empty, like personName. */
+  companyName: string | null;
+  personName: string | null;
+  addressLine1: string | null;
+  addressLine2: string | null;
+  zipCode: string | null;
+  cityName: string | null;
+  country: string | null;
+  email: string | null;
+  euTaxId: string | null;
+  taxNumber: string | null;
+  buyerReference: string | null;
+}
+
+/** The customer an invoice is addressed to, as their record reads now. */
+export async function findInvoiceBuyer(sql: Queryable, projectId: string, customerNumber: string): Promise<InvoiceBuyerRow | null> {
+  const [row] = await sql<InvoiceBuyerRow[]>`
+    select customer_number as "customerNumber", nullif(trim(company_name), '') as "companyName",
+      nullif(trim(concat_ws(' ', first_name, last_name)), '') as "personName",
+      address_line1 as "addressLine1", address_line2 as "addressLine2", zip_code as "zipCode", city_name as "cityName",
+      upper(trim(country)) as country, email, eu_tax_id as "euTaxId", tax_number as "taxNumber", buyer_reference as "buyerReference"
+    from customers where project_id = ${projectId} and customer_number = ${customerNumber}`;
+  return row ?? null;
 }

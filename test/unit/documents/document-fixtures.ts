@@ -1,4 +1,4 @@
-import type { InvoiceDocumentData } from '../../../documents/load-invoice-document';
+import type { InvoiceDocumentData } from '../../../documents/invoice-document';
 
 /** An invoice as the loader reads it from the books: 84.0336 net at 19 %, a pause credit, credit applied. */
 export function standardInvoice(): InvoiceDocumentData {

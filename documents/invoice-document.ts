@@ -1,0 +1,87 @@
+import type { TaxCategory } from '../billing/types';
+
+/** The seller as every document names it: the project's issuing company. */
+export interface DocumentSeller {
+  legalName: string;
+  address: {
+    addressLine1: string;
+    addressLine2: string | null;
+    zipCode: string;
+    cityName: string;
+    country: string;
+  };
+  vatId: string | null;
+  taxNumber: string | null;
+  contactName: string | null;
+  email: string;
+  phone: string;
+  iban: string | null;
+  bic: string | null;
+  bankName: string | null;
+  sepaCreditorId: string | null;
+}
+
+/** The buyer as the document names them: the customer's data at the time the document is rendered. */
+export interface DocumentBuyer {
+  customerNumber: string;
+  name: string;
+  /** A person's name under a company name, "z. Hd." on the address block. */
+  attention: string | null;
+  addressLine1: string | null;
+  addressLine2: string | null;
+  zipCode: string | null;
+  cityName: string | null;
+  country: string | null;
+  email: string | null;
+  euTaxId: string | null;
+  taxNumber: string | null;
+  /** BT-10: a public buyer's Leitweg-ID, else the customer number. */
+  buyerReference: string;
+}
+
+export interface DocumentLine {
+  position: number;
+  itemNumber: string;
+  description: string;
+  quantity: string;
+  unitPrice: string;
+  netAmount: string;
+  periodStart: string;
+  periodEnd: string;
+  taxRate: string;
+  taxCategory: TaxCategory;
+}
+
+export interface DocumentTax {
+  category: TaxCategory;
+  rate: string;
+  net: string;
+  tax: string;
+}
+
+/**
+ * Everything an invoice or correction document shows, read from the books. Amounts are as the document
+ * prints them: a correction carries the exact negation of its invoice's lines, taxes and totals.
+ */
+export interface InvoiceDocumentData {
+  kind: 'INVOICE' | 'CORRECTION';
+  number: string;
+  date: string;
+  /** Invoices only: when the amount due is payable. */
+  dueDate: string | null;
+  contractNumber: string;
+  currency: string;
+  seller: DocumentSeller;
+  buyer: DocumentBuyer;
+  lines: DocumentLine[];
+  taxes: DocumentTax[];
+  netTotal: string;
+  taxTotal: string;
+  grossTotal: string;
+  creditApplied: string;
+  amountDue: string;
+  notices: string[];
+  /** Corrections only: the invoice they cancel. */
+  corrects: { invoiceNumber: string; invoiceDate: string } | null;
+  reason: string | null;
+}
