@@ -1,11 +1,10 @@
 import { Router } from 'express';
-import { electronicFormatIBAN, isValidBIC, isValidIBAN } from 'ibantools';
 import { validateCreditorID } from 'sepa';
 import { z } from 'zod';
-import { findCompanyDetails, saveCompanyDetails } from '../../db/queries/company';
+import { getCompanyDetails, replaceCompanyDetails } from '../../operations/company';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
-import { ApiError } from '../errors';
+import { bicSchema, ibanSchema } from '../../validation/fields';
 
 const optionalText = (max: number) =>
   z
@@ -44,26 +43,14 @@ export const companyDetailsSchema = z
     contactName: optionalText(200),
     email: z.email().max(200),
     phone: z.string().trim().min(3).max(50),
+    // trimmed first: the IBAN's own rule drops only the spaces and hyphens people write inside it
     iban: z
       .string()
       .trim()
-      .transform((value, context) => {
-        const iban = electronicFormatIBAN(value);
-        if (!iban || !isValidIBAN(iban)) {
-          context.addIssue({ code: 'custom', message: 'is not a valid IBAN' });
-          return z.NEVER;
-        }
-        return iban;
-      })
+      .pipe(ibanSchema)
       .nullish()
       .transform((value) => value ?? null),
-    bic: z
-      .string()
-      .trim()
-      .transform(compact)
-      .refine(isValidBIC, 'is not a valid BIC')
-      .nullish()
-      .transform((value) => value ?? null),
+    bic: bicSchema.nullish().transform((value) => value ?? null),
     bankName: optionalText(200),
     sepaCreditorId: z
       .string()
@@ -86,19 +73,17 @@ export const companyDetailsSchema = z
 /** The company that issues the project's invoices (GET /Company, PUT /Company replaces all of it). */
 export function companyRoutes({ sql }: ApiDependencies): Router {
   const router = Router();
+  const deps = { sql };
 
   router.get('/Company', async (request, response) => {
     const project = projectOf(request);
-    const company = await findCompanyDetails(sql, project.id);
-    if (!company) throw ApiError.notFound('company details of this project');
-    response.json(company);
+    response.json(await getCompanyDetails(deps, project.id));
   });
 
   router.put('/Company', async (request, response) => {
     const project = projectOf(request);
     const body = companyDetailsSchema.parse(request.body);
-    const company = await saveCompanyDetails(sql, project.id, body);
-    response.json(company);
+    response.json(await replaceCompanyDetails(deps, project.id, body));
   });
 
   return router;
