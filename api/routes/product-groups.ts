@@ -1,9 +1,9 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { findProductGroup, insertProductGroup, listProductGroups, taxGroupExists, type ProductGroup } from '../../db/queries/product-groups';
+import { createProductGroup, getProductGroup, listProductGroups, type ProductGroup } from '../../operations/product-groups';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
-import { ApiError } from '../errors';
+import { answerFieldProblems } from '../field-problems';
 import { pageOf, paginationSchema } from '../schemas';
 import { businessNumberSchema } from '../../validation/fields';
 
@@ -18,31 +18,28 @@ const codeParam = z.object({ code: businessNumberSchema });
 /** Product groups (Warengruppen): each points to a tax group and carries the revenue account for DATEV. */
 export function productGroupRoutes({ sql }: ApiDependencies): Router {
   const router = Router();
+  const deps = { sql };
 
   router.post('/ProductGroups', async (request, response) => {
     const project = projectOf(request);
-    const body = createProductGroupSchema.parse(request.body);
-    if (!(await taxGroupExists(sql, body.taxGroup))) throw ApiError.invalid('taxGroup', `no tax group ${body.taxGroup}`);
-    const group = await insertProductGroup(sql, project.id, body);
-    if (!group) throw new ApiError(409, 'CONFLICT', `product group ${body.code} exists already`, [{ path: 'code', message: 'exists already' }]);
+    const group = await createProductGroup(deps, project.id, createProductGroupSchema.parse(request.body));
     response.status(201).location(`/api/v1/ProductGroups/${group.code}`).json(publicProductGroup(group));
   });
 
   router.get('/ProductGroups', async (request, response) => {
     const project = projectOf(request);
     const query = paginationSchema.parse(request.query);
-    const rows = await listProductGroups(sql, project.id, { afterId: query.afterId, limit: query.limit + 1 });
+    const rows = await listProductGroups(deps, project.id, { afterId: query.afterId, limit: query.limit + 1 });
     response.json(pageOf(rows, query.limit, publicProductGroup));
   });
 
   router.get('/ProductGroups/:code', async (request, response) => {
     const project = projectOf(request);
     const { code } = codeParam.parse(request.params);
-    const group = await findProductGroup(sql, project.id, code);
-    if (!group) throw ApiError.notFound(`product group ${code}`);
-    response.json(publicProductGroup(group));
+    response.json(publicProductGroup(await getProductGroup(deps, project.id, code)));
   });
 
+  router.use(answerFieldProblems);
   return router;
 }
 

@@ -1,0 +1,70 @@
+import type { ItemUnit, PriceVariant } from '../billing/types';
+import type { Queryable, Sql } from '../db/client';
+import { findItem, insertItem, listItems as listItemsOfProject, replaceItem as replaceItemRow, type Item } from '../db/queries/items';
+import { findProductGroup } from '../db/queries/product-groups';
+import { OperationError } from './errors';
+import { FieldProblemsError } from './field-problems';
+
+/** Items (Artikel) with their price variants. */
+
+export type { Item };
+
+type Page = { afterId: string | null; limit: number };
+
+export interface NewItem {
+  itemNumber: string;
+  name: string;
+  unit: ItemUnit;
+  /** The code of one of the project's product groups. */
+  productGroup: string;
+  prices: PriceVariant[];
+}
+
+/** An item's number is unique in its project: a second one is refused with 409. */
+export async function createItem(deps: { sql: Sql }, projectId: string, item: NewItem): Promise<Item> {
+  return deps.sql.begin(async (tx) => {
+    const groupId = await productGroupId(tx, projectId, item.productGroup);
+    const id = await insertItem(tx, projectId, item.itemNumber, { name: item.name, unit: item.unit, productGroupId: groupId, prices: item.prices });
+    if (!id) throw new FieldProblemsError('CONFLICT', 'CONFLICT', `item ${item.itemNumber} exists already`, [{ path: 'itemNumber', message: 'exists already' }]);
+    return (await findItem(tx, projectId, item.itemNumber))!;
+  });
+}
+
+/** One page of the project's items in id order. */
+export async function listItems(deps: { sql: Queryable }, projectId: string, page: Page): Promise<Item[]> {
+  return listItemsOfProject(deps.sql, projectId, page);
+}
+
+export async function getItem(deps: { sql: Queryable }, projectId: string, itemNumber: string): Promise<Item> {
+  const item = await findItem(deps.sql, projectId, itemNumber);
+  if (!item) throw OperationError.notFound(`item ${itemNumber}`);
+  return item;
+}
+
+/**
+ * Replaces name, product group and all price variants at once. The unit stays: contracts are built on it,
+ * so a different one is refused; repeating the current one is fine.
+ */
+export async function replaceItem(
+  deps: { sql: Sql },
+  projectId: string,
+  itemNumber: string,
+  fields: { name: string; unit?: ItemUnit; productGroup: string; prices: PriceVariant[] },
+): Promise<Item> {
+  return deps.sql.begin(async (tx) => {
+    const current = await findItem(tx, projectId, itemNumber, { forUpdate: true });
+    if (!current) throw OperationError.notFound(`item ${itemNumber}`);
+    if (fields.unit !== undefined && fields.unit !== current.unit) {
+      throw OperationError.invalid('unit', `cannot change from ${current.unit}; create a new item instead`);
+    }
+    const groupId = await productGroupId(tx, projectId, fields.productGroup);
+    await replaceItemRow(tx, current.id, { name: fields.name, productGroupId: groupId, prices: fields.prices });
+    return (await findItem(tx, projectId, itemNumber))!;
+  });
+}
+
+async function productGroupId(tx: Queryable, projectId: string, code: string): Promise<string> {
+  const group = await findProductGroup(tx, projectId, code);
+  if (!group) throw OperationError.invalid('productGroup', `no product group ${code}`);
+  return group.id;
+}
