@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { listMailLog, type MailLogEntry } from '../../db/queries/mail-log';
+import { listMailLog, type MailLogEntry } from '../../operations/mail-log';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { pageOf, paginationSchema } from '../schemas';
@@ -17,11 +17,12 @@ export const mailLogQuerySchema = paginationSchema.extend({
  */
 export function mailLogRoutes({ sql }: ApiDependencies): Router {
   const router = Router();
+  const deps = { sql };
 
   router.get('/MailLog', async (request, response) => {
     const project = projectOf(request);
     const { limit, afterId, ...filter } = mailLogQuerySchema.parse(request.query);
-    const rows = await listMailLog(sql, project.id, filter, { afterId, limit: limit + 1 });
+    const rows = await listMailLog(deps, project.id, filter, { afterId, limit: limit + 1 });
     response.json(pageOf(rows, limit, publicMail));
   });
 
