@@ -1,9 +1,10 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { createProjectIfAbsent, issueApiKey, listApiKeys, listProjects, revokeApiKey, type IssuedApiKey } from '../../db/projects';
+import { createProject, issueApiKey, listApiKeys, listProjects, revokeApiKey, type IssuedApiKey } from '../../operations/projects';
 import type { ApiDependencies } from '../app';
 import { apiKeyCacheOf, apiKeyOf, projectOf } from '../auth';
 import { ApiError } from '../errors';
+import { answerFieldProblems } from '../field-problems';
 import { pageOf, paginationSchema } from '../schemas';
 
 export const createProjectSchema = z.object({
@@ -30,18 +31,20 @@ export const createApiKeySchema = z
 const apiKeyIdParam = z.object({ id: z.string().regex(/^\d{1,18}$/, 'must be an api key id') });
 
 /**
- * Projects (tenants) and their API keys. A key sees and manages its own project only; an administrator key
- * (the first key of project `default`, and any further one an administrator key issues there) also lists
- * every project and creates new ones. A key is shown once, when it is created: only its hash is stored.
+ * Projects (tenants) and their API keys (operations/projects.ts). A key sees and manages its own project
+ * only; an administrator key (the first key of project `default`, and any further one an administrator key
+ * issues there) also lists every project and creates new ones. A key is shown once, when it is created: only
+ * its hash is stored. What a key may do is checked here, where the caller's key is known: an operation
+ * refusal has no kind for 403.
  */
 export function projectRoutes({ sql, config }: ApiDependencies): Router {
   const router = Router();
+  const deps = { sql, config };
 
   router.get('/Projects', async (request, response) => {
     const project = projectOf(request);
     const query = paginationSchema.parse(request.query);
-    const onlyId = apiKeyOf(request).isAdmin ? null : project.id;
-    const rows = await listProjects(sql, { afterId: query.afterId, limit: query.limit + 1 }, onlyId);
+    const rows = await listProjects(deps, { projectId: project.id, isAdmin: apiKeyOf(request).isAdmin }, { afterId: query.afterId, limit: query.limit + 1 });
     response.json(pageOf(rows, query.limit, (row) => row));
   });
 
@@ -50,18 +53,13 @@ export function projectRoutes({ sql, config }: ApiDependencies): Router {
       throw new ApiError(403, 'FORBIDDEN', 'only an administrator api-key (the first key of project default) may create projects');
     }
     const body = createProjectSchema.parse(request.body);
-    const created = await sql.begin(async (tx) => {
-      const project = await createProjectIfAbsent(tx, body.name, body.timeZone ?? config.timeZone);
-      if (!project) throw new ApiError(409, 'CONFLICT', `project ${body.name} exists already`, [{ path: 'name', message: 'exists already' }]);
-      const apiKey = await issueApiKey(tx, project.id, 'first key');
-      return { ...project, apiKey: publicIssuedKey(apiKey) };
-    });
-    response.status(201).location(`/api/v1/Projects/${created.id}`).json(created);
+    const created = await createProject(deps, body);
+    response.status(201).location(`/api/v1/Projects/${created.id}`).json({ ...created, apiKey: publicIssuedKey(created.apiKey) });
   });
 
   router.get('/ApiKeys', async (request, response) => {
     const project = projectOf(request);
-    response.json({ items: await listApiKeys(sql, project.id), nextCursor: null });
+    response.json({ items: await listApiKeys(deps, project.id), nextCursor: null });
   });
 
   router.post('/ApiKeys', async (request, response) => {
@@ -70,7 +68,7 @@ export function projectRoutes({ sql, config }: ApiDependencies): Router {
     if (body.isAdmin && !apiKeyOf(request).isAdmin) {
       throw new ApiError(403, 'FORBIDDEN', 'only an administrator api-key may issue an administrator key', [{ path: 'isAdmin', message: 'needs an administrator api-key' }]);
     }
-    const apiKey = await issueApiKey(sql, project.id, body.label ?? null, { isAdmin: body.isAdmin });
+    const apiKey = await issueApiKey(deps, project.id, { label: body.label ?? null, isAdmin: body.isAdmin });
     response.status(201).json(publicIssuedKey(apiKey));
   });
 
@@ -81,17 +79,14 @@ export function projectRoutes({ sql, config }: ApiDependencies): Router {
   router.delete('/ApiKeys/:id', async (request, response) => {
     const project = projectOf(request);
     const { id } = apiKeyIdParam.parse(request.params);
-    const revocation = await revokeApiKey(sql, project.id, id, apiKeyOf(request));
-    if (revocation === 'NOT_FOUND') throw ApiError.notFound(`api key ${id}`);
-    if (revocation === 'ADMINISTRATOR_KEY') throw new ApiError(403, 'FORBIDDEN', `api key ${id} is an administrator key: only an administrator api-key may revoke it`);
-    if (revocation === 'LAST_ADMINISTRATOR_KEY') {
-      throw new ApiError(409, 'CONFLICT', `api key ${id} is the last administrator key in force; issue another one (POST /ApiKeys with isAdmin) before revoking it`);
-    }
+    const revocation = await revokeApiKey(deps, { projectId: project.id, isAdmin: apiKeyOf(request).isAdmin }, id);
+    if (revocation === 'NOT_PERMITTED') throw new ApiError(403, 'FORBIDDEN', `api key ${id} is an administrator key: only an administrator api-key may revoke it`);
     // this process forgets at once; the others when the database's change notification reaches them
     apiKeyCacheOf(sql).clear();
     response.status(204).end();
   });
 
+  router.use(answerFieldProblems);
   return router;
 }
 
