@@ -35,8 +35,6 @@ export const DE_SMALL_BUSINESS: TaxGroup = {
   rates: [{ rate: '0', validFrom: null }],
 };
 
-export const SEEDED_TAX_GROUPS: readonly TaxGroup[] = [DE_STANDARD, DE_REDUCED, DE_SMALL_BUSINESS];
-
 export const SMALL_BUSINESS_NOTICE = 'Gemäß § 19 UStG wird keine Umsatzsteuer berechnet.';
 export const REVERSE_CHARGE_NOTICE = 'Steuerschuldnerschaft des Leistungsempfängers (Reverse Charge), § 13b UStG';
 export const NOT_TAXABLE_NOTICE = 'Nicht im Inland steuerbare Leistung';

@@ -56,11 +56,6 @@ export async function createProject(sql: Queryable, name: string, timeZone: stri
   return row!;
 }
 
-export async function findProject(sql: Queryable, id: string): Promise<Project | null> {
-  const [row] = await sql<Project[]>`select id, name, time_zone as "timeZone" from projects where id = ${id}`;
-  return row ?? null;
-}
-
 export async function listProjects(sql: Queryable, page: { afterId: string | null; limit: number }, onlyId: string | null = null): Promise<(Project & { createdAt: string })[]> {
   return sql<(Project & { createdAt: string })[]>`
     select id, name, time_zone as "timeZone", created_at as "createdAt" from projects
@@ -116,10 +111,6 @@ export async function findApiKeyIdentity(sql: Queryable, key: string): Promise<A
   const expected = Buffer.from(presented, 'utf8');
   if (stored.length !== expected.length || !timingSafeEqual(stored, expected)) return null;
   return { apiKeyId: row.apiKeyId, isAdmin: row.isAdmin, project: { id: row.id, name: row.name, timeZone: row.timeZone } };
-}
-
-export async function findProjectByApiKey(sql: Queryable, key: string): Promise<Project | null> {
-  return (await findApiKeyIdentity(sql, key))?.project ?? null;
 }
 
 export async function listApiKeys(sql: Queryable, projectId: string): Promise<ApiKeyListing[]> {
