@@ -58,7 +58,13 @@ export async function listCustomerAccounts(
     order by a.id limit ${page.limit}`;
 }
 
-/** Locks the account row, so that concurrent changes of its limits queue. */
+/** Locks the account row until the transaction ends, so that concurrent changes of its limits queue; null when there is none. */
+export async function lockAccount(sql: Queryable, projectId: string, accountNumber: string): Promise<{ id: string } | null> {
+  const [row] = await sql<{ id: string }[]>`
+    select id from accounts where project_id = ${projectId} and account_number = ${accountNumber} for update`;
+  return row ?? null;
+}
+
 export async function updateAccountTerms(
   sql: Queryable,
   accountId: string,
