@@ -1,12 +1,11 @@
 import fs from 'node:fs/promises';
 import { SingleBar } from 'cli-progress';
-import { calendarDateAt } from '../billing/zoned-date';
 import { loadConfig } from '../config/config';
 import { loadDevConfig } from '../config/dev-config';
-import { createSql } from '../db/client';
+import { createSql, pingDatabase } from '../db/client';
 import { findProjectByName } from '../db/projects';
-import { importCustomerCsv, type ImportProgress, type ImportReport } from '../db/queries/customer-import';
-import { ImportFileError } from '../imports/customers-csv';
+import { importCustomers, type ImportProgress, type ImportReport } from '../operations/customer-import';
+import { OperationError } from '../operations/errors';
 
 /**
  * `npm run import:customers -- <file> [--project <name>] [--json]`: imports customers and their accounts
@@ -120,7 +119,7 @@ async function main(): Promise<number> {
   const config = loadConfig(environmentWithDatabase(process.env, say));
   const sql = createSql(config.databaseUrl, { max: 2 });
   try {
-    await sql`select 1`.catch((error: NodeJS.ErrnoException) => {
+    await pingDatabase(sql).catch((error: NodeJS.ErrnoException) => {
       const hint = error.code === 'ECONNREFUSED' && !process.env.DATABASE_URL ? '; is npm start running? Otherwise set DATABASE_URL' : '';
       throw new Error(`cannot reach PostgreSQL: ${error.message}${hint}`);
     });
@@ -132,9 +131,7 @@ async function main(): Promise<number> {
     // With --json stdout carries the report only, so the progress goes to stderr.
     const progress = progressReporter(args.json ? process.stderr : process.stdout);
     let started = false;
-    const report = await importCustomerCsv(sql, {
-      projectId: project.id,
-      today: calendarDateAt(Date.now(), project.timeZone),
+    const report = await importCustomers({ sql }, project, {
       text,
       onValidated: (rows) => {
         if (rows === 0) return;
@@ -148,7 +145,8 @@ async function main(): Promise<number> {
     else printReport(report, (line) => process.stdout.write(`${line}\n`));
     return report.rejected.length > 0 ? 1 : 0;
   } catch (error) {
-    if (!(error instanceof ImportFileError)) throw error;
+    // the operation refuses an unreadable file as a whole, before it writes anything
+    if (!(error instanceof OperationError)) throw error;
     say(`${args.file}: ${error.message}; nothing was imported`);
     return 2;
   } finally {

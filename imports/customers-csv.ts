@@ -1,5 +1,5 @@
 import { parse } from 'csv-parse/sync';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { createAccountSchema } from '../validation/accounts';
 import { createCustomerSchema } from '../validation/customers';
 import { decimalSchema, isoDateSchema } from '../validation/fields';

@@ -1,10 +1,9 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
-import { calendarDateAt } from '../../billing/zoned-date';
-import { importCustomerCsv } from '../../db/queries/customer-import';
-import { ImportFileError } from '../../imports/customers-csv';
+import { importCustomers } from '../../operations/customer-import';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
+import { answerFieldProblems } from '../field-problems';
 
 const MAX_IMPORT_SIZE = '20mb';
 
@@ -24,6 +23,7 @@ function csvBody(request: Request, response: Response, next: NextFunction): void
 /** Bulk imports of master data from files. */
 export function importRoutes({ sql }: ApiDependencies): Router {
   const router = Router();
+  const deps = { sql };
 
   /**
    * Customers and their first accounts from a CSV file (see imports/customers-csv.ts for the columns).
@@ -35,16 +35,10 @@ export function importRoutes({ sql }: ApiDependencies): Router {
     if (typeof request.body !== 'string') {
       throw new ApiError(415, 'INCORRECT_INPUT_DATA', 'send the file as the request body with content-type text/csv');
     }
-    try {
-      const report = await importCustomerCsv(sql, { projectId: project.id, today: calendarDateAt(Date.now(), project.timeZone), text: request.body });
-      response.json(report);
-    } catch (error) {
-      if (error instanceof ImportFileError) {
-        throw new ApiError(400, 'INCORRECT_INPUT_DATA', error.message, [{ path: error.line === null ? '(file)' : `line ${error.line}`, message: error.message }]);
-      }
-      throw error;
-    }
+    response.json(await importCustomers(deps, project, { text: request.body }));
   });
 
+  // a file refused as a whole names its line
+  router.use(answerFieldProblems);
   return router;
 }
