@@ -1,17 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { decimal, formatMoney, minorUnits } from '../../billing/money';
-import { calendarDateAt } from '../../billing/zoned-date';
-import { bookPayments, findAccountRef, listPayments, lockPaymentsOfProject, recordBankStatement, type PaymentListRow } from '../../db/queries/payments';
-import { parseCamt053 } from '../../payments/camt053';
-import type { AccountRef } from '../../payments/matching';
-import { parsePaymentsCsv } from '../../payments/payments-csv';
-import { isKnownCurrency, normalizeIban, StatementFormatError, type IncomingPayment, type ParsedStatement } from '../../payments/statement';
+import { isKnownCurrency } from '../../payments/statement';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
-import { notifyAccountChanged } from '../../operations/contract-workflows';
+import { answerFieldProblems } from '../field-problems';
+import { bookPayment, importBankStatement, listPayments, type PaymentListRow } from '../../operations/payments';
 import { pageOf, paginationSchema } from '../schemas';
 import { businessNumberSchema, currencySchema, fitsCurrency, isoDateSchema, positiveDecimalSchema } from '../../validation/fields';
 
@@ -59,52 +54,20 @@ export const listPaymentsSchema = paginationSchema.extend({ outcome: z.enum(['MA
 const idempotencyKeySchema = z.string().min(1).max(200).regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only');
 
 /**
- * Incoming payments (Zahlungseingänge): one at a time, or a bank statement file. Each payment is matched
- * against open invoices (rules in payments/matching.ts), booked once per business key as a PAYMENT on the
- * customer's account, and reported: the invoices it settled, what it applied, what it booked as credit.
+ * Incoming payments (Zahlungseingänge): one at a time, or a bank statement file. Matching and booking are
+ * operations/payments.ts; here each request is read and its answer written.
  */
 export function paymentRoutes({ sql, temporal }: ApiDependencies): Router {
   const router = Router();
-
-  /** Books the payments in one transaction, then wakes the contracts that wait for money on those accounts. */
-  async function book(projectId: string, statement: ParsedStatement | null, payments: IncomingPayment[], fallbackAccount: AccountRef | null) {
-    const booked = await sql.begin(async (tx) => {
-      await lockPaymentsOfProject(tx, projectId);
-      const bankStatementId = statement ? await recordBankStatement(tx, projectId, statement) : null;
-      return bookPayments(tx, { projectId, bankStatementId, payments, fallbackAccount });
-    });
-    for (const accountId of booked.changedAccountIds) await notifyAccountChanged(sql, temporal, accountId);
-    return booked.results;
-  }
-
-  async function fallbackAccountOf(projectId: string, accountNumber: string | undefined, field: string): Promise<AccountRef | null> {
-    if (accountNumber === undefined) return null;
-    const account = await findAccountRef(sql, projectId, accountNumber);
-    if (!account) throw ApiError.invalid(field, `no account ${accountNumber} in this project`);
-    return account;
-  }
+  const deps = { sql, temporal };
 
   router.post('/Payments', async (request, response) => {
     const project = projectOf(request);
     const body = paymentSchema.parse(request.body);
     const headerKey = request.header('Idempotency-Key');
-    const key = headerKey !== undefined ? idempotencyKeySchema.parse(headerKey) : body.bankReference ?? randomUUID();
-    const fallbackAccount = await fallbackAccountOf(project.id, body.accountNumber, 'accountNumber');
-    const payment: IncomingPayment = {
-      position: 'payment',
-      businessKey: `api:${key}`,
-      bookingDate: body.bookingDate ?? calendarDateAt(Date.now(), project.timeZone),
-      valueDate: body.valueDate ?? null,
-      amount: decimal(body.amount).toFixed(),
-      currency: body.currency,
-      reference: body.reference,
-      payerName: body.payerName ?? null,
-      payerIban: normalizeIban(body.iban),
-      endToEndId: null,
-      bankReference: body.bankReference ?? null,
-    };
-    const [result] = await book(project.id, null, [payment], fallbackAccount);
-    response.status(result!.outcome === 'DUPLICATE' ? 200 : 201).json(result);
+    const idempotencyKey = headerKey === undefined ? null : idempotencyKeySchema.parse(headerKey);
+    const result = await bookPayment(deps, project, body, idempotencyKey);
+    response.status(result.outcome === 'DUPLICATE' ? 200 : 201).json(result);
   });
 
   /**
@@ -119,42 +82,19 @@ export function paymentRoutes({ sql, temporal }: ApiDependencies): Router {
     if (typeof request.body !== 'string') {
       throw new ApiError(415, 'INCORRECT_INPUT_DATA', `send the statement as the request body with content-type ${[...XML_TYPES, ...CSV_TYPES].join(', ')}`);
     }
-    const isCsv = request.is(CSV_TYPES) !== false;
-    let statement: ParsedStatement;
-    try {
-      statement = isCsv ? parsePaymentsCsv(request.body) : parseCamt053(request.body);
-    } catch (error) {
-      if (error instanceof StatementFormatError) throw new ApiError(400, 'INCORRECT_INPUT_DATA', error.message, [{ path: error.path, message: error.message }]);
-      throw error;
-    }
-    const fallbackAccount = await fallbackAccountOf(project.id, query.accountNumber, 'accountNumber');
-    const results = await book(project.id, statement, statement.payments, fallbackAccount);
-    const count = (outcome: string) => results.filter((result) => result.outcome === outcome).length;
-    response.json({
-      format: statement.format,
-      messageId: statement.messageId,
-      accountIban: statement.accountIban,
-      summary: {
-        payments: results.length,
-        matched: count('MATCHED'),
-        partial: count('PARTIAL'),
-        credit: count('CREDIT'),
-        unmatched: count('UNMATCHED'),
-        duplicate: count('DUPLICATE'),
-        skipped: statement.skipped.length,
-      },
-      payments: results,
-      skipped: statement.skipped.map((entry) => ({ ...entry, amount: formatMoney(decimal(entry.amount), entry.currency) })),
-    });
+    const format = request.is(CSV_TYPES) !== false ? 'csv' : 'camt.053';
+    response.json(await importBankStatement(deps, project, { format, text: request.body, accountNumber: query.accountNumber }));
   });
 
   router.get('/Payments', async (request, response) => {
     const project = projectOf(request);
     const query = listPaymentsSchema.parse(request.query);
-    const rows = await listPayments(sql, project.id, { ...query, limit: query.limit + 1 });
+    const rows = await listPayments(deps, project.id, { ...query, limit: query.limit + 1 });
     response.json(pageOf(rows, query.limit, publicPayment));
   });
 
+  // a statement refused as a whole names where in the file
+  router.use(answerFieldProblems);
   return router;
 }
 

@@ -69,3 +69,19 @@ export async function bookLedgerEntry(sql: Queryable, entry: NewLedgerEntry): Pr
   const stored = await findLedgerEntry(sql, entry.accountId, entry.businessKey);
   return { entry: stored!, created: inserted.length === 1 };
 }
+
+/**
+ * A payment's PAYMENT entry, naming the invoice when the payment settles exactly one. Unlike
+ * {@link bookLedgerEntry} it does not look for an earlier booking: the caller books a payment once, under
+ * the lock of its project's payments, after finding no payment with its business key.
+ */
+export async function insertPaymentEntry(
+  sql: Queryable,
+  entry: { accountId: string; amount: string; bookingDate: string; text: string; invoiceId: string | null; businessKey: string },
+): Promise<string> {
+  const [row] = await sql<{ id: string }[]>`
+    insert into ledger_entries (account_id, entry_type, amount, booking_date, text, invoice_id, business_key)
+    values (${entry.accountId}, 'PAYMENT', ${entry.amount}, ${entry.bookingDate}, ${entry.text}, ${entry.invoiceId}, ${entry.businessKey})
+    returning id`;
+  return row!.id;
+}
