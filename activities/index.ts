@@ -2,11 +2,11 @@ import { Context } from '@temporalio/activity';
 import type { Config } from '../config/config';
 import type { Logger } from '../config/logger';
 import type { Sql } from '../db/client';
-import { runBilling, type BillingRunRequest } from './billing';
+import { runBilling, type BillingRunRequest } from '../operations/billing-runs';
+import type { TerminationRequest } from '../operations/contracts';
 import { notifyOperatorOfCreditLimit, sendInvoiceMail } from './mail';
 import type { Mailer } from './mailer';
-import { addDeliveryPause, cancelInvoice, changeSubscription, issueInterimInvoice, rebill } from './commands';
-import { terminateContract, type TerminationRequest } from './termination';
+import { addDeliveryPause, cancelInvoice, changeSubscription, issueInterimInvoice, rebill, terminateContract } from './commands';
 
 export interface ActivityDependencies {
   sql: Sql;
@@ -15,7 +15,12 @@ export interface ActivityDependencies {
   logger: Logger;
 }
 
-/** All I/O of the contract workflow. The workflow imports only the type of this object. */
+/**
+ * All I/O of the contract workflow. The workflow imports only the type of this object and calls each
+ * activity by its name here, so the names are part of every recorded history and never change. A billing
+ * run calls its operation as it is: a billing rule it breaks (no price for a period) fails the attempt as
+ * retryable, so the run goes through once the master data is fixed.
+ */
 export function createActivities(deps: ActivityDependencies) {
   const attempt = (bindings: Record<string, string> = {}): ActivityDependencies => ({ ...deps, logger: attemptLogger(deps.logger, bindings) });
   return {
@@ -55,3 +60,5 @@ function contractNumberOfWorkflowId(workflowId: string): string | undefined {
 }
 
 export type ContractActivities = ReturnType<typeof createActivities>;
+/** What a billing run reports to the workflow, which knows the activities by their types alone. */
+export type { BillingRunResult } from '../operations/billing-runs';

@@ -1,18 +1,110 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
+import type { Logger } from '../config/logger';
 import type { Queryable } from '../db/client';
+import { listRunningContractsOfAccount } from '../db/queries/contracts';
 import { accountChangedSignal, contractWorkflowId } from '../workflows/definitions';
+// the type only: callers start the workflow by its name, so the API never loads the workflow's code
+import type { contractWorkflow } from '../workflows/contract-workflow';
+import { ContractNumberKey, ContractStatusKey, CustomerNumberKey, NextBillingDateKey } from '../workflows/search-attributes';
+
+/** The workflow type the worker registers `contractWorkflow` under. */
+const CONTRACT_WORKFLOW_TYPE = 'contractWorkflow';
 
 /**
  * Tells every running contract billed on this account that its balance or limit changed, so that a
  * contract paused for the credit limit can bill what it accrued. Contracts that are not paused ignore it.
  */
 export async function notifyAccountChanged(sql: Queryable, temporal: Client, accountId: string): Promise<void> {
-  const contracts = await sql<{ contractNumber: string; projectId: string }[]>`
-    select contract_number as "contractNumber", project_id as "projectId"
-    from contracts where account_id = ${accountId} and status in ('ACTIVE', 'PAUSED', 'TERMINATED')`;
+  const contracts = await listRunningContractsOfAccount(sql, accountId);
   await Promise.allSettled(
     contracts.map((contract) =>
       temporal.workflow.getHandle(contractWorkflowId(contract.contractNumber, contract.projectId)).signal(accountChangedSignal),
     ),
   );
+}
+
+/**
+ * Starts the workflow of a contract just written to the books. A workflow already started under the
+ * contract's id counts as started: it is this contract's.
+ */
+export async function startContractWorkflow(
+  deps: { temporal: Client; taskQueue: string },
+  contract: { projectId: string; contractId: string; contractNumber: string; customerNumber: string; timeZone: string; nextBillingDate: string | null },
+): Promise<void> {
+  try {
+    await deps.temporal.workflow.start<typeof contractWorkflow>(CONTRACT_WORKFLOW_TYPE, {
+      workflowId: contractWorkflowId(contract.contractNumber, contract.projectId),
+      taskQueue: deps.taskQueue,
+      args: [
+        {
+          projectId: contract.projectId,
+          contractId: contract.contractId,
+          contractNumber: contract.contractNumber,
+          customerNumber: contract.customerNumber,
+          timeZone: contract.timeZone,
+        },
+      ],
+      typedSearchAttributes: [
+        { key: CustomerNumberKey, value: contract.customerNumber },
+        { key: ContractNumberKey, value: contract.contractNumber },
+        { key: ContractStatusKey, value: 'ACTIVE' },
+        ...(contract.nextBillingDate ? [{ key: NextBillingDateKey, value: new Date(`${contract.nextBillingDate}T00:00:00Z`) }] : []),
+      ],
+      staticSummary: `Contract ${contract.contractNumber} of customer ${contract.customerNumber}`,
+    });
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+  }
+}
+
+/** A command was handed to the contract's workflow but gave no answer within the caller's deadline. */
+export class CommandDeadlineError extends Error {
+  constructor() {
+    super('the command was accepted but did not finish in time; repeat it with the same Idempotency-Key for its answer');
+    this.name = 'CommandDeadlineError';
+  }
+}
+
+/**
+ * Sends a command to a contract's workflow as a Temporal update and waits for its answer. The update's
+ * validator refuses bad input before it reaches history; the idempotency key becomes the update id, so a
+ * repeated command gets the first answer and changes nothing. A refusal comes back as the Temporal client's
+ * error (`WorkflowUpdateFailedError` carrying the activity's typed failure).
+ */
+export async function sendContractCommand<Ret, Args extends any[]>(
+  deps: { temporal: Client; logger: Logger },
+  contract: { projectId: string; contractNumber: string },
+  command: { update: UpdateDefinition<Ret, Args>; args: Args; idempotencyKey: string; deadlineMs: number },
+): Promise<Ret> {
+  const { update, args } = command;
+  const workflowId = contractWorkflowId(contract.contractNumber, contract.projectId);
+  const handle = deps.temporal.workflow.getHandle(workflowId);
+  const updateId = `${update.name}:${command.idempotencyKey}`;
+  const log = deps.logger.child({ contractNumber: contract.contractNumber, workflowId, command: update.name, updateId });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const result = await Promise.race([
+      handle.executeUpdate(update as unknown as UpdateDefinition<Ret, [unknown]>, { args: args as unknown as [unknown], updateId }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new CommandDeadlineError()), command.deadlineMs);
+      }),
+    ]);
+    log.info({ invoiceNumber: invoiceNumberOf(args, result) }, 'contract command answered');
+    return result;
+  } catch (error) {
+    log.warn({ invoiceNumber: invoiceNumberOf(args, undefined), error: error instanceof Error ? error.message.split('\n')[0] : String(error) }, 'contract command failed');
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The invoice a command concerns, for the log: the one it names (a storno) or the one it issued. */
+function invoiceNumberOf(args: unknown[], result: unknown): string | undefined {
+  const named = (args[0] as { invoiceNumber?: unknown } | undefined)?.invoiceNumber;
+  if (typeof named === 'string') return named;
+  const answer = result as { invoiceNumber?: unknown; interimInvoiceNumber?: unknown } | undefined;
+  const issued = answer?.invoiceNumber ?? answer?.interimInvoiceNumber;
+  return typeof issued === 'string' ? issued : undefined;
 }

@@ -12,9 +12,9 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ContractActivities } from '../activities';
-import type { BillingRunResult } from '../activities/billing';
+import type { BillingRunResult, ContractActivities } from '../activities';
 import { billingInstant } from '../billing/calendar';
+import { statusAfterTermination } from '../billing/contract-status';
 import { calendarDateAt } from '../billing/zoned-date';
 import type { IsoDate } from '../billing/types';
 import {
@@ -221,7 +221,7 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
       exclusively(async () => {
         const result = await commandActivities().terminateContract({ contractId: input.contractId, requestedOn: today(), endDate: request.endDate ?? null });
         state.endDate = result.endDate;
-        state.status = state.status === 'PAUSED' ? 'PAUSED' : 'TERMINATED';
+        state.status = statusAfterTermination(state.status);
         state.nextBillingDate = result.nextBillingDate;
         scheduleChanged = true;
         rememberUpdate();

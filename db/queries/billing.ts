@@ -281,6 +281,52 @@ export async function supersedeActivities(sql: Queryable, contractId: string, ac
   return recorded.length;
 }
 
+/**
+ * Re-billing from `from`: service from `from` on that stands on a cancelled invoice (cancelled now or by an
+ * earlier storno) leaves the books, so that it is generated again. Manual activities are not generated, so
+ * they stay where they are.
+ */
+export async function releaseCancelledActivitiesFrom(sql: Queryable, contractId: string, from: string): Promise<void> {
+  await sql`
+    update activities a set superseded_at = now()
+    from invoices i
+    where i.id = a.invoice_id and a.contract_id = ${contractId} and a.superseded_at is null and i.status = 'CANCELLED'
+      and a.period_start >= ${from} and a.origin <> 'MANUAL'`;
+}
+
+/** Re-billing from `from`: unbilled generated service from `from` on leaves the books, to be generated again. */
+export async function releaseUnbilledActivitiesFrom(sql: Queryable, contractId: string, from: string): Promise<void> {
+  await sql`
+    update activities set superseded_at = now()
+    where contract_id = ${contractId} and invoice_id is null and superseded_at is null
+      and origin in ('SUBSCRIPTION', 'CREDIT', 'PRORATION') and period_start >= ${from}`;
+}
+
+/**
+ * Takes what the given (cancelled) invoices still bill off them and books each activity again, unbilled and
+ * due on `dueDate`, as it was. Returns how many were booked again.
+ */
+export async function rebookActivitiesOfInvoices(
+  sql: Queryable,
+  request: { contractId: string; projectId: string; invoiceNumbers: string[]; dueDate: string },
+): Promise<number> {
+  const keptAsTheyWere = await sql<{ id: string }[]>`
+    update activities a set superseded_at = now()
+    from invoices i
+    where i.id = a.invoice_id and a.contract_id = ${request.contractId} and a.superseded_at is null
+      and i.project_id = ${request.projectId} and i.invoice_number in ${sql(request.invoiceNumbers)}
+    returning a.id`;
+  if (keptAsTheyWere.length > 0) {
+    await sql`
+      insert into activities (contract_id, activity_key, item_number, description, quantity, unit_price, amount,
+        period_start, period_end, origin, due_date, tax_category, tax_rate, tax_notice, corrects_key)
+      select contract_id, activity_key, item_number, description, quantity, unit_price, amount,
+        period_start, period_end, origin, ${request.dueDate}, tax_category, tax_rate, tax_notice, corrects_key
+      from activities where id in ${sql(keptAsTheyWere.map((row) => row.id))}`;
+  }
+  return keptAsTheyWere.length;
+}
+
 export async function accountBalance(sql: Queryable, accountId: string): Promise<string> {
   const [row] = await sql<{ balance: string }[]>`
     select coalesce(sum(amount), 0)::numeric(18, 4) as balance from ledger_entries where account_id = ${accountId}`;

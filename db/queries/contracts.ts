@@ -1,6 +1,12 @@
-import type { IntervalUnit } from '../../billing/types';
+import type { ContractTerms, IntervalUnit } from '../../billing/types';
 import type { Queryable } from '../client';
 import { takeNextNumber } from '../numbers';
+
+/**
+ * The contracts table and what belongs to a contract alone (its subscription lines, delivery pauses and
+ * command answers). Every statement that writes a contract row is here, behind a function named for what it
+ * records, so that a rule about a contract's state has one place to be kept.
+ */
 
 export interface NewContract {
   projectId: string;
@@ -18,6 +24,7 @@ export interface NewContract {
   createdOn: string;
 }
 
+/** A new contract with its first subscription lines, under the project's next contract number. */
 export async function insertContract(sql: Queryable, contract: NewContract): Promise<{ id: string; contractNumber: string }> {
   const contractNumber = await takeNextNumber(sql, contract.projectId, 'CONTRACT', contract.createdOn);
   const [row] = await sql<{ id: string }[]>`
@@ -175,4 +182,151 @@ export async function listSubscription(sql: Queryable, contractId: string) {
     select i.item_number as "itemNumber", s.quantity, s.billing_from as "billingFrom", s.valid_from as "validFrom", s.valid_until as "validUntil"
     from subscription_lines s join items i on i.id = s.item_id
     where s.contract_id = ${contractId} order by s.valid_from, s.id`;
+}
+
+export async function findContractCustomer(
+  sql: Queryable,
+  projectId: string,
+  customerNumber: string,
+): Promise<{ id: string } | null> {
+  const [customer] = await sql<{ id: string }[]>`
+    select id from customers where project_id = ${projectId} and customer_number = ${customerNumber}`;
+  return customer ?? null;
+}
+
+export async function findContractAccount(
+  sql: Queryable,
+  projectId: string,
+  accountNumber: string,
+): Promise<{ id: string; customerId: string; currency: string } | null> {
+  const [account] = await sql<{ id: string; customerId: string; currency: string }[]>`
+    select id, customer_id as "customerId", currency from accounts where project_id = ${projectId} and account_number = ${accountNumber}`;
+  return account ?? null;
+}
+
+/** What decides the tax of the customer's invoices. */
+export async function findTaxSubject(sql: Queryable, customerId: string): Promise<ContractTerms['customer']> {
+  const [taxSubject] = await sql<ContractTerms['customer'][]>`
+    select tax_region as "taxRegion", eu_tax_id as "euTaxId" from customers where id = ${customerId}`;
+  return taxSubject!;
+}
+
+/** The row ids of the project's items, by item number (the numbers may repeat). */
+export async function findItemIds(sql: Queryable, projectId: string, itemNumbers: string[]): Promise<Map<string, string>> {
+  const rows = await sql<{ id: string; itemNumber: string }[]>`
+    select id, item_number as "itemNumber" from items where project_id = ${projectId} and item_number in ${sql(itemNumbers)}`;
+  return new Map(rows.map((item) => [item.itemNumber, item.id]));
+}
+
+/** Takes the contract's row lock: commands, bookings and billing runs of one contract queue behind each other. */
+export async function lockContract(sql: Queryable, contractId: string): Promise<void> {
+  await sql`select 1 from contracts where id = ${contractId} for update`;
+}
+
+/** Locks the contract's row and reads what booking an activity on it needs. */
+export async function lockContractForBooking(
+  sql: Queryable,
+  contractId: string,
+): Promise<{ status: string; nextBillingDate: string | null } & ContractTerms['customer']> {
+  const [locked] = await sql<({ status: string; nextBillingDate: string | null } & ContractTerms['customer'])[]>`
+    select c.status, c.next_billing_date as "nextBillingDate", cu.tax_region as "taxRegion", cu.eu_tax_id as "euTaxId"
+    from contracts c join customers cu on cu.id = c.customer_id where c.id = ${contractId} for update of c`;
+  return locked!;
+}
+
+export async function findContractProjectId(sql: Queryable, contractId: string): Promise<string> {
+  const [row] = await sql<{ projectId: string }[]>`select project_id as "projectId" from contracts where id = ${contractId}`;
+  return row!.projectId;
+}
+
+/** The contract an invoice was issued on, by the invoice's number. */
+export async function findContractNumberOfInvoice(sql: Queryable, projectId: string, invoiceNumber: string): Promise<string | null> {
+  const [invoice] = await sql<{ contractNumber: string; status: string }[]>`
+    select c.contract_number as "contractNumber", i.status from invoices i join contracts c on c.id = i.contract_id
+    where i.project_id = ${projectId} and i.invoice_number = ${invoiceNumber}`;
+  return invoice?.contractNumber ?? null;
+}
+
+/** The contracts billed on the account whose workflows still run. */
+export async function listRunningContractsOfAccount(sql: Queryable, accountId: string): Promise<{ contractNumber: string; projectId: string }[]> {
+  return sql<{ contractNumber: string; projectId: string }[]>`
+    select contract_number as "contractNumber", project_id as "projectId"
+    from contracts where account_id = ${accountId} and status in ('ACTIVE', 'PAUSED', 'TERMINATED')`;
+}
+
+export async function recordNextBillingDate(sql: Queryable, contractId: string, nextBillingDate: string | null): Promise<void> {
+  await sql`update contracts set next_billing_date = ${nextBillingDate} where id = ${contractId}`;
+}
+
+/** What a billing run found: the contract's status, why it is paused if it is, and when it is billed next. */
+export async function recordContractState(
+  sql: Queryable,
+  contractId: string,
+  state: { status: string; nextBillingDate: string | null },
+  pauseReason: string | null,
+): Promise<void> {
+  await sql`
+    update contracts set status = ${state.status}, pause_reason = ${pauseReason}, next_billing_date = ${state.nextBillingDate}
+    where id = ${contractId}`;
+}
+
+export async function recordTermination(
+  sql: Queryable,
+  contractId: string,
+  termination: { endDate: string; status: string; nextBillingDate: string },
+): Promise<void> {
+  await sql`
+    update contracts set end_date = ${termination.endDate}, status = ${termination.status}, next_billing_date = ${termination.nextBillingDate}
+    where id = ${contractId}`;
+}
+
+/** Removes a contract that never ran (its workflow could not be started), with its subscription lines. */
+export async function deleteContract(sql: Queryable, contractId: string): Promise<void> {
+  await sql`delete from subscription_lines where contract_id = ${contractId}`;
+  await sql`delete from contracts where id = ${contractId}`;
+}
+
+/**
+ * The new full item set from `effectiveDate`: lines that would start on or after it are dropped, lines that
+ * run past it end there, and the new lines start there.
+ */
+export async function replaceSubscriptionFrom(
+  sql: Queryable,
+  contractId: string,
+  effectiveDate: string,
+  lines: { itemId: string; quantity: string }[],
+): Promise<void> {
+  await sql`
+    delete from subscription_lines
+    where contract_id = ${contractId} and valid_from >= ${effectiveDate}`;
+  await sql`
+    update subscription_lines set valid_until = ${effectiveDate}
+    where contract_id = ${contractId} and (valid_until is null or valid_until > ${effectiveDate})`;
+  await sql`
+    insert into subscription_lines ${sql(
+      lines.map((line) => ({ contract_id: contractId, item_id: line.itemId, quantity: line.quantity, valid_from: effectiveDate })),
+    )}`;
+}
+
+export async function insertDeliveryPause(
+  sql: Queryable,
+  contractId: string,
+  pause: { from: string; until: string; itemNumbers: string[] | null },
+): Promise<void> {
+  await sql`
+    insert into delivery_pauses (contract_id, from_date, until_date, item_numbers)
+    values (${contractId}, ${pause.from}, ${pause.until}, ${pause.itemNumbers})`;
+}
+
+/** The answer a command gave under its key, if it was carried out already. */
+export async function findCommandResult<T>(sql: Queryable, contractId: string, commandKey: string): Promise<{ result: T } | null> {
+  const [earlier] = await sql<{ result: T }[]>`
+    select result from contract_commands where contract_id = ${contractId} and command_key = ${commandKey}`;
+  return earlier ?? null;
+}
+
+export async function recordCommandResult(sql: Queryable, contractId: string, commandKey: string, kind: string, result: unknown): Promise<void> {
+  await sql`
+    insert into contract_commands (contract_id, command_key, kind, result)
+    values (${contractId}, ${commandKey}, ${kind}, ${sql.json(result as never)})`;
 }

@@ -1,48 +1,58 @@
-import { decimal, formatMoney } from '../../billing/money';
 import type { Queryable } from '../client';
 import { takeNextNumber } from '../numbers';
 
-export class InvoiceAlreadyCancelledError extends Error {
-  readonly code = 'INVOICE_ALREADY_CANCELLED';
-  constructor(readonly invoiceNumber: string) {
-    super(`invoice ${invoiceNumber} is already cancelled`);
-  }
-}
-
-export interface CancelledInvoice {
-  invoiceNumber: string;
-  correctionNumber: string;
+/** An invoice as a storno reads it: locked, with the totals its correction negates. */
+export interface InvoiceToCorrect {
+  id: string;
+  status: string;
+  accountId: string;
+  currency: string;
+  netTotal: string;
+  taxTotal: string;
   grossTotal: string;
 }
 
-/**
- * Storno inside the caller's transaction: a correction document with its own gap-free number that negates
- * the invoice exactly, the invoice set to CANCELLED, the gross amount credited back to the account.
- * It does not re-bill: the activities stay on the cancelled invoice.
- */
-export async function cancelInvoiceWithin(
-  sql: Queryable,
-  request: { projectId: string; invoiceNumber: string; correctionDate: string; reason: string | null },
-): Promise<CancelledInvoice> {
-  const [invoice] = await sql<{ id: string; status: string; accountId: string; currency: string; netTotal: string; taxTotal: string; grossTotal: string }[]>`
+/** Reads and locks the invoice, so that two stornos of it queue behind each other; null when there is none. */
+export async function lockInvoiceForCorrection(sql: Queryable, projectId: string, invoiceNumber: string): Promise<InvoiceToCorrect | null> {
+  const [invoice] = await sql<InvoiceToCorrect[]>`
     select id, status, account_id as "accountId", currency, net_total as "netTotal", tax_total as "taxTotal", gross_total as "grossTotal"
-    from invoices where project_id = ${request.projectId} and invoice_number = ${request.invoiceNumber}
+    from invoices where project_id = ${projectId} and invoice_number = ${invoiceNumber}
     for update`;
-  if (!invoice) throw new Error(`invoice ${request.invoiceNumber} does not exist`);
-  if (invoice.status === 'CANCELLED') throw new InvoiceAlreadyCancelledError(request.invoiceNumber);
+  return invoice ?? null;
+}
 
-  const currency = invoice.currency.trim();
-  const negated = (amount: string) => formatMoney(decimal(amount).negated(), currency);
-  const correctionNumber = await takeNextNumber(sql, request.projectId, 'INVOICE_CORRECTION', request.correctionDate);
+/**
+ * Writes a storno: the correction document under the next gap-free correction number with the negated
+ * totals it is given, the invoice set to CANCELLED, and the credit booked on the account. Returns the
+ * correction number.
+ */
+export async function recordInvoiceCancellation(
+  sql: Queryable,
+  cancellation: {
+    projectId: string;
+    invoice: { id: string; invoiceNumber: string; accountId: string };
+    correctionDate: string;
+    reason: string | null;
+    negated: { netTotal: string; taxTotal: string; grossTotal: string };
+    credit: string;
+  },
+): Promise<string> {
+  const { invoice } = cancellation;
+  const correctionNumber = await takeNextNumber(sql, cancellation.projectId, 'INVOICE_CORRECTION', cancellation.correctionDate);
   const [correction] = await sql<{ id: string }[]>`
     insert into invoice_corrections (project_id, correction_number, invoice_id, correction_date, net_total, tax_total, gross_total, reason)
-    values (${request.projectId}, ${correctionNumber}, ${invoice.id}, ${request.correctionDate},
-      ${negated(invoice.netTotal)}, ${negated(invoice.taxTotal)}, ${negated(invoice.grossTotal)}, ${request.reason})
+    values (${cancellation.projectId}, ${correctionNumber}, ${invoice.id}, ${cancellation.correctionDate},
+      ${cancellation.negated.netTotal}, ${cancellation.negated.taxTotal}, ${cancellation.negated.grossTotal}, ${cancellation.reason})
     returning id`;
   await sql`update invoices set status = 'CANCELLED' where id = ${invoice.id}`;
   await sql`
     insert into ledger_entries (account_id, entry_type, amount, booking_date, text, invoice_id, correction_id, business_key)
-    values (${invoice.accountId}, 'CORRECTION', ${formatMoney(decimal(invoice.grossTotal), currency)}, ${request.correctionDate},
-      ${`Storno ${correctionNumber} zu Rechnung ${request.invoiceNumber}`}, ${invoice.id}, ${correction!.id}, ${`correction:${request.invoiceNumber}`})`;
-  return { invoiceNumber: request.invoiceNumber, correctionNumber, grossTotal: invoice.grossTotal };
+    values (${invoice.accountId}, 'CORRECTION', ${cancellation.credit}, ${cancellation.correctionDate},
+      ${`Storno ${correctionNumber} zu Rechnung ${invoice.invoiceNumber}`}, ${invoice.id}, ${correction!.id}, ${`correction:${invoice.invoiceNumber}`})`;
+  return correctionNumber;
+}
+
+export async function isInvoiceOfContract(sql: Queryable, contractId: string, invoiceNumber: string): Promise<boolean> {
+  const [invoice] = await sql`select 1 from invoices where contract_id = ${contractId} and invoice_number = ${invoiceNumber}`;
+  return invoice !== undefined;
 }

@@ -18,6 +18,16 @@ export async function findInvoiceByRunKey(sql: Queryable, contractId: string, bi
   return row ?? null;
 }
 
+/** The contract's invoices in force that bill service ending after `from`, oldest first. */
+export async function listInvoicesBillingFrom(sql: Queryable, contractId: string, from: string): Promise<string[]> {
+  const affected = await sql<{ invoiceNumber: string }[]>`
+    select i.invoice_number as "invoiceNumber" from invoices i
+    where i.contract_id = ${contractId} and i.status <> 'CANCELLED'
+      and exists (select 1 from invoice_lines l where l.invoice_id = i.id and l.period_end > ${from})
+    order by i.id`;
+  return affected.map((invoice) => invoice.invoiceNumber);
+}
+
 export interface NewInvoice {
   projectId: string;
   contractId: string;

@@ -1,4 +1,4 @@
-import { runBilling } from '../../activities/billing';
+import { runBilling } from '../../operations/billing-runs';
 import { cancelInvoice, rebill } from '../../activities/commands';
 import { createLogger } from '../../config/logger';
 import { createSql, type Sql } from '../../db/client';

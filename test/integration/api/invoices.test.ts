@@ -1,7 +1,7 @@
 import { computeInvoice } from '../../../billing/invoice';
 import type { Activity } from '../../../billing/types';
 import { insertActivities, supersedeActivities } from '../../../db/queries/billing';
-import { cancelInvoiceWithin } from '../../../db/queries/corrections';
+import { cancelInvoiceWithin } from '../../../operations/invoices';
 import { insertInvoice } from '../../../db/queries/invoicing';
 import { expectFieldProblem, startApi, type ApiHarness } from './harness';
 

@@ -7,7 +7,7 @@ import { loadConfig } from '../../../config/config';
 import { createLogger } from '../../../config/logger';
 import type { Sql } from '../../../db/client';
 import { insertActivities } from '../../../db/queries/billing';
-import { cancelInvoiceWithin } from '../../../db/queries/corrections';
+import { cancelInvoiceWithin } from '../../../operations/invoices';
 import { insertInvoice } from '../../../db/queries/invoicing';
 import { startApi, type ApiHarness, type ApiResponse } from './harness';
 

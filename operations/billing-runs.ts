@@ -1,13 +1,27 @@
 import type { Queryable, Sql } from '../db/client';
 import type { Logger } from '../config/logger';
-import { addDays } from '../billing/calendar';
+import { addDays, isPeriodStart, nearestPeriodStarts } from '../billing/calendar';
 import { checkCredit } from '../billing/credit';
 import { generateActivities, type GenerationResult } from '../billing/generation';
 import { computeInvoice } from '../billing/invoice';
 import type { DecimalString, IsoDate } from '../billing/types';
-import { accountBalance, insertActivities, loadContractForBilling, loadStoredActivities, supersedeActivities, type ContractForBilling } from '../db/queries/billing';
-import { findInvoiceByRunKey, insertInvoice } from '../db/queries/invoicing';
-import type { ContractStatus } from '../workflows/definitions';
+import {
+  accountBalance,
+  insertActivities,
+  loadContractForBilling,
+  loadStoredActivities,
+  rebookActivitiesOfInvoices,
+  releaseCancelledActivitiesFrom,
+  releaseUnbilledActivitiesFrom,
+  supersedeActivities,
+  type ContractForBilling,
+} from '../db/queries/billing';
+import { recordContractState } from '../db/queries/contracts';
+import { findInvoiceByRunKey, insertInvoice, listInvoicesBillingFrom } from '../db/queries/invoicing';
+import type { ContractStatus, InterimInvoiceResult, RebillResult } from '../workflows/definitions';
+import { carryOutOnce, type CommandContext, type CommandDependencies } from './contract-commands';
+import { OperationError } from './errors';
+import { cancelInvoiceWithin } from './invoices';
 
 export interface BillingRunRequest {
   contractId: string;
@@ -129,13 +143,74 @@ export async function storeMissingActivities(tx: Queryable, contract: ContractFo
   return generated;
 }
 
-async function recordContractState(
-  sql: Queryable,
-  contractId: string,
-  state: BillingRunState,
-  pauseReason: string | null,
-): Promise<void> {
-  await sql`
-    update contracts set status = ${state.status}, pause_reason = ${pauseReason}, next_billing_date = ${state.nextBillingDate}
-    where id = ${contractId}`;
+export type InternalRebillResult = RebillResult & { billing: BillingRunResult };
+export type InternalInterimInvoiceResult = InterimInvoiceResult & { billing: BillingRunResult };
+
+/**
+ * Backdated re-billing from the period start `from` (the FAQ's five manual steps as one command): cancels
+ * every invoice that bills service from `from` on, releases their subscription activities from `from` on and
+ * drops unbilled ones, so that the billing core regenerates them with today's items and prices. What those
+ * invoices billed before `from` is billed again as it was. One interim invoice takes it all, offset by the
+ * credit the stornos left on the account.
+ */
+export function rebill(deps: CommandDependencies, request: CommandContext & { from: IsoDate }): Promise<InternalRebillResult> {
+  return carryOutOnce(deps, request, 'REBILL', async (tx) => {
+    const contract = await loadContractForBilling(tx, request.contractId, { lock: true });
+    if (!isPeriodStart(contract.terms, request.from)) {
+      const nearest = nearestPeriodStarts(contract.terms, request.from);
+      throw OperationError.invalid('from', `${request.from} is not a period start of this contract; nearest period starts: ${nearest.join(', ')}`, { nearestPeriodStarts: nearest });
+    }
+    if (request.from > request.today) throw OperationError.invalid('from', `${request.from} lies in the future; re-billing starts at a period already due`);
+
+    const affected = await listInvoicesBillingFrom(tx, request.contractId, request.from);
+    const cancelled = [];
+    for (const invoiceNumber of affected) {
+      cancelled.push(await cancelInvoiceWithin(tx, { projectId: contract.projectId, invoiceNumber, correctionDate: request.today, reason: `Neuberechnung ab ${request.from}` }));
+    }
+    const cancelledNow = cancelled.map((invoice) => invoice.invoiceNumber);
+    // service from `from` on that stands on any cancelled invoice (now or by an earlier storno) is regenerated,
+    // and so is unbilled service from `from` on
+    await releaseCancelledActivitiesFrom(tx, request.contractId, request.from);
+    await releaseUnbilledActivitiesFrom(tx, request.contractId, request.from);
+    // regenerate now, while what the cancelled invoices billed before `from` still counts as billed
+    const generated = await storeMissingActivities(tx, await loadContractForBilling(tx, request.contractId, { lock: false }), request.today);
+
+    // what the invoices cancelled now billed before `from` goes on the interim invoice again, unchanged
+    if (cancelledNow.length > 0) {
+      const keptAsTheyWere = await rebookActivitiesOfInvoices(tx, {
+        contractId: request.contractId,
+        projectId: contract.projectId,
+        invoiceNumbers: cancelledNow,
+        dueDate: request.today,
+      });
+      deps.logger.info({ contractId: request.contractId, keptAsTheyWere }, 'activities billed again as they were');
+    }
+
+    const billing = await billContract(tx, { contractId: request.contractId, asOf: request.today, billingRunKey: `rebill:${request.commandKey}` }, generated);
+    deps.logger.info(
+      {
+        contractId: request.contractId,
+        from: request.from,
+        cancelledInvoiceNumbers: cancelledNow,
+        outcome: billing.outcome,
+        invoiceNumber: billing.outcome === 'INVOICED' ? billing.invoiceNumber : undefined,
+      },
+      're-billing run',
+    );
+    return {
+      cancelledInvoiceNumbers: cancelled.map((invoice) => invoice.invoiceNumber),
+      invoiceCorrectionNumbers: cancelled.map((invoice) => invoice.correctionNumber),
+      interimInvoiceNumber: billing.outcome === 'INVOICED' ? billing.invoiceNumber : null,
+      billing,
+    };
+  });
+}
+
+/** Zwischenabrechnung: bills everything unbilled and due now. */
+export function issueInterimInvoice(deps: CommandDependencies, request: CommandContext): Promise<InternalInterimInvoiceResult> {
+  return carryOutOnce(deps, request, 'INTERIM_INVOICE', async (tx) => {
+    const billing = await billContract(tx, { contractId: request.contractId, asOf: request.today, billingRunKey: `interim:${request.commandKey}` });
+    deps.logger.info({ contractId: request.contractId, outcome: billing.outcome, invoiceNumber: billing.outcome === 'INVOICED' ? billing.invoiceNumber : undefined }, 'interim billing run');
+    return { invoiceNumber: billing.outcome === 'INVOICED' ? billing.invoiceNumber : null, billing };
+  });
 }
