@@ -1,18 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { z } from 'zod';
-import { addDays } from '../../billing/calendar';
-import { decimal, formatMoney } from '../../billing/money';
-import { findPrice } from '../../billing/pricing';
-import { applicableTax } from '../../billing/tax';
-import type { TaxRegion } from '../../billing/types';
-import { calendarDateAt } from '../../billing/zoned-date';
-import { insertActivities, loadItemDefinitions } from '../../db/queries/billing';
-import { findContract } from '../../db/queries/contracts';
-import { findActivityByKey, listContractActivities, type ActivityListing } from '../../db/queries/activities';
+import { bookManualActivity, listContractActivities, type ActivityListing } from '../../operations/activities';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
-import { ApiError } from '../errors';
 import { money, plain, unitPrice } from '../format';
 import { booleanQuerySchema, pageOf, paginationSchema } from '../schemas';
 import { businessNumberSchema, isoDateSchema, nonNegativeDecimalSchema, positiveDecimalSchema } from '../../validation/fields';
@@ -67,10 +58,8 @@ export function activityRoutes({ sql }: ApiDependencies): Router {
     const project = projectOf(request);
     const { contractNumber } = contractNumberParam.parse(request.params);
     const query = listActivitiesSchema.parse(request.query);
-    const contract = await findContract(sql, project.id, contractNumber);
-    if (!contract) throw ApiError.notFound(`contract ${contractNumber}`);
-    const rows = await listContractActivities(sql, contract.id, { ...query, limit: query.limit + 1 });
-    response.json(pageOf(rows, query.limit, (activity) => publicActivity(activity, contract.currency), (row) => `${row.periodStart}|${row.id}`));
+    const { currency, activities } = await listContractActivities({ sql }, project.id, contractNumber, { ...query, limit: query.limit + 1 });
+    response.json(pageOf(activities, query.limit, (activity) => publicActivity(activity, currency), (row) => `${row.periodStart}|${row.id}`));
   });
 
   /**
@@ -84,44 +73,8 @@ export function activityRoutes({ sql }: ApiDependencies): Router {
     const body = manualActivitySchema.parse(request.body);
     const headerKey = request.header('Idempotency-Key');
     const activityKey = `manual:${headerKey === undefined ? randomUUID() : idempotencyKeySchema.parse(headerKey)}`;
-    const today = calendarDateAt(Date.now(), project.timeZone);
-    const contract = await findContract(sql, project.id, contractNumber);
-    if (!contract) throw ApiError.notFound(`contract ${contractNumber}`);
-
-    const { activity, created } = await sql.begin(async (tx) => {
-      const [locked] = await tx<{ status: string; nextBillingDate: string | null; taxRegion: TaxRegion; euTaxId: string | null }[]>`
-        select c.status, c.next_billing_date as "nextBillingDate", cu.tax_region as "taxRegion", cu.eu_tax_id as "euTaxId"
-        from contracts c join customers cu on cu.id = c.customer_id where c.id = ${contract.id} for update of c`;
-      const earlier = await findActivityByKey(tx, contract.id, activityKey);
-      if (earlier) return { activity: earlier, created: false };
-      if (locked!.status === 'ENDED') throw new ApiError(409, 'CONFLICT', `contract ${contractNumber} has ended; nothing can be billed on it any more`);
-      const items = await loadItemDefinitions(tx, project.id, [body.itemNumber]);
-      const item = items[body.itemNumber];
-      if (!item) throw ApiError.invalid('itemNumber', `no item ${body.itemNumber}`);
-      const periodStart = body.periodStart ?? today;
-      const periodEnd = body.periodEnd ?? addDays(periodStart, 1);
-      if (periodEnd <= periodStart) throw ApiError.invalid('periodEnd', 'must be after periodStart (periods are half-open)');
-      const unitPrice = body.unitPrice ?? findPrice(item, contract.currency, body.quantity, periodStart).price;
-      const tax = applicableTax(item.taxGroup, { taxRegion: locked!.taxRegion, euTaxId: locked!.euTaxId }, periodStart);
-      await insertActivities(tx, contract.id, [
-        {
-          key: activityKey,
-          itemNumber: item.itemNumber,
-          description: body.description ?? item.name,
-          quantity: body.quantity,
-          unitPrice,
-          amount: formatMoney(decimal(body.quantity).times(decimal(unitPrice)), contract.currency),
-          periodStart,
-          periodEnd,
-          origin: 'MANUAL',
-          dueDate: body.dueDate ?? locked!.nextBillingDate ?? today,
-          tax,
-          correctsKey: null,
-        },
-      ]);
-      return { activity: (await findActivityByKey(tx, contract.id, activityKey))!, created: true };
-    });
-    response.status(created ? 201 : 200).json(publicActivity(activity, contract.currency));
+    const { activity, created, currency } = await bookManualActivity({ sql }, project, contractNumber, activityKey, body);
+    response.status(created ? 201 : 200).json(publicActivity(activity, currency));
   });
 
   return router;

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { Router, type Request } from 'express';
 import type { UpdateDefinition } from '@temporalio/common';
 import { z } from 'zod';
-import { supersedeActivities } from '../../db/queries/billing';
-import { findContract } from '../../db/queries/contracts';
+import { deleteUnbilledActivity } from '../../operations/activities';
+import { CommandDeadlineError, sendContractCommand } from '../../operations/contract-workflows';
+import { requireContract } from '../../operations/contracts';
+import { findContractOfInvoice } from '../../operations/invoices';
 import {
   cancelInvoiceUpdate,
   changeSubscriptionUpdate,
-  contractWorkflowId,
   interimInvoiceUpdate,
   pauseUpdate,
   rebillUpdate,
@@ -51,42 +52,26 @@ export function contractCommandRoutes({ sql, temporal, logger }: ApiDependencies
     args: Args,
   ): Promise<Ret> {
     const project = projectOf(request);
-    const contract = await findContract(sql, project.id, contractNumber);
-    if (!contract) throw ApiError.notFound(`contract ${contractNumber}`);
+    const contract = await requireContract({ sql }, project.id, contractNumber);
     const headerKey = request.header('Idempotency-Key');
-    const updateId = headerKey === undefined ? randomUUID() : idempotencyKeySchema.parse(headerKey);
-    const workflowId = contractWorkflowId(contract.contractNumber, project.id);
-    const handle = temporal.workflow.getHandle(workflowId);
-    const log = logger.child({ contractNumber: contract.contractNumber, workflowId, command: update.name, updateId: `${update.name}:${updateId}` });
-    let timer: NodeJS.Timeout | undefined;
+    const idempotencyKey = headerKey === undefined ? randomUUID() : idempotencyKeySchema.parse(headerKey);
     try {
-      const result = await Promise.race([
-        handle.executeUpdate(update as unknown as UpdateDefinition<Ret, [unknown]>, { args: args as unknown as [unknown], updateId: `${update.name}:${updateId}` }),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new ApiError(503, 'SERVICE_UNAVAILABLE', 'the command was accepted but did not finish in time; repeat it with the same Idempotency-Key for its answer')),
-            COMMAND_DEADLINE_MS,
-          );
-        }),
-      ]);
-      log.info({ invoiceNumber: invoiceNumberOf(args, result) }, 'contract command answered');
-      return result;
+      return await sendContractCommand(
+        { temporal, logger },
+        { projectId: project.id, contractNumber: contract.contractNumber },
+        { update, args, idempotencyKey, deadlineMs: COMMAND_DEADLINE_MS },
+      );
     } catch (error) {
-      log.warn({ invoiceNumber: invoiceNumberOf(args, undefined), error: error instanceof Error ? error.message.split('\n')[0] : String(error) }, 'contract command failed');
+      if (error instanceof CommandDeadlineError) throw new ApiError(503, 'SERVICE_UNAVAILABLE', error.message);
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
   router.post('/Invoices/:invoiceNumber/cancel', async (request, response) => {
     const project = projectOf(request);
     const body = cancelSchema.parse(request.body ?? {});
-    const [invoice] = await sql<{ contractNumber: string; status: string }[]>`
-      select c.contract_number as "contractNumber", i.status from invoices i join contracts c on c.id = i.contract_id
-      where i.project_id = ${project.id} and i.invoice_number = ${request.params.invoiceNumber}`;
-    if (!invoice) throw ApiError.notFound(`invoice ${request.params.invoiceNumber}`);
-    const result = await sendCommand(request, invoice.contractNumber, cancelInvoiceUpdate, [
+    const contractNumber = await findContractOfInvoice({ sql }, project.id, request.params.invoiceNumber);
+    const result = await sendCommand(request, contractNumber, cancelInvoiceUpdate, [
       { invoiceNumber: request.params.invoiceNumber, ...(body.reason ? { reason: body.reason } : {}) },
     ]);
     response.json(result);
@@ -116,38 +101,13 @@ export function contractCommandRoutes({ sql, temporal, logger }: ApiDependencies
     response.json(await sendCommand(request, request.params.contractNumber, terminateUpdate, [body]));
   });
 
-  /**
-   * Deletes an unbilled activity, leaving a history row. It takes the contract's row lock, so it never races a
-   * billing run: either the run billed the activity first (then the deletion is refused) or it never sees it.
-   */
+  /** Deletes an unbilled manual activity, leaving a history row (see `deleteUnbilledActivity`). */
   router.delete('/Contracts/:contractNumber/Activities/:activityId', async (request, response) => {
     const project = projectOf(request);
     const activityId = z.string().regex(/^\d{1,18}$/, 'must be an activity id').parse(request.params.activityId);
-    const contract = await findContract(sql, project.id, request.params.contractNumber);
-    if (!contract) throw ApiError.notFound(`contract ${request.params.contractNumber}`);
-    await sql.begin(async (tx) => {
-      await tx`select 1 from contracts where id = ${contract.id} for update`;
-      const [activity] = await tx<{ billed: boolean; origin: string }[]>`
-        select invoice_id is not null as billed, origin from activities
-        where id = ${activityId} and contract_id = ${contract.id} and superseded_at is null`;
-      if (!activity) throw ApiError.notFound(`activity ${activityId} of contract ${contract.contractNumber}`);
-      if (activity.billed) throw new ApiError(409, 'CONFLICT', `activity ${activityId} is billed; cancel its invoice instead`);
-      if (activity.origin !== 'MANUAL') {
-        throw new ApiError(409, 'CONFLICT', `activity ${activityId} follows from the contract's terms; change them with a pause or a subscription change`);
-      }
-      await supersedeActivities(tx, contract.id, [activityId], 'deleted through the API');
-    });
+    await deleteUnbilledActivity({ sql }, project.id, request.params.contractNumber, activityId);
     response.status(204).end();
   });
 
   return router;
-}
-
-/** The invoice a command concerns, for the log: the one it names (a storno) or the one it issued. */
-function invoiceNumberOf(args: unknown[], result: unknown): string | undefined {
-  const named = (args[0] as { invoiceNumber?: unknown } | undefined)?.invoiceNumber;
-  if (typeof named === 'string') return named;
-  const answer = result as { invoiceNumber?: unknown; interimInvoiceNumber?: unknown } | undefined;
-  const issued = answer?.invoiceNumber ?? answer?.interimInvoiceNumber;
-  return typeof issued === 'string' ? issued : undefined;
 }

@@ -57,3 +57,15 @@ export async function findActivityByKey(sql: Queryable, contractId: string, acti
     where a.contract_id = ${contractId} and a.activity_key = ${activityKey} and a.superseded_at is null`;
   return row ?? null;
 }
+
+/** Whether a current activity of the contract is billed, and where it comes from; null when there is none. */
+export async function findActivityForDeletion(
+  sql: Queryable,
+  contractId: string,
+  activityId: string,
+): Promise<{ billed: boolean; origin: ActivityOrigin } | null> {
+  const [activity] = await sql<{ billed: boolean; origin: ActivityOrigin }[]>`
+    select invoice_id is not null as billed, origin from activities
+    where id = ${activityId} and contract_id = ${contractId} and superseded_at is null`;
+  return activity ?? null;
+}
