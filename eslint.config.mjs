@@ -24,7 +24,8 @@ const LAYERS = {
   documents: ['documents', 'billing', 'config'],
   exports: ['exports', 'billing', 'validation'],
   imports: ['imports', 'billing', 'validation'],
-  payments: ['payments', 'billing', 'validation'],
+  // bank statements are imports too: their CSV shares the customer import's delimiter rule
+  payments: ['payments', 'imports', 'billing', 'validation'],
   // the books
   db: ['db', 'config', 'billing'],
   validation: ['validation', 'billing'],

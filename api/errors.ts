@@ -99,7 +99,7 @@ export function toApiError(error: unknown): ApiError {
   }
   if (error instanceof OperationError) {
     const errorKey = (ERROR_KEYS as readonly string[]).includes(error.errorKey) ? (error.errorKey as ErrorKey) : 'INCORRECT_INPUT_DATA';
-    return new ApiError(OPERATION_ERROR_STATUS[error.kind], errorKey, error.message, error.path === null ? [] : [{ path: error.path, message: error.reason }]);
+    return new ApiError(OPERATION_ERROR_STATUS[error.kind], errorKey, error.message, error.problems);
   }
   if (error instanceof BillingError) {
     const path = typeof error.details.path === 'string' ? error.details.path : undefined;

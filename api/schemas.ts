@@ -3,6 +3,9 @@ import { DEFAULT_PAGE_LIMIT, decodeCursor, MAX_PAGE_LIMIT } from './pagination';
 
 export { pageOf } from './pagination';
 
+/** The `Idempotency-Key` header: the business key of a write that a client may repeat safely. */
+export const idempotencyKeySchema = z.string().min(1).max(200).regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only');
+
 /** `true`/`false` in a query string. */
 export const booleanQuerySchema = z.enum(['true', 'false'], { error: 'must be true or false' }).transform((value) => value === 'true');
 

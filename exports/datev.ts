@@ -285,6 +285,7 @@ const COLUMN_INDEX = new Map(DATEV_COLUMN_TITLES.map((title, index) => [title, i
 
 /** A text field: in double quotes, quotes doubled, no line breaks or control characters (DATEV refuses them), cut to its length. */
 function text(value: string, maxLength: number): string {
+  // eslint-disable-next-line no-control-regex -- the control characters are what this filter takes out
   const clean = value.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, maxLength).trimEnd();
   return `"${clean.replaceAll('"', '""')}"`;
 }

@@ -1,11 +1,11 @@
 import { calendarDateAt } from '../billing/zoned-date';
 import type { Queryable, Sql, TransactionSql } from '../db/client';
 import type { Project } from '../db/projects';
-import { advanceCustomerNumberRange } from '../db/queries/customer-import';
+import { advanceCustomerNumberRange } from '../db/numbers';
 import { insertCustomer, isDuplicateMandateReference } from '../db/queries/customers';
 import { ImportFileError, parseCustomerCsv, type ParsedCustomerFile, type RejectedRow, type ValidRow } from '../imports/customers-csv';
 import { openAccount } from './accounts';
-import { FieldProblemsError } from './field-problems';
+import { OperationError } from './errors';
 
 export const IMPORT_BATCH_SIZE = 500;
 
@@ -60,7 +60,7 @@ function readCustomerFile(text: string): ParsedCustomerFile {
     return parseCustomerCsv(text);
   } catch (error) {
     if (!(error instanceof ImportFileError)) throw error;
-    throw new FieldProblemsError('INVALID', 'INCORRECT_INPUT_DATA', error.message, [
+    throw OperationError.ofFields('INVALID', 'INCORRECT_INPUT_DATA', error.message, [
       { path: error.line === null ? '(file)' : `line ${error.line}`, message: error.message },
     ]);
   }

@@ -12,7 +12,6 @@ import {
   type CustomerFields,
 } from '../db/queries/customers';
 import { OperationError } from './errors';
-import { FieldProblemsError } from './field-problems';
 
 /** Customers (Kunden) and the contracts each one has. */
 
@@ -31,7 +30,7 @@ export async function createCustomer(deps: { sql: Sql }, projectId: string, cust
       if (customerNumber !== undefined) {
         const created = await insertCustomer(tx, projectId, customerNumber, fields);
         if (!created) {
-          throw new FieldProblemsError('CONFLICT', 'CONFLICT', `customer ${customerNumber} exists already`, [{ path: 'customerNumber', message: 'exists already' }]);
+          throw OperationError.ofFields('CONFLICT', 'CONFLICT', `customer ${customerNumber} exists already`, [{ path: 'customerNumber', message: 'exists already' }]);
         }
         return created;
       }
@@ -75,7 +74,7 @@ async function refuseDuplicateMandate<T>(write: Promise<T>): Promise<T> {
     return await write;
   } catch (error) {
     if (isDuplicateMandateReference(error)) {
-      throw new FieldProblemsError('CONFLICT', 'CONFLICT', 'another customer has this SEPA mandate reference', [
+      throw OperationError.ofFields('CONFLICT', 'CONFLICT', 'another customer has this SEPA mandate reference', [
         { path: 'sepaMandate.reference', message: "is the reference of another customer's mandate" },
       ]);
     }

@@ -19,7 +19,6 @@ import { missingForEInvoice, renderFacturX, renderXRechnung } from '../documents
 import type { DocumentBuyer, DocumentLine, DocumentTax, InvoiceDocumentData } from '../documents/invoice-document';
 import { renderInvoicePdf } from '../documents/invoice-pdf';
 import { OperationError } from './errors';
-import { FieldProblemsError } from './field-problems';
 
 /**
  * Issued invoices and their corrections (stornos): read only, they never change once issued. Read as data,
@@ -178,7 +177,7 @@ function found(loaded: LoadedDocument, what: string): InvoiceDocumentData {
   if (loaded.status === 'NOT_FOUND') throw OperationError.notFound(what);
   if (loaded.status === 'COMPANY_DETAILS_MISSING') {
     const message = `the project has no company details (${COMPANY_FIELDS}); set them with PUT /Company`;
-    throw new FieldProblemsError('CONFLICT', 'COMPANY_DETAILS_MISSING', message, [{ path: 'company', message }]);
+    throw OperationError.ofFields('CONFLICT', 'COMPANY_DETAILS_MISSING', message, [{ path: 'company', message }]);
   }
   return loaded.document;
 }
@@ -189,7 +188,7 @@ async function renderDocument(data: InvoiceDocumentData, format: DocumentFormat)
     const missing = missingForEInvoice(data);
     if (missing.company.length > 0) {
       const message = `an e-invoice needs the company's ${missing.company.join(', ')}; set it with PUT /Company`;
-      throw new FieldProblemsError(
+      throw OperationError.ofFields(
         'CONFLICT',
         'COMPANY_DETAILS_MISSING',
         message,
@@ -198,7 +197,7 @@ async function renderDocument(data: InvoiceDocumentData, format: DocumentFormat)
     }
     if (missing.customer.length > 0) {
       const message = `an e-invoice needs the customer's ${missing.customer.join(', ')}`;
-      throw new FieldProblemsError(
+      throw OperationError.ofFields(
         'CONFLICT',
         'CONFLICT',
         `customer ${data.buyer.customerNumber}: ${message}`,

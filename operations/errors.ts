@@ -5,6 +5,12 @@
  */
 export type OperationErrorKind = 'INVALID' | 'UNPROCESSABLE' | 'NOT_FOUND' | 'CONFLICT';
 
+/** One field a refusal names, dotted (`company.iban`, `invoices.RE-2026-000001`), with why. */
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
 export class OperationError extends Error {
   constructor(
     readonly kind: OperationErrorKind,
@@ -18,9 +24,20 @@ export class OperationError extends Error {
     this.name = 'OperationError';
   }
 
-  /** The field's own complaint, without the path in front. */
-  get reason(): string {
-    return this.path === null ? this.message : this.message.slice(this.path.length + 2);
+  /** Every field at fault with its own complaint: the one `path`, or those a refusal of several names. */
+  get problems(): FieldProblem[] {
+    const named = this.details.errors;
+    if (Array.isArray(named)) return named as FieldProblem[];
+    return this.path === null ? [] : [{ path: this.path, message: this.message.slice(this.path.length + 2) }];
+  }
+
+  /**
+   * A refusal that names its fields itself: several of them (every creditor field that is missing, every
+   * invoice a SEPA export skipped), or one under a summary of its own ("item K1 exists already" with
+   * `itemNumber: exists already`). The fields travel in `details.errors`, so an activity's failure carries them.
+   */
+  static ofFields(kind: OperationErrorKind, errorKey: string, summary: string, problems: readonly FieldProblem[]): OperationError {
+    return new OperationError(kind, errorKey, summary, null, { errors: [...problems] });
   }
 
   /** Input that breaks a rule of the field itself: 400 at the API. */

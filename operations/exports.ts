@@ -18,8 +18,7 @@ import {
 } from '../db/queries/exports';
 import { datevBookings, DatevExportError, datevFileName, formatDatevBookingBatch, type DatevDocument, type DatevSettings } from '../exports/datev';
 import { buildDirectDebitXml, type SepaDebit, type SequenceType } from '../exports/sepa';
-import { OperationError } from './errors';
-import { FieldProblemsError, type FieldProblem } from './field-problems';
+import { OperationError, type FieldProblem } from './errors';
 
 /**
  * Exports for the books: the DATEV booking batch for the tax advisor, and SEPA direct debit files for the
@@ -76,7 +75,7 @@ export async function exportDatev(deps: ExportDependencies, project: ExportingPr
     file = formatDatevBookingBatch(settings, datevBookings(rows.map(toDatevDocument), settings));
   } catch (error) {
     if (error instanceof DatevExportError) {
-      throw new FieldProblemsError('UNPROCESSABLE', 'INCORRECT_INPUT_DATA', error.message, [{ path: error.path, message: error.message }]);
+      throw OperationError.ofFields('UNPROCESSABLE', 'INCORRECT_INPUT_DATA', error.message, [{ path: error.path, message: error.message }]);
     }
     throw error;
   }
@@ -162,7 +161,7 @@ export async function exportSepaCollection(
     const candidates = await loadCollectionCandidates(tx, project.id, request.invoiceNumbers);
     const { collectable, skipped } = sortOut(candidates, request.invoiceNumbers, request.collectionDate);
     if (collectable.length === 0) {
-      throw new FieldProblemsError(
+      throw OperationError.ofFields(
         'CONFLICT',
         'CONFLICT',
         `no invoice to collect${skipped.length > 0 ? `: ${skipped.length} skipped` : ': no open invoice has an amount due'}`,
@@ -249,7 +248,7 @@ function usableCreditor(creditor: Creditor | null): UsableCreditor {
     else if (!isValidIBAN(creditor.iban)) problems.push({ path: 'company.iban', message: `${creditor.iban} is not a valid IBAN` });
   }
   if (problems.length > 0 || !creditor) {
-    throw new FieldProblemsError(
+    throw OperationError.ofFields(
       'UNPROCESSABLE',
       'COMPANY_DETAILS_MISSING',
       `the company cannot collect by direct debit: ${problems.map((problem) => `${problem.path} ${problem.message}`).join('; ')}`,

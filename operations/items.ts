@@ -3,7 +3,6 @@ import type { Queryable, Sql } from '../db/client';
 import { findItem, insertItem, listItems as listItemsOfProject, replaceItem as replaceItemRow, type Item } from '../db/queries/items';
 import { findProductGroup } from '../db/queries/product-groups';
 import { OperationError } from './errors';
-import { FieldProblemsError } from './field-problems';
 
 /** Items (Artikel) with their price variants. */
 
@@ -25,7 +24,7 @@ export async function createItem(deps: { sql: Sql }, projectId: string, item: Ne
   return deps.sql.begin(async (tx) => {
     const groupId = await productGroupId(tx, projectId, item.productGroup);
     const id = await insertItem(tx, projectId, item.itemNumber, { name: item.name, unit: item.unit, productGroupId: groupId, prices: item.prices });
-    if (!id) throw new FieldProblemsError('CONFLICT', 'CONFLICT', `item ${item.itemNumber} exists already`, [{ path: 'itemNumber', message: 'exists already' }]);
+    if (!id) throw OperationError.ofFields('CONFLICT', 'CONFLICT', `item ${item.itemNumber} exists already`, [{ path: 'itemNumber', message: 'exists already' }]);
     return (await findItem(tx, projectId, item.itemNumber))!;
   });
 }

@@ -24,7 +24,6 @@ import { parsePaymentsCsv } from '../payments/payments-csv';
 import { normalizeIban, StatementFormatError, type IncomingPayment, type ParsedStatement, type SkippedEntry, type StatementFormat } from '../payments/statement';
 import { notifyAccountChanged } from './contract-workflows';
 import { OperationError } from './errors';
-import { FieldProblemsError } from './field-problems';
 
 /**
  * Incoming payments (Zahlungseingänge): one at a time, or a bank statement file. Each payment is matched
@@ -166,7 +165,7 @@ function readStatement(format: 'camt.053' | 'csv', text: string): ParsedStatemen
     return format === 'csv' ? parsePaymentsCsv(text) : parseCamt053(text);
   } catch (error) {
     if (!(error instanceof StatementFormatError)) throw error;
-    throw new FieldProblemsError('INVALID', 'INCORRECT_INPUT_DATA', error.message, [{ path: error.path, message: error.message }]);
+    throw OperationError.ofFields('INVALID', 'INCORRECT_INPUT_DATA', error.message, [{ path: error.path, message: error.message }]);
   }
 }
 

@@ -8,7 +8,6 @@ import {
   type ProductGroup,
 } from '../db/queries/product-groups';
 import { OperationError } from './errors';
-import { FieldProblemsError } from './field-problems';
 
 /**
  * Product groups (Warengruppen): each points to a tax group and carries the revenue account for DATEV.
@@ -31,7 +30,7 @@ export interface NewProductGroup {
 export async function createProductGroup(deps: { sql: Queryable }, projectId: string, group: NewProductGroup): Promise<ProductGroup> {
   if (!(await taxGroupExists(deps.sql, group.taxGroup))) throw OperationError.invalid('taxGroup', `no tax group ${group.taxGroup}`);
   const created = await insertProductGroup(deps.sql, projectId, group);
-  if (!created) throw new FieldProblemsError('CONFLICT', 'CONFLICT', `product group ${group.code} exists already`, [{ path: 'code', message: 'exists already' }]);
+  if (!created) throw OperationError.ofFields('CONFLICT', 'CONFLICT', `product group ${group.code} exists already`, [{ path: 'code', message: 'exists already' }]);
   return created;
 }
 

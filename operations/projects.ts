@@ -10,7 +10,6 @@ import {
   type IssuedApiKey,
   type Project,
 } from '../db/projects';
-import { FieldProblemsError } from './field-problems';
 import { OperationError } from './errors';
 
 /**
@@ -47,7 +46,7 @@ export async function createProject(
 ): Promise<Project & { createdAt: string; apiKey: IssuedApiKey }> {
   return deps.sql.begin(async (tx) => {
     const project = await createProjectIfAbsent(tx, request.name, request.timeZone ?? deps.config.timeZone);
-    if (!project) throw new FieldProblemsError('CONFLICT', 'CONFLICT', `project ${request.name} exists already`, [{ path: 'name', message: 'exists already' }]);
+    if (!project) throw OperationError.ofFields('CONFLICT', 'CONFLICT', `project ${request.name} exists already`, [{ path: 'name', message: 'exists already' }]);
     return { ...project, apiKey: await insertApiKey(tx, project.id, 'first key') };
   });
 }

@@ -9,6 +9,7 @@ import {
   type IncomingPayment,
   type ParsedStatement,
 } from './statement';
+import { detectDelimiter } from '../imports/csv';
 
 /**
  * A simple statement of incoming payments as CSV, for banks and payment providers without camt.053:
@@ -119,22 +120,4 @@ function readHeader(record: string[]): Column[] {
     if (!columns.includes(required)) throw new StatementFormatError('line 1', `the header has no ${required} column`);
   }
   return columns;
-}
-
-/**
- * Whichever of `;` and `,` the header row uses more often outside quotes: the file comes from a spreadsheet
- * set to a German or an English locale. The customer import's rule (imports/csv.ts), kept here because one
- * file format does not import another (eslint.config.mjs).
- */
-function detectDelimiter(content: string): ';' | ',' {
-  let semicolons = 0;
-  let commas = 0;
-  let quoted = false;
-  for (const char of content) {
-    if (char === '"') quoted = !quoted;
-    else if (!quoted && (char === '\n' || char === '\r')) break;
-    else if (!quoted && char === ';') semicolons += 1;
-    else if (!quoted && char === ',') commas += 1;
-  }
-  return semicolons >= commas && semicolons > 0 ? ';' : ',';
 }

@@ -14,7 +14,7 @@ import {
   listCustomerAccounts,
   openCustomerAccount,
 } from '../../operations/accounts';
-import { pageOf, paginationSchema } from '../schemas';
+import { pageOf, paginationSchema, idempotencyKeySchema } from '../schemas';
 import { businessNumberSchema, isoDateSchema, positiveDecimalSchema } from '../../validation/fields';
 
 export const bookingSchema = z.object({
@@ -24,7 +24,6 @@ export const bookingSchema = z.object({
   text: z.string().trim().min(1).max(500).optional(),
 });
 
-const idempotencyKeySchema = z.string().min(1).max(200).regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only');
 const customerNumberParam = z.object({ customerNumber: businessNumberSchema });
 const accountNumberParam = z.object({ accountNumber: businessNumberSchema });
 

@@ -2,7 +2,6 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
-import { answerFieldProblems } from '../field-problems';
 import { pageOf, paginationSchema } from '../schemas';
 import { createCustomer, getCustomer, listCustomerContracts, listCustomers, updateCustomer, type Customer } from '../../operations/customers';
 import { businessNumberSchema } from '../../validation/fields';
@@ -50,7 +49,6 @@ export function customerRoutes({ sql }: ApiDependencies): Router {
   });
 
   // a refused customer number or mandate reference names its field under a summary of its own
-  router.use(answerFieldProblems);
   return router;
 }
 

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { renderCorrectionDocument, renderInvoiceDocument, type RenderedDocument } from '../../operations/documents';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
-import { answerFieldProblems } from '../field-problems';
 import { businessNumberSchema } from '../../validation/fields';
 
 export const documentQuerySchema = z.object({
@@ -36,7 +35,6 @@ export function documentRoutes({ sql }: ApiDependencies): Router {
     sendDocument(response, await renderCorrectionDocument(deps, project.id, invoiceCorrectionNumber, format));
   });
 
-  router.use(answerFieldProblems);
   return router;
 }
 

@@ -4,7 +4,6 @@ import { addDays } from '../../billing/calendar';
 import { exportDatev, exportSepaCollection, getSepaCollection, type SepaExportSummary } from '../../operations/exports';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
-import { answerFieldProblems } from '../field-problems';
 import { businessNumberSchema, currencySchema, isoDateSchema } from '../../validation/fields';
 
 const wholeNumber = (min: number, max: number) =>
@@ -102,7 +101,6 @@ export function exportRoutes({ sql }: Pick<ApiDependencies, 'sql'>, { now = Date
     sendSepaMessage(request, response, message.document, message.summary);
   });
 
-  router.use(answerFieldProblems);
   return router;
 }
 

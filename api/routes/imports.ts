@@ -3,7 +3,6 @@ import { importCustomers } from '../../operations/customer-import';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
-import { answerFieldProblems } from '../field-problems';
 
 const MAX_IMPORT_SIZE = '20mb';
 
@@ -39,6 +38,5 @@ export function importRoutes({ sql }: ApiDependencies): Router {
   });
 
   // a file refused as a whole names its line
-  router.use(answerFieldProblems);
   return router;
 }

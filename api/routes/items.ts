@@ -5,7 +5,6 @@ import type { PriceVariant } from '../../billing/types';
 import { createItem, getItem, listItems, replaceItem, type Item } from '../../operations/items';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
-import { answerFieldProblems } from '../field-problems';
 import { plain, unitPrice } from '../format';
 import { pageOf, paginationSchema } from '../schemas';
 import { businessNumberSchema, currencySchema, isoDateSchema, nonNegativeDecimalSchema } from '../../validation/fields';
@@ -77,7 +76,6 @@ export function itemRoutes({ sql }: ApiDependencies): Router {
     response.json(publicItem(await replaceItem(deps, project.id, itemNumber, body)));
   });
 
-  router.use(answerFieldProblems);
   return router;
 }
 

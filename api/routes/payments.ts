@@ -5,9 +5,8 @@ import { isKnownCurrency } from '../../payments/statement';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
-import { answerFieldProblems } from '../field-problems';
 import { bookPayment, importBankStatement, listPayments, type PaymentListRow } from '../../operations/payments';
-import { pageOf, paginationSchema } from '../schemas';
+import { pageOf, paginationSchema, idempotencyKeySchema } from '../schemas';
 import { businessNumberSchema, currencySchema, fitsCurrency, isoDateSchema, positiveDecimalSchema } from '../../validation/fields';
 
 const MAX_STATEMENT_SIZE = '10mb';
@@ -51,7 +50,6 @@ export const paymentSchema = z
 export const bankStatementQuerySchema = z.object({ accountNumber: businessNumberSchema.optional() });
 export const listPaymentsSchema = paginationSchema.extend({ outcome: z.enum(['MATCHED', 'PARTIAL', 'CREDIT', 'UNMATCHED']).optional() });
 
-const idempotencyKeySchema = z.string().min(1).max(200).regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only');
 
 /**
  * Incoming payments (Zahlungseingänge): one at a time, or a bank statement file. Matching and booking are
@@ -94,7 +92,6 @@ export function paymentRoutes({ sql, temporal }: ApiDependencies): Router {
   });
 
   // a statement refused as a whole names where in the file
-  router.use(answerFieldProblems);
   return router;
 }
 

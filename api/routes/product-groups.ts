@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { createProductGroup, getProductGroup, listProductGroups, type ProductGroup } from '../../operations/product-groups';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
-import { answerFieldProblems } from '../field-problems';
 import { pageOf, paginationSchema } from '../schemas';
 import { businessNumberSchema } from '../../validation/fields';
 
@@ -39,7 +38,6 @@ export function productGroupRoutes({ sql }: ApiDependencies): Router {
     response.json(publicProductGroup(await getProductGroup(deps, project.id, code)));
   });
 
-  router.use(answerFieldProblems);
   return router;
 }
 

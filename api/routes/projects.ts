@@ -4,7 +4,6 @@ import { createProject, issueApiKey, listApiKeys, listProjects, revokeApiKey, ty
 import type { ApiDependencies } from '../app';
 import { apiKeyCacheOf, apiKeyOf, projectOf } from '../auth';
 import { ApiError } from '../errors';
-import { answerFieldProblems } from '../field-problems';
 import { pageOf, paginationSchema } from '../schemas';
 
 export const createProjectSchema = z.object({
@@ -86,7 +85,6 @@ export function projectRoutes({ sql, config }: ApiDependencies): Router {
     response.status(204).end();
   });
 
-  router.use(answerFieldProblems);
   return router;
 }
 
