@@ -10,16 +10,16 @@ import tseslint from 'typescript-eslint';
  */
 const LAYERS = {
   // transports and launchers
-  dev: ['dev', 'api', 'worker', 'activities', 'operations', 'workflows', 'db', 'config', 'billing', 'validation'],
-  bench: ['bench', 'dev', 'api', 'worker', 'activities', 'operations', 'workflows', 'db', 'config', 'billing', 'validation', 'documents', 'exports', 'imports', 'payments'],
+  dev: ['dev', 'api', 'worker', 'activities', 'operations', 'workflows', 'db', 'mail', 'config', 'billing', 'validation'],
+  bench: ['bench', 'dev', 'api', 'worker', 'activities', 'operations', 'workflows', 'db', 'mail', 'config', 'billing', 'validation', 'documents', 'exports', 'imports', 'payments'],
   cli: ['cli', 'operations', 'db', 'config', 'billing', 'validation'],
   api: ['api', 'operations', 'workflows', 'db', 'config', 'billing', 'validation', 'documents', 'exports', 'imports', 'payments'],
-  worker: ['worker', 'activities', 'workflows', 'db', 'config', 'billing'],
-  activities: ['activities', 'operations', 'workflows', 'db', 'config', 'billing', 'documents'],
+  worker: ['worker', 'activities', 'workflows', 'db', 'mail', 'config', 'billing'],
+  activities: ['activities', 'operations', 'workflows', 'db', 'mail', 'config', 'billing'],
   // the deterministic workflow code: the pure core and its own definitions (activities by type only)
   workflows: ['workflows', 'billing'],
   // business operations
-  operations: ['operations', 'workflows', 'db', 'config', 'billing', 'validation', 'documents', 'exports', 'imports', 'payments'],
+  operations: ['operations', 'workflows', 'db', 'mail', 'config', 'billing', 'validation', 'documents', 'exports', 'imports', 'payments'],
   // file formats: parse or write, nothing else
   documents: ['documents', 'billing', 'config'],
   exports: ['exports', 'billing', 'validation'],
@@ -28,6 +28,8 @@ const LAYERS = {
   payments: ['payments', 'imports', 'billing', 'validation'],
   // the books
   db: ['db', 'config', 'billing'],
+  // the SMTP client
+  mail: ['mail', 'config'],
   validation: ['validation', 'billing'],
   config: ['config'],
   billing: ['billing'],

@@ -4,8 +4,8 @@ import type { Logger } from '../config/logger';
 import type { Sql } from '../db/client';
 import { runBilling, type BillingRunRequest } from '../operations/billing-runs';
 import type { TerminationRequest } from '../operations/contracts';
-import { notifyOperatorOfCreditLimit, sendInvoiceMail } from './mail';
-import type { Mailer } from './mailer';
+import { notifyOperatorOfCreditLimit, sendInvoiceMail } from '../operations/mail';
+import type { Mailer } from '../mail/mailer';
 import { addDeliveryPause, cancelInvoice, changeSubscription, issueInterimInvoice, rebill, terminateContract } from './commands';
 
 export interface ActivityDependencies {

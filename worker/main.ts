@@ -4,7 +4,7 @@ import { createLogger, type Logger } from '../config/logger';
 import { temporalConnectionOptions } from '../config/temporal-connection';
 import { createSql } from '../db/client';
 import { createActivities } from '../activities';
-import { createMailer } from '../activities/mailer';
+import { createMailer } from '../mail/mailer';
 import { freePort } from './free-port';
 import { createWorkerMetrics, serveWorkerMetrics } from './metrics';
 

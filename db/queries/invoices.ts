@@ -153,3 +153,26 @@ export async function findInvoiceBuyer(sql: Queryable, projectId: string, custom
     from customers where project_id = ${projectId} and customer_number = ${customerNumber}`;
   return row ?? null;
 }
+
+export interface InvoiceMailFacts {
+  email: string | null;
+  customerName: string;
+  contractNumber: string;
+  invoiceDate: string;
+  dueDate: string;
+  grossTotal: string;
+  amountDue: string;
+  currency: string;
+}
+
+/** What the invoice mail says: the recipient, the customer's name and the invoice's dates and amounts. */
+export async function findInvoiceMailFacts(sql: Queryable, projectId: string, invoiceNumber: string): Promise<InvoiceMailFacts | null> {
+  const [invoice] = await sql<InvoiceMailFacts[]>`
+    select cu.email, coalesce(nullif(cu.company_name, ''), concat_ws(' ', cu.first_name, cu.last_name)) as "customerName",
+      c.contract_number as "contractNumber", i.invoice_date as "invoiceDate", i.due_date as "dueDate",
+      i.gross_total as "grossTotal", i.amount_due as "amountDue", i.currency
+    from invoices i join customers cu on cu.id = i.customer_id join contracts c on c.id = i.contract_id
+    where i.project_id = ${projectId} and i.invoice_number = ${invoiceNumber}`;
+  return invoice ?? null;
+}
+

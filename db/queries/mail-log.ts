@@ -1,4 +1,4 @@
-import type { Queryable } from '../client';
+import type { Queryable, Sql } from '../client';
 
 export type MailStatus = 'PENDING' | 'COMMITTING' | 'SENT' | 'FAILED';
 
@@ -41,3 +41,58 @@ export async function listMailLog(
       ${page.afterId ? sql`and id > ${page.afterId}` : sql``}
     order by id limit ${page.limit}`;
 }
+
+/**
+ * Writes of the mail log, by the sender alone (operations/mail.ts). One row per kind and business key: a
+ * repeated attempt counts itself on the row it finds, and the row's status says whether the SMTP server has
+ * the mail already.
+ */
+export async function logMailAttempt(
+  sql: Queryable,
+  mail: { projectId: string; kind: string; businessKey: string; recipient: string; subject: string },
+): Promise<{ id: string; status: MailStatus }> {
+  const [logged] = await sql<{ id: string; status: MailStatus }[]>`
+    insert into mail_log (project_id, kind, business_key, recipient, subject, attempts)
+    values (${mail.projectId}, ${mail.kind}, ${mail.businessKey}, ${mail.recipient}, ${mail.subject}, 1)
+    on conflict (project_id, kind, business_key) do update set attempts = mail_log.attempts + 1
+    returning id, status`;
+  return logged!;
+}
+
+/** A mail that cannot go at all (no recipient): FAILED once, with why. */
+export async function recordUnsendableMail(
+  sql: Queryable,
+  mail: { projectId: string; kind: string; businessKey: string; subject: string; reason: string },
+): Promise<void> {
+  await sql`
+    insert into mail_log (project_id, kind, business_key, recipient, subject, status, error)
+    values (${mail.projectId}, ${mail.kind}, ${mail.businessKey}, '', ${mail.subject}, 'FAILED', ${mail.reason})
+    on conflict (project_id, kind, business_key) do nothing`;
+}
+
+export async function recordMailFailed(sql: Queryable, id: string, reason: string): Promise<void> {
+  await sql`update mail_log set status = 'FAILED', error = ${reason} where id = ${id}`;
+}
+
+/**
+ * COMMITTING, or nothing: the database cancels the update itself when it cannot make it within
+ * `statementTimeoutMs`. A row it marks late, after the sender gave up and abandoned the message, would count
+ * an undelivered mail as sent.
+ */
+export async function markMailCommitting(connection: Sql, id: string, statementTimeoutMs: number): Promise<void> {
+  await connection`select set_config('statement_timeout', ${`${statementTimeoutMs}ms`}, false)`;
+  try {
+    await connection`update mail_log set status = 'COMMITTING' where id = ${id}`;
+  } finally {
+    // Queued behind the update on this connection and not awaited: the end-of-data mark goes out as soon as
+    // COMMITTING is confirmed, not a round trip later (a crash in between would count an unsent mail as
+    // delivered). Whatever this attempt sends to the database next (SENT or FAILED) runs after the reset.
+    void connection.unsafe('reset statement_timeout').catch(() => undefined);
+  }
+}
+
+/** The SMTP server has the mail; `note` says so when it was only inferred (an attempt died after the mark). */
+export async function recordMailSent(sql: Queryable, id: string, messageId: string, note: string | null): Promise<void> {
+  await sql`update mail_log set status = 'SENT', error = ${note}, sent_at = now(), message_id = ${messageId} where id = ${id}`;
+}
+

@@ -1,5 +1,5 @@
-import { notifyOperatorOfCreditLimit } from '../../activities/mail';
-import { createMailer, type Mailer } from '../../activities/mailer';
+import { notifyOperatorOfCreditLimit } from '../../operations/mail';
+import { createMailer, type Mailer } from '../../mail/mailer';
 import type { Config } from '../../config/config';
 import { createLogger } from '../../config/logger';
 import { createSql, type Sql } from '../../db/client';

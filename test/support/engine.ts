@@ -9,7 +9,7 @@ import { createApp } from '../../api/app';
 import { loadConfig, type Config } from '../../config/config';
 import { createLogger } from '../../config/logger';
 import { createActivities } from '../../activities';
-import { createMailer, type Mailer } from '../../activities/mailer';
+import { createMailer, type Mailer } from '../../mail/mailer';
 import { createSql, type Sql } from '../../db/client';
 import { migrate } from '../../db/migrate';
 import { createProject, issueApiKey } from '../../db/projects';

@@ -5,7 +5,7 @@ import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { createActivities, type ContractActivities } from '../../activities';
-import { createMailer } from '../../activities/mailer';
+import { createMailer } from '../../mail/mailer';
 import { billingInstant } from '../../billing/calendar';
 import { calendarDateAt } from '../../billing/zoned-date';
 import { loadConfig, type Config } from '../../config/config';

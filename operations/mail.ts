@@ -1,9 +1,11 @@
 import type { Config } from '../config/config';
 import type { Logger } from '../config/logger';
 import type { Sql } from '../db/client';
+import { findInvoiceMailFacts } from '../db/queries/invoices';
+import { logMailAttempt, markMailCommitting, recordMailFailed, recordMailSent, recordUnsendableMail } from '../db/queries/mail-log';
 import { renderInvoicePdf } from '../documents/invoice-pdf';
-import { loadInvoiceDocument } from '../documents/load-invoice-document';
-import type { Mailer, OutgoingMail } from './mailer';
+import type { Mailer, OutgoingMail } from '../mail/mailer';
+import { loadInvoiceDocument } from './documents';
 
 export type MailOutcome = 'SENT' | 'ALREADY_SENT' | 'NO_RECIPIENT';
 
@@ -29,19 +31,15 @@ async function sendOnce(
   // widens the window in which a crash makes Temporal send the mail again.
   const connection = await deps.sql.reserve();
   try {
-    const [logged] = await connection<{ id: string; status: string }[]>`
-      insert into mail_log (project_id, kind, business_key, recipient, subject, attempts)
-      values (${record.projectId}, ${record.kind}, ${record.businessKey}, ${mail.to}, ${mail.subject}, 1)
-      on conflict (project_id, kind, business_key) do update set attempts = mail_log.attempts + 1
-      returning id, status`;
-    if (logged!.status === 'SENT') return 'ALREADY_SENT';
+    const logged = await logMailAttempt(connection, { ...record, recipient: mail.to, subject: mail.subject });
+    if (logged.status === 'SENT') return 'ALREADY_SENT';
     const messageId = `<${record.kind.toLowerCase()}.${record.businessKey.replace(/[^\w.-]+/g, '-')}.${record.projectId}@kontor>`;
-    if (logged!.status === 'COMMITTING') {
+    if (logged.status === 'COMMITTING') {
       // An attempt died after the database confirmed COMMITTING. The end-of-data mark goes out as soon as
       // that confirmation arrives, while the server's answer and the SENT record take milliseconds more: the
       // server has the mail in all but a small share of such crashes, so it counts as delivered rather than
       // going a second time.
-      await recordSent(deps, connection, record, logged!.id, messageId, INTERRUPTED_AFTER_COMMIT);
+      await recordSent(deps, connection, record, logged.id, messageId, INTERRUPTED_AFTER_COMMIT);
       deps.logger.warn({ kind: record.kind, businessKey: record.businessKey, messageId }, 'mail counted as delivered: its attempt was interrupted after the end-of-data mark');
       return 'ALREADY_SENT';
     }
@@ -53,15 +51,15 @@ async function sendOnce(
         // again. Before the mark, the database must show it can record that at once: a database that is
         // down or slow abandons the message (nothing is delivered) instead of stretching the time in which
         // a crash leaves a delivered mail unrecorded.
-        beforeCommit: () => withTimeout(markCommitting(connection, logged!.id), COMMIT_GATE_MS),
+        beforeCommit: () => withTimeout(markMailCommitting(connection, logged.id, COMMIT_STATEMENT_TIMEOUT_MS), COMMIT_GATE_MS),
       });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      await connection`update mail_log set status = 'FAILED', error = ${reason} where id = ${logged!.id}`;
+      await recordMailFailed(connection, logged.id, reason);
       deps.logger.warn({ kind: record.kind, businessKey: record.businessKey, error: reason }, 'mail not sent');
       throw error;
     }
-    await recordSent(deps, connection, record, logged!.id, messageId);
+    await recordSent(deps, connection, record, logged.id, messageId);
     return 'SENT';
   } finally {
     connection.release();
@@ -74,21 +72,6 @@ const COMMIT_STATEMENT_TIMEOUT_MS = 1_500;
 /** The same from the sender's side, for a connection that stopped answering. */
 const COMMIT_GATE_MS = 2_000;
 
-/**
- * COMMITTING, or nothing: the database cancels the update itself when it cannot make it in time. A row it
- * marks late, after the sender gave up and abandoned the message, would count an undelivered mail as sent.
- */
-async function markCommitting(connection: Sql, id: string): Promise<void> {
-  await connection`select set_config('statement_timeout', ${`${COMMIT_STATEMENT_TIMEOUT_MS}ms`}, false)`;
-  try {
-    await connection`update mail_log set status = 'COMMITTING' where id = ${id}`;
-  } finally {
-    // Queued behind the update on this connection and not awaited: the end-of-data mark goes out as soon as
-    // COMMITTING is confirmed, not a round trip later (a crash in between would count an unsent mail as
-    // delivered). Whatever this attempt sends to the database next (SENT or FAILED) runs after the reset.
-    void connection.unsafe('reset statement_timeout').catch(() => undefined);
-  }
-}
 /** Inside the mail activity's one-minute timeout, so that the attempt is still ours when SENT is recorded. */
 const RECORD_SENT_PATIENCE_MS = 40_000;
 const RECORD_SENT_ATTEMPT_MS = 5_000;
@@ -115,10 +98,7 @@ async function recordSent(deps: { sql: Sql; logger: Logger }, connection: Sql, r
   for (let attempt = 1; ; attempt += 1) {
     try {
       // a connection that died with its server can leave a query unanswered rather than failed
-      await withTimeout(
-        database`update mail_log set status = 'SENT', error = ${note}, sent_at = now(), message_id = ${messageId} where id = ${id}`,
-        RECORD_SENT_ATTEMPT_MS,
-      );
+      await withTimeout(recordMailSent(database, id, messageId, note), RECORD_SENT_ATTEMPT_MS);
       return;
     } catch (error) {
       if (Date.now() >= deadline) throw error;
@@ -134,18 +114,16 @@ export async function sendInvoiceMail(
   deps: { sql: Sql; mailer: Mailer; logger: Logger },
   request: { invoiceNumber: string; projectId: string },
 ): Promise<MailOutcome> {
-  const [invoice] = await deps.sql<{ email: string | null; customerName: string; contractNumber: string; invoiceDate: string; dueDate: string; grossTotal: string; amountDue: string; currency: string }[]>`
-    select cu.email, coalesce(nullif(cu.company_name, ''), concat_ws(' ', cu.first_name, cu.last_name)) as "customerName",
-      c.contract_number as "contractNumber", i.invoice_date as "invoiceDate", i.due_date as "dueDate",
-      i.gross_total as "grossTotal", i.amount_due as "amountDue", i.currency
-    from invoices i join customers cu on cu.id = i.customer_id join contracts c on c.id = i.contract_id
-    where i.project_id = ${request.projectId} and i.invoice_number = ${request.invoiceNumber}`;
+  const invoice = await findInvoiceMailFacts(deps.sql, request.projectId, request.invoiceNumber);
   if (!invoice) throw new Error(`invoice ${request.invoiceNumber} does not exist`);
   if (!invoice.email) {
-    await deps.sql`
-      insert into mail_log (project_id, kind, business_key, recipient, subject, status, error)
-      values (${request.projectId}, 'INVOICE', ${request.invoiceNumber}, '', ${`Rechnung ${request.invoiceNumber}`}, 'FAILED', 'customer has no e-mail address')
-      on conflict (project_id, kind, business_key) do nothing`;
+    await recordUnsendableMail(deps.sql, {
+      projectId: request.projectId,
+      kind: 'INVOICE',
+      businessKey: request.invoiceNumber,
+      subject: `Rechnung ${request.invoiceNumber}`,
+      reason: 'customer has no e-mail address',
+    });
     return 'NO_RECIPIENT';
   }
   const pdf = await invoicePdfAttachment(deps, request);
@@ -175,7 +153,7 @@ async function invoicePdfAttachment(
   request: { invoiceNumber: string; projectId: string },
 ): Promise<{ filename: string; content: Buffer; contentType: string } | null> {
   try {
-    const loaded = await loadInvoiceDocument(deps.sql, request.projectId, request.invoiceNumber);
+    const loaded = await loadInvoiceDocument(deps, request.projectId, request.invoiceNumber);
     if (loaded.status !== 'FOUND') {
       deps.logger.warn({ projectId: request.projectId, reason: loaded.status }, 'invoice mail without PDF: the project has no company details (PUT /Company)');
       return null;
