@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Sql } from '../db/client';
-import { findApiKeyIdentity, hashApiKey, type ApiKeyIdentity, type Project } from '../db/projects';
+import { findApiKeyIdentity, hashApiKey, type ApiKeyIdentity, type Project } from '../db/queries/projects';
 import { ApiError } from './errors';
 
 declare module 'express-serve-static-core' {

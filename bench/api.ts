@@ -3,7 +3,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { calendarDateAt } from '../billing/zoned-date';
 import type { Sql } from '../db/client';
-import { createProject, issueApiKey } from '../db/projects';
+import { createProject, issueApiKey } from '../db/queries/projects';
 import { startBenchStack } from './stack';
 import { freePort } from '../worker/free-port';
 

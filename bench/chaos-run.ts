@@ -14,7 +14,7 @@ import { loadConfig } from '../config/config';
 import { createLogger } from '../config/logger';
 import { createSql, type Sql } from '../db/client';
 import { migrate } from '../db/migrate';
-import { createProject, issueApiKey } from '../db/projects';
+import { createProject, issueApiKey } from '../db/queries/projects';
 import { freePort } from '../worker/free-port';
 import { spawnEmbeddedPostgres } from '../dev/postgres-process';
 import { startTemporalDevServer, type DevServerOptions, type TemporalDevServer } from '../dev/temporal-dev-server';

@@ -5,7 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { addDays } from '../billing/calendar';
 import { calendarDateAt } from '../billing/zoned-date';
 import type { Sql } from '../db/client';
-import { createProject } from '../db/projects';
+import { createProject } from '../db/queries/projects';
 import { contractWorkflowId } from '../workflows/definitions';
 import { startBenchStack } from './stack';
 import { seedContract, seedCustomerWithAccount, seedItem, type SeededContract } from '../dev/seed';

@@ -3,7 +3,7 @@ import { SingleBar } from 'cli-progress';
 import { loadConfig } from '../config/config';
 import { loadDevConfig } from '../config/dev-config';
 import { createSql, pingDatabase } from '../db/client';
-import { findProjectByName } from '../db/projects';
+import { findProjectByName } from '../db/queries/projects';
 import { importCustomers, type ImportProgress, type ImportReport } from '../operations/customer-import';
 import { OperationError } from '../operations/errors';
 

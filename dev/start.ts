@@ -5,7 +5,7 @@ import { Connection } from '@temporalio/client';
 import { loadDevConfig, type DevConfig } from '../config/dev-config';
 import { createSql } from '../db/client';
 import { migrate } from '../db/migrate';
-import { ensureDefaultProject } from '../db/projects';
+import { ensureDefaultProject } from '../operations/projects';
 import { spawnEmbeddedPostgres } from './postgres-process';
 import { ensureSearchAttributes } from './search-attributes';
 import { startTemporalDevServer } from './temporal-dev-server';

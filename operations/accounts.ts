@@ -6,7 +6,7 @@ import { decimal, formatMoney, minorUnits } from '../billing/money';
 import { calendarDateAt } from '../billing/zoned-date';
 import type { Queryable, Sql } from '../db/client';
 import { takeNextNumber } from '../db/numbers';
-import type { Project } from '../db/projects';
+import type { Project } from '../db/queries/projects';
 import { findAccount, insertAccount, listCustomerAccounts as listAccountsOfCustomer, lockAccount, updateAccountTerms, type Account } from '../db/queries/accounts';
 import { findCustomer } from '../db/queries/customers';
 import { bookLedgerEntry, findLedgerEntry, listLedgerEntries, type LedgerEntry } from '../db/queries/ledger';

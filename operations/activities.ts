@@ -5,7 +5,7 @@ import { applicableTax } from '../billing/tax';
 import type { DecimalString, IsoDate } from '../billing/types';
 import { calendarDateAt } from '../billing/zoned-date';
 import type { Sql } from '../db/client';
-import type { Project } from '../db/projects';
+import type { Project } from '../db/queries/projects';
 import {
   findActivityByKey,
   findActivityForDeletion,

@@ -8,7 +8,7 @@ import type { ContractTerms, DecimalString, IntervalUnit, IsoDate } from '../bil
 import { calendarDateAt } from '../billing/zoned-date';
 import type { Logger } from '../config/logger';
 import type { Queryable, Sql } from '../db/client';
-import type { Project } from '../db/projects';
+import type { Project } from '../db/queries/projects';
 import { loadContractForBilling, loadItemDefinitions, loadStoredActivities } from '../db/queries/billing';
 import {
   deleteContract,

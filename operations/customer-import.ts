@@ -1,6 +1,6 @@
 import { calendarDateAt } from '../billing/zoned-date';
 import type { Queryable, Sql, TransactionSql } from '../db/client';
-import type { Project } from '../db/projects';
+import type { Project } from '../db/queries/projects';
 import { advanceCustomerNumberRange } from '../db/numbers';
 import { insertCustomer, isDuplicateMandateReference } from '../db/queries/customers';
 import { ImportFileError, parseCustomerCsv, type ParsedCustomerFile, type RejectedRow, type ValidRow } from '../imports/customers-csv';

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { decimal, formatMoney } from '../billing/money';
 import { calendarDateAt } from '../billing/zoned-date';
 import type { Queryable, Sql } from '../db/client';
-import type { Project } from '../db/projects';
+import type { Project } from '../db/queries/projects';
 import { insertPaymentEntry } from '../db/queries/ledger';
 import {
   findAccountRef,

@@ -1,7 +1,10 @@
 import type { Config } from '../config/config';
 import type { Queryable, Sql } from '../db/client';
+import { randomUUID } from 'node:crypto';
 import {
+  createProject as insertProject,
   createProjectIfAbsent,
+  findProjectByName,
   issueApiKey as insertApiKey,
   listApiKeys as listApiKeysOfProject,
   listProjects as listProjectRows,
@@ -9,7 +12,7 @@ import {
   type ApiKeyListing,
   type IssuedApiKey,
   type Project,
-} from '../db/projects';
+} from '../db/queries/projects';
 import { OperationError } from './errors';
 
 /**
@@ -72,4 +75,20 @@ export async function revokeApiKey(deps: { sql: Sql }, caller: Caller, id: strin
     throw OperationError.conflict(`api key ${id} is the last administrator key in force; issue another one (POST /ApiKeys with isAdmin) before revoking it`);
   }
   return revocation === 'ADMINISTRATOR_KEY' ? 'NOT_PERMITTED' : 'REVOKED';
+}
+
+/**
+ * The embedded default: project `default` and its first key, created once. Returns the key only when it
+ * was created now; concurrent starts are serialised by the unique project name.
+ */
+export async function ensureDefaultProject(
+  sql: Queryable,
+  timeZone: string,
+): Promise<{ project: Project; apiKey: IssuedApiKey | null }> {
+  const existing = await findProjectByName(sql, 'default');
+  if (existing) return { project: existing, apiKey: null };
+  const project = await insertProject(sql, 'default', timeZone);
+  // the first key of `default` is the one that may create further projects
+  const apiKey = await insertApiKey(sql, project.id, `first key ${randomUUID().slice(0, 8)}`, { isAdmin: true });
+  return { project, apiKey };
 }

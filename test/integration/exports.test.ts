@@ -10,7 +10,7 @@ import { errorHandler } from '../../api/errors';
 import { exportRoutes } from '../../api/routes/exports';
 import { createLogger } from '../../config/logger';
 import { cancelInvoiceWithin } from '../../operations/invoices';
-import { issueApiKey } from '../../db/projects';
+import { issueApiKey } from '../../db/queries/projects';
 import { resolveSepaSchema, validateAgainstSchema, type SepaSchemaValidator } from '../../dev/tools/sepa-schema';
 import { expectFieldProblem, startApi, type ApiHarness } from './api/harness';
 

@@ -3,7 +3,7 @@ import { cancelInvoice, rebill } from '../../activities/commands';
 import { createLogger } from '../../config/logger';
 import { createSql, type Sql } from '../../db/client';
 import { migrate } from '../../db/migrate';
-import { createProject } from '../../db/projects';
+import { createProject } from '../../db/queries/projects';
 import { invoicesOf, seedContract, seedCustomerWithAccount, seedItem } from '../../dev/seed';
 import { checkBookInvariants, daysNotBilledOnce } from '../../dev/book-invariants';
 import { startTestPostgres } from '../support/servers';

@@ -4,7 +4,7 @@ import type { Config } from '../../config/config';
 import { createLogger } from '../../config/logger';
 import { createSql, type Sql } from '../../db/client';
 import { migrate } from '../../db/migrate';
-import { createProject } from '../../db/projects';
+import { createProject } from '../../db/queries/projects';
 import { startTestPostgres, startTogether } from '../support/servers';
 import { startSmtpPeer } from '../../dev/smtp-peer';
 

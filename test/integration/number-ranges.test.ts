@@ -1,7 +1,7 @@
 import { createSql, type Sql } from '../../db/client';
 import { migrate } from '../../db/migrate';
 import { takeNextNumber, takeNextNumberCte } from '../../db/numbers';
-import { createProject } from '../../db/projects';
+import { createProject } from '../../db/queries/projects';
 import { startTestPostgres } from '../support/servers';
 
 let postgres: Awaited<ReturnType<typeof startTestPostgres>>;

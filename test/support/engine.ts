@@ -12,7 +12,7 @@ import { createActivities } from '../../activities';
 import { createMailer, type Mailer } from '../../mail/mailer';
 import { createSql, type Sql } from '../../db/client';
 import { migrate } from '../../db/migrate';
-import { createProject, issueApiKey } from '../../db/projects';
+import { createProject, issueApiKey } from '../../db/queries/projects';
 import { startTestPostgres, startTestTemporal, startTogether } from './servers';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');

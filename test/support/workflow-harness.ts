@@ -12,7 +12,7 @@ import { loadConfig, type Config } from '../../config/config';
 import { createLogger } from '../../config/logger';
 import { createSql, type Sql } from '../../db/client';
 import { migrate } from '../../db/migrate';
-import { createProject } from '../../db/projects';
+import { createProject } from '../../db/queries/projects';
 import { contractWorkflowId, type ContractWorkflowInput } from '../../workflows/definitions';
 import { contractWorkflow } from '../../workflows/contract-workflow';
 import type { SeededContract } from '../../dev/seed';

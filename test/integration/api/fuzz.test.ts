@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { ERROR_KEYS } from '../../../api/errors';
 import { calendarDateAt } from '../../../billing/zoned-date';
 import { API_BASE_PATH, buildOpenApiDocument } from '../../../api/openapi';
-import { issueApiKey } from '../../../db/projects';
+import { issueApiKey } from '../../../db/queries/projects';
 import { startTestEngine, type TestEngine, type TestWorker } from '../../support/engine';
 import { waitFor } from '../../support/wait';
 

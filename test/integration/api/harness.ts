@@ -8,7 +8,7 @@ import { loadConfig } from '../../../config/config';
 import { createLogger } from '../../../config/logger';
 import { createSql, type Sql } from '../../../db/client';
 import { migrate } from '../../../db/migrate';
-import { createProject, issueApiKey } from '../../../db/projects';
+import { createProject, issueApiKey } from '../../../db/queries/projects';
 import { startTestPostgres, startTestTemporal, startTogether } from '../../support/servers';
 
 export interface ApiResponse {

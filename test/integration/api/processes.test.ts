@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createSql, type Sql } from '../../../db/client';
 import { migrate } from '../../../db/migrate';
-import { createProject, issueApiKey } from '../../../db/projects';
+import { createProject, issueApiKey } from '../../../db/queries/projects';
 import { freePort } from '../../../worker/free-port';
 import { jsonLines, spawnApiProcess, type ApiProcess } from '../../support/api-process';
 import { startTestPostgres, startTestTemporal, startTogether } from '../../support/servers';

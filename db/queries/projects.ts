@@ -1,5 +1,5 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Queryable, Sql } from './client';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Queryable, Sql } from '../client';
 
 export interface Project {
   id: string;
@@ -143,20 +143,4 @@ export async function revokeApiKey(sql: Sql, projectId: string, id: string, revo
     await tx`update api_keys set revoked_at = coalesce(revoked_at, now()) where id = ${id}`;
     return 'REVOKED';
   });
-}
-
-/**
- * The embedded default: project `default` and its first key, created once. Returns the key only when it
- * was created now; concurrent starts are serialised by the unique project name.
- */
-export async function ensureDefaultProject(
-  sql: Queryable,
-  timeZone: string,
-): Promise<{ project: Project; apiKey: IssuedApiKey | null }> {
-  const existing = await findProjectByName(sql, 'default');
-  if (existing) return { project: existing, apiKey: null };
-  const project = await createProject(sql, 'default', timeZone);
-  // the first key of `default` is the one that may create further projects
-  const apiKey = await issueApiKey(sql, project.id, `first key ${randomUUID().slice(0, 8)}`, { isAdmin: true });
-  return { project, apiKey };
 }
