@@ -15,7 +15,7 @@ import { customerRoutes } from './routes/customers';
 import { docsRoutes } from './routes/docs';
 import { documentRoutes } from './routes/documents';
 import { exportRoutes } from './routes/exports';
-import { healthRoutes } from './routes/health';
+import { healthRoutes } from './health';
 import { importRoutes } from './routes/imports';
 import { invoiceRoutes } from './routes/invoices';
 import { itemRoutes } from './routes/items';
