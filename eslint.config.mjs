@@ -31,7 +31,7 @@ const LAYERS = {
   // the SMTP client
   mail: ['mail', 'config'],
   validation: ['validation', 'billing'],
-  config: ['config'],
+  config: ['config', 'validation', 'billing'],
   billing: ['billing'],
 };
 

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { isKnownTimeZone } from '../validation/fields';
 
 /**
  * The engine's configuration, read from the environment once at process start. Nothing else reads
@@ -93,13 +94,4 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     logLevel: env.LOG_LEVEL,
     worker: { metricsHost: env.WORKER_METRICS_HOST, metricsPort: env.WORKER_METRICS_PORT ?? null },
   };
-}
-
-function isKnownTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -90,3 +90,13 @@ export const mandateReferenceSchema = z
   .max(35, 'must have at most 35 characters')
   .regex(/^[A-Za-z0-9+?/\-:().,' ]+$/, "may only contain the SEPA characters A-Z a-z 0-9 / - ? : ( ) . , ' + and space")
   .refine((value) => !value.startsWith('/') && !value.includes('//'), 'must not start with "/" or contain "//"');
+
+/** An IANA time zone this runtime knows (`Europe/Berlin`): a project's billing dates start at 00:00 there. */
+export function isKnownTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

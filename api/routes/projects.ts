@@ -5,6 +5,7 @@ import type { ApiDependencies } from '../app';
 import { apiKeyCacheOf, apiKeyOf, projectOf } from '../auth';
 import { ApiError } from '../errors';
 import { pageOf, paginationSchema } from '../schemas';
+import { isKnownTimeZone } from '../../validation/fields';
 
 export const createProjectSchema = z.object({
   name: z
@@ -90,13 +91,4 @@ export function projectRoutes({ sql, config }: ApiDependencies): Router {
 
 function publicIssuedKey(apiKey: IssuedApiKey) {
   return { id: apiKey.id, key: apiKey.key, keyPrefix: apiKey.prefix, label: apiKey.label, isAdmin: apiKey.isAdmin, createdAt: apiKey.createdAt };
-}
-
-function isKnownTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
 }
