@@ -7,7 +7,7 @@ import { calendarDateAt } from '../billing/zoned-date';
 import type { Sql } from '../db/client';
 import { createProject } from '../db/queries/projects';
 import { contractWorkflowId } from '../workflows/definitions';
-import { startBenchStack } from './stack';
+import { startAll, startBenchStack } from './stack';
 import { seedContract, seedCustomerWithAccount, seedItem, type SeededContract } from '../dev/seed';
 
 /**
@@ -19,7 +19,6 @@ import { seedContract, seedCustomerWithAccount, seedItem, type SeededContract } 
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const N = Number(process.argv[2] ?? process.env.BENCH_CONTRACTS ?? 2000);
-const START_CONCURRENCY = 100;
 
 async function main(): Promise<void> {
   const stack = await startBenchStack('billing-day', { sqlPoolSize: 20 });
@@ -40,19 +39,6 @@ async function main(): Promise<void> {
     await connection.close();
     await stack.stop();
   }
-}
-
-async function startAll(count: number, start: (index: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: START_CONCURRENCY }, async () => {
-      while (next < count) {
-        const index = next;
-        next += 1;
-        await start(index);
-      }
-    }),
-  );
 }
 
 async function waitForCount(count: () => Promise<number>, target: number): Promise<void> {

@@ -7,7 +7,7 @@ import { calendarDateAt } from '../billing/zoned-date';
 import type { Sql } from '../db/client';
 import { createProject } from '../db/queries/projects';
 import { contractWorkflowId } from '../workflows/definitions';
-import { startBenchStack } from './stack';
+import { startAll, startBenchStack } from './stack';
 import { seedContract, seedCustomerWithAccount, seedItem, type SeededContract } from '../dev/seed';
 
 /**
@@ -21,7 +21,6 @@ import { seedContract, seedCustomerWithAccount, seedItem, type SeededContract } 
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const N = Number(process.argv[2] ?? process.env.BENCH_CONTRACTS ?? 10_000);
-const START_CONCURRENCY = 100;
 const TIME_ZONE = 'Europe/Berlin';
 const TASK_QUEUE = 'bench-sleeping';
 const SETTLE_TIMEOUT_MS = 30 * 60_000;
@@ -119,19 +118,6 @@ function readWorkerSettings(stdout: NodeJS.ReadableStream): Promise<{ maxCachedW
       }
     });
   });
-}
-
-async function startAll(count: number, start: (index: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: START_CONCURRENCY }, async () => {
-      while (next < count) {
-        const index = next;
-        next += 1;
-        await start(index);
-      }
-    }),
-  );
 }
 
 async function waitForFirstRuns(sql: Sql, projectId: string): Promise<void> {

@@ -53,3 +53,17 @@ export async function startBenchStack(name: string, options: { sqlPoolSize: numb
     },
   };
 }
+
+/** Starts `count` workflows (or anything else), 100 at a time: as fast as the server takes them, never all at once. */
+export async function startAll(count: number, start: (index: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 100 }, async () => {
+      while (next < count) {
+        const index = next;
+        next += 1;
+        await start(index);
+      }
+    }),
+  );
+}
