@@ -5,7 +5,7 @@ import { bookManualActivity, listContractActivities, type ActivityListing } from
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { money, plain, unitPrice } from '../format';
-import { booleanQuerySchema, pageOf, paginationSchema } from '../schemas';
+import { booleanQuerySchema, idempotencyKeySchema, pageOf, paginationSchema } from '../schemas';
 import { businessNumberSchema, isoDateSchema, nonNegativeDecimalSchema, positiveDecimalSchema } from '../../validation/fields';
 
 /** Activities are listed by period start, then id. */
@@ -44,7 +44,6 @@ export const manualActivitySchema = z
     path: ['periodEnd'],
     message: 'must be after periodStart (periods are half-open)',
   });
-const idempotencyKeySchema = z.string().min(1).max(200).regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only');
 
 /**
  * `GET /Contracts/{n}/Activities`: a contract's activities (Leistungen) by period start. Filtered by origin

@@ -17,12 +17,11 @@ import {
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
+import { idempotencyKeySchema } from '../schemas';
 import { positiveDecimalSchema, isoDateSchema } from '../../validation/fields';
 
 /** How long the API waits for a command's answer before telling the caller to ask again. */
 const COMMAND_DEADLINE_MS = 30_000;
-
-const idempotencyKeySchema = z.string().min(1).max(200).regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only');
 
 export const rebillSchema = z.object({ from: isoDateSchema });
 export const pauseSchema = z
