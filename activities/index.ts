@@ -2,11 +2,12 @@ import { Context } from '@temporalio/activity';
 import type { Config } from '../config/config';
 import type { Logger } from '../config/logger';
 import type { Sql } from '../db/client';
-import { runBilling, type BillingRunRequest } from '../operations/billing-runs';
+import { ContractNotFoundError, runBilling, type BillingRunRequest } from '../operations/billing-runs';
 import type { TerminationRequest } from '../operations/contracts';
 import { notifyOperatorOfCreditLimit, sendInvoiceMail } from '../operations/mail';
 import type { Mailer } from '../mail/mailer';
 import { addDeliveryPause, cancelInvoice, changeSubscription, issueInterimInvoice, rebill, terminateContract } from './commands';
+import { asActivity } from './failures';
 
 export interface ActivityDependencies {
   sql: Sql;
@@ -24,7 +25,9 @@ export interface ActivityDependencies {
 export function createActivities(deps: ActivityDependencies) {
   const attempt = (bindings: Record<string, string> = {}): ActivityDependencies => ({ ...deps, logger: attemptLogger(deps.logger, bindings) });
   return {
-    runBilling: (request: BillingRunRequest) => runBilling(attempt(), request),
+    // a contract missing from the books fails the run for good (CONTRACT_NOT_FOUND), and with it the workflow
+    runBilling: (request: BillingRunRequest) =>
+      runBilling(attempt(), request).catch((error: unknown) => (error instanceof ContractNotFoundError ? asActivity(() => Promise.reject(error)) : Promise.reject(error))),
     sendInvoiceMail: (request: { invoiceNumber: string; projectId: string }) => sendInvoiceMail(attempt({ invoiceNumber: request.invoiceNumber }), request),
     notifyOperatorOfCreditLimit: (request: Parameters<typeof notifyOperatorOfCreditLimit>[1]) => notifyOperatorOfCreditLimit(attempt(), request),
     terminateContract: (request: TerminationRequest) => terminateContract(attempt(), request),

@@ -79,7 +79,7 @@ export const OPERATIONS: Operation[] = [
   { operationId: 'getItem', method: 'get', path: '/Items/{itemNumber}', summary: 'Read an item', response: { status: 200, description: 'the item' } },
   { operationId: 'replaceItem', method: 'put', path: '/Items/{itemNumber}', summary: "Replace an item's name, product group and prices (the unit stays)", body: updateItemSchema, response: { status: 200, description: 'the item' } },
   // Contracts
-  { operationId: 'createContract', method: 'post', path: '/Contracts', summary: 'Create a contract and start its workflow', body: createContractSchema, response: { status: 201, description: 'the contract with its number, status and next billing date' }, errors: [422, 503] },
+  { operationId: 'createContract', method: 'post', path: '/Contracts', summary: 'Create a contract and start its workflow', body: createContractSchema, response: { status: 201, description: 'the contract with its number, status and next billing date; a worker starts its workflow if Temporal could not at once' }, errors: [422] },
   { operationId: 'listContracts', method: 'get', path: '/Contracts', summary: 'List contracts', query: listContractsSchema, response: page('a page of contracts') },
   { operationId: 'getContract', method: 'get', path: '/Contracts/{contractNumber}', summary: 'Read a contract with its status, next billing date and last invoice as its billing runs and commands recorded them', response: { status: 200, description: 'the contract with its subscription' } },
   { operationId: 'getSubscription', method: 'get', path: '/Contracts/{contractNumber}/Subscription', summary: "Read a contract's current subscription items", response: page('the subscription items') },

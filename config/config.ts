@@ -32,6 +32,8 @@ const environmentSchema = z.object({
   /** Prometheus endpoint of a worker process (activity failures and the Temporal SDK's worker metrics); unset: none. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** How often a worker starts the workflows of contracts whose start is still pending; 0 turns it off. */
+  WORKER_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(30),
 }).superRefine((env, context) => {
   if ((env.TEMPORAL_TLS_CERT === undefined) !== (env.TEMPORAL_TLS_KEY === undefined)) {
     const missing = env.TEMPORAL_TLS_CERT === undefined ? 'TEMPORAL_TLS_CERT' : 'TEMPORAL_TLS_KEY';
@@ -54,7 +56,7 @@ export interface Config {
   dataDir: string;
   mail: { smtpUrl: string | null; outboxDir: string; from: string; operatorEmail: string };
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
-  worker: { metricsHost: string; metricsPort: number | null };
+  worker: { metricsHost: string; metricsPort: number | null; reconcileIntervalMs: number };
 }
 
 export class ConfigError extends Error {
@@ -92,6 +94,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       operatorEmail: env.OPERATOR_EMAIL,
     },
     logLevel: env.LOG_LEVEL,
-    worker: { metricsHost: env.WORKER_METRICS_HOST, metricsPort: env.WORKER_METRICS_PORT ?? null },
+    worker: {
+      metricsHost: env.WORKER_METRICS_HOST,
+      metricsPort: env.WORKER_METRICS_PORT ?? null,
+      reconcileIntervalMs: env.WORKER_RECONCILE_INTERVAL_SECONDS * 1000,
+    },
   };
 }

@@ -16,7 +16,7 @@ import {
   supersedeActivities,
   type ContractForBilling,
 } from '../db/queries/billing';
-import { recordContractState } from '../db/queries/contracts';
+import { contractExists, recordContractState } from '../db/queries/contracts';
 import { findInvoiceByRunKey, insertInvoice, listInvoicesBillingFrom } from '../db/queries/invoicing';
 import type { ContractStatus, InterimInvoiceResult, RebillResult } from '../workflows/definitions';
 import { carryOutOnce, type CommandContext, type CommandDependencies } from './contract-commands';
@@ -42,13 +42,31 @@ export type BillingRunResult =
   | (BillingRunState & { outcome: 'NOTHING_DUE' })
   | (BillingRunState & { outcome: 'CREDIT_LIMIT'; grossTotal: DecimalString; shortfall: DecimalString });
 
+/** The contract a billing run is for is not in the books: no retry can bill it (`CONTRACT_NOT_FOUND`). */
+export class ContractNotFoundError extends OperationError {
+  constructor(contractId: string) {
+    super('NOT_FOUND', 'CONTRACT_NOT_FOUND', `contract ${contractId} is not in the books`, null, { contractId });
+  }
+}
+
 /**
  * One billing run of one contract in one transaction: generate what is missing (recompute and diff),
  * then issue one invoice for every unbilled activity due by `asOf`, unless it would break the account's
  * credit limit (postpaid) or balance (prepaid). Running it again with the same key changes nothing.
+ * A contract that is not in the books fails the run with `ContractNotFoundError`, which is final.
  */
 export async function runBilling(deps: { sql: Sql; logger: Logger }, request: BillingRunRequest): Promise<BillingRunResult> {
-  const result = await deps.sql.begin((tx) => billContract(tx, request));
+  let result: BillingRunResult;
+  try {
+    result = await deps.sql.begin((tx) => billContract(tx, request));
+  } catch (error) {
+    // asked only after a failure, so that a billing run pays nothing for the check
+    if (!(await contractExists(deps.sql, request.contractId))) {
+      deps.logger.error({ contractId: request.contractId, asOf: request.asOf }, 'billing run of a contract that is not in the books');
+      throw new ContractNotFoundError(request.contractId);
+    }
+    throw error;
+  }
   const level = result.outcome === 'CREDIT_LIMIT' ? 'warn' : 'info';
   deps.logger[level](
     {

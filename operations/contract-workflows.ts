@@ -1,8 +1,8 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { UpdateDefinition } from '@temporalio/common';
+import { WorkflowIdReusePolicy, type UpdateDefinition } from '@temporalio/common';
 import type { Logger } from '../config/logger';
-import type { Queryable } from '../db/client';
-import { listRunningContractsOfAccount } from '../db/queries/contracts';
+import type { Queryable, Sql } from '../db/client';
+import { listContractsAwaitingWorkflow, listRunningContractsOfAccount, recordWorkflowStarted } from '../db/queries/contracts';
 import { accountChangedSignal, contractWorkflowId } from '../workflows/definitions';
 // the type only: callers start the workflow by its name, so the API never loads the workflow's code
 import type { contractWorkflow } from '../workflows/contract-workflow';
@@ -25,16 +25,18 @@ export async function notifyAccountChanged(sql: Queryable, temporal: Client, acc
 }
 
 /**
- * Starts the workflow of a contract just written to the books. A workflow already started under the
- * contract's id counts as started: it is this contract's.
+ * Starts the workflow of a contract written to the books. A workflow started under the contract's id before,
+ * running or closed, counts as started: it is this contract's (a contract's workflow id is never started a
+ * second time, so a contract that ended is not billed again).
  */
 export async function startContractWorkflow(
   deps: { temporal: Client; taskQueue: string },
   contract: { projectId: string; contractId: string; contractNumber: string; customerNumber: string; timeZone: string; nextBillingDate: string | null },
-): Promise<void> {
+): Promise<'STARTED' | 'ALREADY_STARTED'> {
   try {
     await deps.temporal.workflow.start<typeof contractWorkflow>(CONTRACT_WORKFLOW_TYPE, {
       workflowId: contractWorkflowId(contract.contractNumber, contract.projectId),
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       taskQueue: deps.taskQueue,
       args: [
         {
@@ -53,9 +55,54 @@ export async function startContractWorkflow(
       ],
       staticSummary: `Contract ${contract.contractNumber} of customer ${contract.customerNumber}`,
     });
+    return 'STARTED';
   } catch (error) {
-    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return 'ALREADY_STARTED';
+    throw error;
   }
+}
+
+/** Contracts committed this long ago at least are the reconciler's; a younger one is still being started by its API. */
+const PENDING_START_GRACE_MS = 5_000;
+
+export interface PendingStartsRound {
+  /** Workflows this round started. */
+  started: number;
+  /** Workflows found started already (the API's start reached Temporal, but its mark did not reach the books). */
+  alreadyStarted: number;
+  /** Starts that failed; the round stops at the first, and the next round tries again. */
+  failed: number;
+}
+
+/**
+ * The outbox of contract creation: starts the workflows of the oldest contracts still marked as waiting for
+ * theirs (`limit` at most) and clears their marks. A contract is committed so marked; the API starts its
+ * workflow at once, and what a crash, a lost answer or an unavailable Temporal left behind is found here.
+ * Starting is idempotent by the workflow id, so two workers running rounds at once start each workflow once.
+ */
+export async function startPendingContractWorkflows(
+  deps: { sql: Sql; temporal: Client; taskQueue: string; logger: Logger },
+  options: { limit: number; olderThanMs?: number },
+): Promise<PendingStartsRound> {
+  const round: PendingStartsRound = { started: 0, alreadyStarted: 0, failed: 0 };
+  const pending = await listContractsAwaitingWorkflow(deps.sql, { limit: options.limit, minAgeMs: options.olderThanMs ?? PENDING_START_GRACE_MS });
+  for (const contract of pending) {
+    const workflowId = contractWorkflowId(contract.contractNumber, contract.projectId);
+    try {
+      const outcome = await startContractWorkflow(deps, { ...contract, contractId: contract.id });
+      await recordWorkflowStarted(deps.sql, contract.id);
+      round[outcome === 'STARTED' ? 'started' : 'alreadyStarted'] += 1;
+      deps.logger.info({ contractNumber: contract.contractNumber, workflowId, alreadyStarted: outcome === 'ALREADY_STARTED' }, 'contract workflow started');
+    } catch (error) {
+      round.failed += 1;
+      deps.logger.warn(
+        { contractNumber: contract.contractNumber, workflowId, error: error instanceof Error ? error.message.split('\n')[0] : String(error) },
+        'contract workflow not started; the next round tries again',
+      );
+      break;
+    }
+  }
+  return round;
 }
 
 /** A command was handed to the contract's workflow but gave no answer within the caller's deadline. */

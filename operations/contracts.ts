@@ -11,7 +11,6 @@ import type { Queryable, Sql } from '../db/client';
 import type { Project } from '../db/queries/projects';
 import { loadContractForBilling, loadItemDefinitions, loadStoredActivities } from '../db/queries/billing';
 import {
-  deleteContract,
   findContract,
   findContractAccount,
   findContractCustomer,
@@ -24,6 +23,7 @@ import {
   readContract as readContractRow,
   recordNextBillingDate,
   recordTermination,
+  recordWorkflowStarted,
   replaceSubscriptionFrom,
   type ContractSummary,
   type SubscriptionLine,
@@ -49,27 +49,22 @@ export interface ContractInput {
   subscription: { itemNumber: string; quantity: DecimalString; billingFrom?: IsoDate }[];
 }
 
-/** The contract's workflow could not be started; the contract was removed from the books again. */
-export class ContractNotStartedError extends Error {
-  constructor(
-    readonly contractNumber: string,
-    cause: unknown,
-  ) {
-    super(`the workflow of contract ${contractNumber} could not be started`, { cause });
-    this.name = 'ContractNotStartedError';
-  }
-}
-
 /**
  * Writes a contract with its subscription to the books, checked against the customer, the account and the
  * items' prices, and starts its workflow. The next billing date is today when the contract has something to
  * bill already (a start in the past), otherwise the first one its terms give.
+ *
+ * The contract is committed marked as waiting for its workflow, and the mark is cleared once the start
+ * succeeds. A start that fails, or a crash before it, leaves the contract in the books so marked, and a
+ * worker starts its workflow (`startPendingContractWorkflows`): a contract is never deleted once committed,
+ * because a start that failed ambiguously may have reached Temporal, whose workflow then bills the contract.
+ * `workflowStarted` tells whether the workflow runs already or is left to the workers.
  */
 export async function createContract(
-  deps: { sql: Sql; temporal: Client; taskQueue: string },
+  deps: { sql: Sql; temporal: Client; taskQueue: string; logger?: Logger },
   project: Project,
   input: ContractInput,
-): Promise<{ contract: ContractSummary; subscription: SubscriptionLine[] }> {
+): Promise<{ contract: ContractSummary; subscription: SubscriptionLine[]; workflowStarted: boolean }> {
   const today = calendarDateAt(Date.now(), project.timeZone);
 
   const created = await deps.sql.begin(async (tx) => {
@@ -133,12 +128,15 @@ export async function createContract(
         billingFrom: line.billingFrom ?? null,
       })),
       createdOn: today,
+      workflowPending: true,
     });
     const nextBillingDate = preview.create.length > 0 ? today : preview.nextBillingDate;
     await recordNextBillingDate(tx, contract.id, nextBillingDate);
     return { ...contract, nextBillingDate };
   });
 
+  let workflowStarted = false;
+  const log = deps.logger?.child({ contractNumber: created.contractNumber });
   try {
     await startContractWorkflow(deps, {
       projectId: project.id,
@@ -148,14 +146,18 @@ export async function createContract(
       timeZone: project.timeZone,
       nextBillingDate: created.nextBillingDate,
     });
+    workflowStarted = true;
+    await recordWorkflowStarted(deps.sql, created.id);
   } catch (error) {
-    // a contract without a workflow would never be billed; the caller is told to try again
-    await deps.sql.begin((tx) => deleteContract(tx, created.id));
-    throw new ContractNotStartedError(created.contractNumber, error);
+    // the contract stays marked: a worker starts its workflow, or finds it started and clears the mark
+    log?.warn(
+      { workflowStarted, error: error instanceof Error ? error.message.split('\n')[0] : String(error) },
+      workflowStarted ? 'contract workflow started, its mark not cleared' : 'contract workflow not started yet; a worker starts it',
+    );
   }
 
   const contract = await findContract(deps.sql, project.id, created.contractNumber);
-  return { contract: contract!, subscription: await listSubscription(deps.sql, created.id) };
+  return { contract: contract!, subscription: await listSubscription(deps.sql, created.id), workflowStarted };
 }
 
 /** A page of the project's contracts; `limit` rows at most, in id order after `afterId`. */

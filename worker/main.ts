@@ -1,10 +1,13 @@
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, Worker, type LogLevel } from '@temporalio/worker';
 import { loadConfig } from '../config/config';
 import { createLogger, type Logger } from '../config/logger';
 import { temporalConnectionOptions } from '../config/temporal-connection';
 import { createSql } from '../db/client';
 import { createActivities } from '../activities';
+import { createContractStarts } from '../activities/contract-starts';
 import { createMailer } from '../mail/mailer';
+import { startContractReconciler, type ContractReconciler } from './contract-reconciler';
 import { freePort } from './free-port';
 import { createWorkerMetrics, serveWorkerMetrics } from './metrics';
 
@@ -39,7 +42,8 @@ async function main(): Promise<void> {
 
   const sql = createSql(config.databaseUrl);
   const mailer = createMailer(config.mail);
-  const connection = await NativeConnection.connect(await temporalConnectionOptions(config.temporal));
+  const connectionOptions = await temporalConnectionOptions(config.temporal);
+  const connection = await NativeConnection.connect(connectionOptions);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -58,8 +62,24 @@ async function main(): Promise<void> {
           sdkMetricsUrl: `http://127.0.0.1:${sdkMetricsPort}/metrics`,
         });
 
+  // the contract outbox: workflows of contracts committed without one are started here
+  const clientConnection = config.worker.reconcileIntervalMs > 0 ? await Connection.connect(connectionOptions) : null;
+  const reconciler: ContractReconciler | null = clientConnection
+    ? startContractReconciler({
+        round: createContractStarts({
+          sql,
+          temporal: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
+          taskQueue: config.temporal.taskQueue,
+          logger,
+        }),
+        intervalMs: config.worker.reconcileIntervalMs,
+        logger,
+      })
+    : null;
+
   const stop = (signal: string): void => {
     logger.info({ signal }, 'worker stopping');
+    void reconciler?.stop();
     worker.shutdown();
   };
   process.once('SIGINT', () => stop('SIGINT'));
@@ -75,7 +95,8 @@ async function main(): Promise<void> {
     'worker running',
   );
   await worker.run();
-  await Promise.allSettled([sql.end({ timeout: 5 }), connection.close(), metricsServer?.close()]);
+  await reconciler?.stop();
+  await Promise.allSettled([sql.end({ timeout: 5 }), connection.close(), clientConnection?.close(), metricsServer?.close()]);
   logger.info('worker stopped');
 }
 

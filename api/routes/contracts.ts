@@ -1,9 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { ContractNotStartedError, createContract, listContractSubscription, listContracts, readContract } from '../../operations/contracts';
+import { createContract, listContractSubscription, listContracts, readContract } from '../../operations/contracts';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
-import { ApiError } from '../errors';
 import { pageOf, paginationSchema } from '../schemas';
 import { positiveDecimalSchema, isoDateSchema } from '../../validation/fields';
 
@@ -38,22 +37,17 @@ export const listContractsSchema = paginationSchema.extend({
   status: z.enum(['ACTIVE', 'PAUSED', 'TERMINATED', 'ENDED']).optional(),
 });
 
-export function contractRoutes({ sql, temporal, config }: ApiDependencies): Router {
+export function contractRoutes({ sql, temporal, config, logger }: ApiDependencies): Router {
   const router = Router();
 
+  /**
+   * 201 once the contract is in the books, whether its workflow runs already or a worker starts it shortly
+   * (Temporal unavailable for a moment): the contract is created either way, and it is billed either way.
+   */
   router.post('/Contracts', async (request, response) => {
     const project = projectOf(request);
     const body = createContractSchema.parse(request.body);
-    let created: Awaited<ReturnType<typeof createContract>>;
-    try {
-      created = await createContract({ sql, temporal, taskQueue: config.temporal.taskQueue }, project, body);
-    } catch (error) {
-      if (error instanceof ContractNotStartedError) {
-        throw new ApiError(503, 'SERVICE_UNAVAILABLE', 'the contract could not be started; nothing was saved, please retry');
-      }
-      throw error;
-    }
-    const { contract, subscription } = created;
+    const { contract, subscription } = await createContract({ sql, temporal, taskQueue: config.temporal.taskQueue, logger }, project, body);
     response.status(201).location(`/api/v1/Contracts/${contract.contractNumber}`).json({ ...publicContract(contract), subscription });
   });
 

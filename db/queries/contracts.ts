@@ -22,6 +22,11 @@ export interface NewContract {
   billedUntil: string | null;
   subscription: { itemId: string; quantity: string; billingFrom: string | null }[];
   createdOn: string;
+  /**
+   * The contract's workflow is still to be started: `createContract` commits the contract so marked, and the
+   * mark is cleared once the workflow runs (`recordWorkflowStarted`). Seeded contracts start their own.
+   */
+  workflowPending?: boolean;
 }
 
 /** A new contract with its first subscription lines, under the project's next contract number. */
@@ -30,12 +35,13 @@ export async function insertContract(sql: Queryable, contract: NewContract): Pro
   const [row] = await sql<{ id: string }[]>`
     insert into contracts (project_id, contract_number, customer_id, account_id, currency, start_date,
       interval_count, interval_unit, invoice_in_advance, extension_count, extension_unit,
-      minimum_term_count, minimum_term_unit, notice_count, notice_unit, billed_until)
+      minimum_term_count, minimum_term_unit, notice_count, notice_unit, billed_until, workflow_pending)
     values (${contract.projectId}, ${contractNumber}, ${contract.customerId}, ${contract.accountId}, ${contract.currency},
       ${contract.startDate}, ${contract.billingInterval.count}, ${contract.billingInterval.unit}, ${contract.invoiceInAdvance},
       ${contract.extensionPeriod?.count ?? null}, ${contract.extensionPeriod?.unit ?? null},
       ${contract.minimumTerm?.count ?? null}, ${contract.minimumTerm?.unit ?? null},
-      ${contract.noticePeriod?.count ?? null}, ${contract.noticePeriod?.unit ?? null}, ${contract.billedUntil})
+      ${contract.noticePeriod?.count ?? null}, ${contract.noticePeriod?.unit ?? null}, ${contract.billedUntil},
+      ${contract.workflowPending ?? false})
     returning id`;
   await sql`
     insert into subscription_lines ${sql(
@@ -280,10 +286,39 @@ export async function recordTermination(
     where id = ${contractId}`;
 }
 
-/** Removes a contract that never ran (its workflow could not be started), with its subscription lines. */
-export async function deleteContract(sql: Queryable, contractId: string): Promise<void> {
-  await sql`delete from subscription_lines where contract_id = ${contractId}`;
-  await sql`delete from contracts where id = ${contractId}`;
+/** Whether the books hold the contract at all. */
+export async function contractExists(sql: Queryable, contractId: string): Promise<boolean> {
+  const [row] = await sql<{ exists: boolean }[]>`select exists (select 1 from contracts where id = ${contractId}) as exists`;
+  return row!.exists;
+}
+
+/** A contract committed with its workflow still to be started, with what the start needs. */
+export interface ContractAwaitingWorkflow {
+  id: string;
+  projectId: string;
+  contractNumber: string;
+  customerNumber: string;
+  timeZone: string;
+  nextBillingDate: string | null;
+}
+
+/**
+ * The oldest contracts still marked as waiting for their workflow (migration 011), `limit` at most, committed
+ * at least `minAgeMs` ago: a younger one is still being started by the API that created it.
+ */
+export async function listContractsAwaitingWorkflow(sql: Queryable, options: { limit: number; minAgeMs: number }): Promise<ContractAwaitingWorkflow[]> {
+  return sql<ContractAwaitingWorkflow[]>`
+    select c.id, c.project_id as "projectId", c.contract_number as "contractNumber", cu.customer_number as "customerNumber",
+      p.time_zone as "timeZone", c.next_billing_date as "nextBillingDate"
+    from contracts c join customers cu on cu.id = c.customer_id join projects p on p.id = c.project_id
+    where c.workflow_pending and c.created_at <= now() - ${options.minAgeMs}::integer * interval '1 millisecond'
+    order by c.id
+    limit ${options.limit}`;
+}
+
+/** The contract's workflow runs (or ran): the mark it was committed with is cleared. */
+export async function recordWorkflowStarted(sql: Queryable, contractId: string): Promise<void> {
+  await sql`update contracts set workflow_pending = false where id = ${contractId} and workflow_pending`;
 }
 
 /**
