@@ -302,21 +302,41 @@ function dayMonth(date: IsoDate): string {
 
 const compactDate = (date: IsoDate) => date.replaceAll('-', '');
 
+/** A line with every field empty: text fields as "", the others as nothing. */
+const EMPTY_FIELDS: readonly string[] = COLUMNS.map(([, type]) => (type === 'text' ? '""' : ''));
+
+function columnIndex(title: string): number {
+  const index = COLUMN_INDEX.get(title);
+  if (index === undefined || EMPTY_FIELDS.length !== COLUMN_INDEX.size) throw new Error(`DATEV column list out of order at ${title}`);
+  return index;
+}
+
+/** The columns a booking fills, by index: looked up once, not per line of a batch of 100,000. */
+const FILLED = {
+  amount: columnIndex('Umsatz (ohne Soll/Haben-Kz)'),
+  side: columnIndex('Soll/Haben-Kennzeichen'),
+  currency: columnIndex('WKZ Umsatz'),
+  account: columnIndex('Konto'),
+  contraAccount: columnIndex('Gegenkonto (ohne BU-Schlüssel)'),
+  taxKey: columnIndex('BU-Schlüssel'),
+  documentDate: columnIndex('Belegdatum'),
+  documentNumber: columnIndex('Belegfeld 1'),
+  text: columnIndex('Buchungstext'),
+  vatIdOfDestination: columnIndex('EU-Land u. UStID (Bestimmung)'),
+};
+
 function bookingLine(booking: DatevBooking): string {
-  const values = new Map<string, string>([
-    ['Umsatz (ohne Soll/Haben-Kz)', amount(booking.amount)],
-    ['Soll/Haben-Kennzeichen', text(booking.side, 1)],
-    ['WKZ Umsatz', text(booking.currency, 3)],
-    ['Konto', booking.account],
-    ['Gegenkonto (ohne BU-Schlüssel)', booking.contraAccount],
-    ['BU-Schlüssel', text(booking.taxKey, 4)],
-    ['Belegdatum', dayMonth(booking.documentDate)],
-    ['Belegfeld 1', text(booking.documentNumber, 36)],
-    ['Buchungstext', text(booking.text, 60)],
-    ['EU-Land u. UStID (Bestimmung)', text(booking.vatIdOfDestination, 15)],
-  ]);
-  const fields = COLUMNS.map(([title, type]) => values.get(title) ?? (type === 'text' ? '""' : ''));
-  if (fields.length !== COLUMN_INDEX.size) throw new Error('DATEV column list out of order');
+  const fields = EMPTY_FIELDS.slice();
+  fields[FILLED.amount] = amount(booking.amount);
+  fields[FILLED.side] = text(booking.side, 1);
+  fields[FILLED.currency] = text(booking.currency, 3);
+  fields[FILLED.account] = booking.account;
+  fields[FILLED.contraAccount] = booking.contraAccount;
+  fields[FILLED.taxKey] = text(booking.taxKey, 4);
+  fields[FILLED.documentDate] = dayMonth(booking.documentDate);
+  fields[FILLED.documentNumber] = text(booking.documentNumber, 36);
+  fields[FILLED.text] = text(booking.text, 60);
+  fields[FILLED.vatIdOfDestination] = text(booking.vatIdOfDestination, 15);
   return fields.join(';');
 }
 

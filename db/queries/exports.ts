@@ -1,4 +1,5 @@
 import type { IsoDate, TaxCategory } from '../../billing/types';
+import { chunked, IN_LIST_CHUNK, insertChunks } from '../chunked';
 import type { Queryable } from '../client';
 
 interface DocumentRow {
@@ -61,25 +62,38 @@ export async function loadBookedDocuments(
   if (documents.length === 0) return [];
 
   const invoiceIds = [...new Set(documents.map((document) => document.invoiceId))];
-  const lines = await sql<(BookedLineRow & { invoiceId: string })[]>`
-    select l.invoice_id as "invoiceId", coalesce(g.code, 'of item ' || l.item_number) as "productGroup", g.revenue_account as "revenueAccount",
-      l.tax_category as "taxCategory", l.tax_rate as "taxRate", l.net_amount as "netAmount"
-    from invoice_lines l
-    join invoices i on i.id = l.invoice_id
-    left join items t on t.project_id = i.project_id and t.item_number = l.item_number
-    left join product_groups g on g.id = t.product_group_id
-    where l.invoice_id in ${sql(invoiceIds)}
-    order by l.invoice_id, l.position`;
-  const taxes = await sql<(BookedTaxRow & { invoiceId: string })[]>`
-    select invoice_id as "invoiceId", tax_category as "taxCategory", rate, tax
-    from invoice_taxes where invoice_id in ${sql(invoiceIds)}
-    order by invoice_id, tax_category, rate`;
+  const linesOf = new Map<string, BookedLineRow[]>();
+  const taxesOf = new Map<string, BookedTaxRow[]>();
+  for (const ids of chunked(invoiceIds, IN_LIST_CHUNK)) {
+    const lines = await sql<(BookedLineRow & { invoiceId: string })[]>`
+      select l.invoice_id as "invoiceId", coalesce(g.code, 'of item ' || l.item_number) as "productGroup", g.revenue_account as "revenueAccount",
+        l.tax_category as "taxCategory", l.tax_rate as "taxRate", l.net_amount as "netAmount"
+      from invoice_lines l
+      join invoices i on i.id = l.invoice_id
+      left join items t on t.project_id = i.project_id and t.item_number = l.item_number
+      left join product_groups g on g.id = t.product_group_id
+      where l.invoice_id in ${sql(ids)}
+      order by l.invoice_id, l.position`;
+    for (const { invoiceId, ...line } of lines) appendTo(linesOf, invoiceId, line);
+    const taxes = await sql<(BookedTaxRow & { invoiceId: string })[]>`
+      select invoice_id as "invoiceId", tax_category as "taxCategory", rate, tax
+      from invoice_taxes where invoice_id in ${sql(ids)}
+      order by invoice_id, tax_category, rate`;
+    for (const { invoiceId, ...tax } of taxes) appendTo(taxesOf, invoiceId, tax);
+  }
 
+  // a storno row shares its invoice's lines and taxes: each document gets copies of its own
   return documents.map(({ invoiceId, ...document }) => ({
     ...document,
-    lines: lines.filter((line) => line.invoiceId === invoiceId).map(({ invoiceId: _id, ...line }) => line),
-    taxes: taxes.filter((tax) => tax.invoiceId === invoiceId).map(({ invoiceId: _id, ...tax }) => tax),
+    lines: (linesOf.get(invoiceId) ?? []).map((line) => ({ ...line })),
+    taxes: (taxesOf.get(invoiceId) ?? []).map((tax) => ({ ...tax })),
   }));
+}
+
+function appendTo<T>(groups: Map<string, T[]>, key: string, value: T): void {
+  const group = groups.get(key);
+  if (group) group.push(value);
+  else groups.set(key, [value]);
 }
 
 export interface Creditor {
@@ -119,7 +133,8 @@ export interface CollectionCandidate {
 
 /**
  * Invoices that a direct debit could collect: every open one with an amount due, or the ones named (whatever
- * their state, so that the answer can say why one is not collected), with the customer's mandate.
+ * their state, so that the answer can say why one is not collected), with the customer's mandate. The names
+ * travel as one array parameter, however many they are, so that the statement orders them all.
  */
 export async function loadCollectionCandidates(sql: Queryable, projectId: string, invoiceNumbers: readonly string[] | null): Promise<CollectionCandidate[]> {
   return sql<CollectionCandidate[]>`
@@ -132,17 +147,20 @@ export async function loadCollectionCandidates(sql: Queryable, projectId: string
     left join sepa_collections s on s.invoice_id = i.id
     left join sepa_messages m on m.id = s.sepa_message_id
     where i.project_id = ${projectId}
-      and ${invoiceNumbers === null ? sql`i.status = 'OPEN' and i.amount_due > 0` : sql`i.invoice_number in ${sql(invoiceNumbers as string[])}`}
+      and ${invoiceNumbers === null ? sql`i.status = 'OPEN' and i.amount_due > 0` : sql`i.invoice_number = any(${sql.array([...invoiceNumbers])}::text[])`}
     order by c.customer_number, i.invoice_date, i.invoice_number`;
 }
 
 /** The mandates among `references` that have been collected under before: their next collection is RCUR. */
 export async function mandatesCollectedBefore(sql: Queryable, projectId: string, references: readonly string[]): Promise<Set<string>> {
-  if (references.length === 0) return new Set();
-  const rows = await sql<{ reference: string }[]>`
-    select distinct mandate_reference as reference from sepa_collections
-    where project_id = ${projectId} and mandate_reference in ${sql(references as string[])}`;
-  return new Set(rows.map((row) => row.reference));
+  const collected = new Set<string>();
+  for (const chunk of chunked(references, IN_LIST_CHUNK)) {
+    const rows = await sql<{ reference: string }[]>`
+      select distinct mandate_reference as reference from sepa_collections
+      where project_id = ${projectId} and mandate_reference in ${sql(chunk)}`;
+    for (const row of rows) collected.add(row.reference);
+  }
+  return collected;
 }
 
 export interface StoredSepaMessage {
@@ -179,18 +197,21 @@ export async function insertSepaMessage(sql: Queryable, message: NewSepaMessage)
     values (${message.projectId}, ${message.messageId}, ${message.requestKey}, ${message.collectionDate}, ${message.collections.length},
       ${message.controlSum}, ${message.document}, ${sql.json(message.summary as never)})
     returning id`;
-  const inserted = await sql`
-    insert into sepa_collections ${sql(
-      message.collections.map((collection) => ({
-        project_id: message.projectId,
-        invoice_id: collection.invoiceId,
-        sepa_message_id: row!.id,
-        mandate_reference: collection.mandateReference,
-        sequence_type: collection.sequenceType,
-        amount: collection.amount,
-      })),
-    )}
-    on conflict (invoice_id) do nothing
-    returning invoice_id`;
-  return inserted.length === message.collections.length;
+  const rows = message.collections.map((collection) => ({
+    project_id: message.projectId,
+    invoice_id: collection.invoiceId,
+    sepa_message_id: row!.id,
+    mandate_reference: collection.mandateReference,
+    sequence_type: collection.sequenceType,
+    amount: collection.amount,
+  }));
+  let inserted = 0;
+  for (const chunk of insertChunks(rows)) {
+    const stored = await sql`
+      insert into sepa_collections ${sql(chunk)}
+      on conflict (invoice_id) do nothing
+      returning invoice_id`;
+    inserted += stored.length;
+  }
+  return inserted === message.collections.length;
 }
