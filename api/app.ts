@@ -5,7 +5,7 @@ import type { Logger } from '../config/logger';
 import type { Sql } from '../db/client';
 import { requireApiKey } from './auth';
 import { errorHandler, notFoundHandler } from './errors';
-import { metricsRoutes } from './metrics';
+import { createApiMetrics, type ApiMetrics } from './metrics';
 import { accountRoutes } from './routes/accounts';
 import { activityRoutes } from './routes/activities';
 import { companyRoutes } from './routes/company';
@@ -33,7 +33,11 @@ export interface ApiDependencies {
   logger: Logger;
 }
 
-export function createApp(deps: ApiDependencies): Express {
+/**
+ * The API. Its requests are timed into `metrics`, whose figures are served apart (`serveApiMetrics`, on
+ * `API_METRICS_PORT`): the API's own port has no `/metrics`.
+ */
+export function createApp(deps: ApiDependencies, metrics: ApiMetrics = createApiMetrics(deps)): Express {
   const app = express();
   app.disable('x-powered-by');
   // no ETag: hashing every JSON answer costs more than the conditional GETs it would allow, which no client makes
@@ -41,7 +45,7 @@ export function createApp(deps: ApiDependencies): Express {
   app.set('query parser', 'simple');
   app.use(securityHeaders());
   app.use(accessLog(deps.logger));
-  app.use(metricsRoutes(deps));
+  app.use(metrics.recordRequests);
   app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
   app.use(rejectNulCharacters);
 

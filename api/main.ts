@@ -6,6 +6,7 @@ import { temporalConnectionOptions } from '../config/temporal-connection';
 import { createSql } from '../db/client';
 import { createApp } from './app';
 import { superviseApiProcesses } from './cluster';
+import { createApiMetrics, serveApiMetrics } from './metrics';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -17,20 +18,27 @@ async function main(): Promise<void> {
   const sql = createSql(config.databaseUrl);
   const connection = await Connection.connect(await temporalConnectionOptions(config.temporal));
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
-  const app = createApp({ sql, temporal, config, logger });
+  const metrics = createApiMetrics({ sql, logger });
+  const app = createApp({ sql, temporal, config, logger }, metrics);
 
   const server = app.listen(config.api.port, config.api.host, () => {
     logger.info({ url: `http://${config.api.host}:${config.api.port}` }, 'api listening');
   });
+  // the figures of all projects: on a port of their own, never on the API's (unset: not served)
+  const metricsServer = config.api.metricsPort === null ? null : await serveApiMetrics(metrics, { host: config.api.metricsHost, port: config.api.metricsPort });
+  if (metricsServer) logger.info({ url: metricsServer.url }, 'api metrics listening');
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'api stopping');
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = Promise.all(
+      [server, ...(metricsServer ? [metricsServer.server] : [])].map((listening) => new Promise<void>((resolve) => listening.close(() => resolve()))),
+    );
     // idle keep-alive connections would hold the close open; requests in flight still finish
     server.closeIdleConnections();
+    metricsServer?.server.closeIdleConnections();
     await closed;
     await Promise.allSettled([sql.end({ timeout: 5 }), connection.close()]);
     process.exit(0);

@@ -1,4 +1,6 @@
-import { Router, type Request, type RequestHandler } from 'express';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express, type Request, type RequestHandler } from 'express';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { decimal, formatMoney } from '../billing/money';
 import type { Logger } from '../config/logger';
@@ -11,13 +13,21 @@ const BUSINESS_FIGURES_TTL_MS = 10_000;
 
 const CONTRACT_STATUSES = ['ACTIVE', 'PAUSED', 'TERMINATED', 'ENDED'] as const;
 
+/** What the API measures: a middleware that times every request, and the app that serves the figures. */
+export interface ApiMetrics {
+  recordRequests: RequestHandler;
+  /** `GET /metrics`, for a port of its own (`serveApiMetrics`): never on the API's port. */
+  app: Express;
+}
+
 /**
  * `GET /metrics` in the Prometheus text format, without an api key (it is scraped by the operator's
- * Prometheus, not called by customers; keep it off the public network): the duration of every answered
- * request by method, route pattern and status, the process's own figures, and business figures read from
- * PostgreSQL at scrape time over all projects.
+ * Prometheus, not called by customers): the duration of every answered request by method, route pattern and
+ * status, the process's own figures, and business figures read from PostgreSQL at scrape time over all
+ * projects. Those figures are no project's business, so they are served on a port of their own
+ * (`API_METRICS_PORT`, on loopback unless `API_METRICS_HOST` says otherwise), never where the API's clients are.
  */
-export function metricsRoutes({ sql, logger }: { sql: Sql; logger: Logger }): Router {
+export function createApiMetrics({ sql, logger }: { sql: Sql; logger: Logger }): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requestDuration = new Histogram({
@@ -29,13 +39,28 @@ export function metricsRoutes({ sql, logger }: { sql: Sql; logger: Logger }): Ro
   });
   const figures = cachedFigures(sql, logger);
   const text = metricsText(registry);
-  const router = Router();
-  router.use(recordDuration(requestDuration));
-  router.get('/metrics', async (_request, response) => {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.get('/metrics', async (_request, response) => {
     const [processes, books] = await Promise.all([text(), figures()]);
     response.type(registry.contentType).send(`${processes.endsWith('\n') ? processes : `${processes}\n`}${businessFiguresText(books)}`);
   });
-  return router;
+  app.use((_request, response) => {
+    response.status(404).type('text/plain').send('not found: the metrics are at /metrics\n');
+  });
+  return { recordRequests: recordDuration(requestDuration), app };
+}
+
+/** Serves the metrics app on `host:port`; in API processes under a supervisor, all of them share the port. */
+export async function serveApiMetrics(metrics: ApiMetrics, options: { host: string; port: number }): Promise<{ server: Server; url: string }> {
+  const server = metrics.app.listen(options.port, options.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', () => resolve());
+    server.once('error', reject);
+  });
+  const { address, port } = server.address() as AddressInfo;
+  return { server, url: `http://${address.includes(':') ? `[${address}]` : address}:${port}/metrics` };
 }
 
 function recordDuration(histogram: Histogram<'method' | 'route' | 'status'>): RequestHandler {

@@ -162,7 +162,6 @@ export const OPERATIONS: Operation[] = [
   { operationId: 'revokeApiKey', method: 'delete', path: '/ApiKeys/{id}', summary: 'Revoke an api-key at once (an administrator key by an administrator key, never the last one)', params: { id: apiKeyIdSchema }, response: { status: 204, description: 'revoked' }, errors: [403, 409] },
   // Outside /api/v1, no api-key
   { operationId: 'getHealth', method: 'get', path: '/health', public: true, summary: 'Liveness with PostgreSQL and Temporal checks', response: { status: 200, description: 'both answer (503 when one does not)', schema: ANY_OBJECT } },
-  { operationId: 'getMetrics', method: 'get', path: '/metrics', public: true, summary: 'Prometheus metrics of this API process and of the books', response: { status: 200, description: 'the Prometheus text exposition format', contentTypes: ['text/plain'] } },
   { operationId: 'getOpenApiDocument', method: 'get', path: '/openapi.json', public: true, summary: 'This document', response: { status: 200, description: 'the OpenAPI 3.1 document', schema: ANY_OBJECT } },
   { operationId: 'getApiDocs', method: 'get', path: '/docs', public: true, summary: 'The interactive documentation (Swagger UI)', response: { status: 200, description: 'an HTML page', contentTypes: ['text/html'] } },
 ];

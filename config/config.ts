@@ -20,6 +20,12 @@ const environmentSchema = z.object({
   /** Requests per API key and minute in one API process; 0 turns the limit off (e.g. for load tests). */
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
   API_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
+  /**
+   * Prometheus endpoint of the API (`/metrics`, figures over all projects), on a port of its own and on loopback
+   * unless told otherwise, so that it is never where the API's clients are; unset: none.
+   */
+  API_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  API_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   TIME_ZONE: z
     .string()
     .default('Europe/Berlin')
@@ -51,7 +57,7 @@ export interface Config {
     /** Files of the client certificate and its key for mTLS. */
     clientCertificate: { certPath: string; keyPath: string } | null;
   };
-  api: { host: string; port: number; rateLimitPerMinute: number; processes: number };
+  api: { host: string; port: number; rateLimitPerMinute: number; processes: number; metricsHost: string; metricsPort: number | null };
   timeZone: string;
   dataDir: string;
   mail: { smtpUrl: string | null; outboxDir: string; from: string; operatorEmail: string };
@@ -84,7 +90,14 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       apiKey: env.TEMPORAL_API_KEY ?? null,
       clientCertificate: env.TEMPORAL_TLS_CERT && env.TEMPORAL_TLS_KEY ? { certPath: env.TEMPORAL_TLS_CERT, keyPath: env.TEMPORAL_TLS_KEY } : null,
     },
-    api: { host: env.API_HOST, port: env.API_PORT, rateLimitPerMinute: env.API_RATE_LIMIT_PER_MINUTE, processes: env.API_PROCESSES },
+    api: {
+      host: env.API_HOST,
+      port: env.API_PORT,
+      rateLimitPerMinute: env.API_RATE_LIMIT_PER_MINUTE,
+      processes: env.API_PROCESSES,
+      metricsHost: env.API_METRICS_HOST,
+      metricsPort: env.API_METRICS_PORT ?? null,
+    },
     timeZone: env.TIME_ZONE,
     dataDir,
     mail: {

@@ -12,6 +12,7 @@ const devEnvironmentSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   API_PORT: port.default(3000),
+  API_METRICS_PORT: port.default(9465),
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   POSTGRES_PORT: port.default(5433),
@@ -25,6 +26,7 @@ export interface DevConfig {
   temporalAddress: string | null;
   temporalNamespace: string;
   apiPort: number;
+  apiMetricsPort: number;
   temporalPort: number;
   temporalUiPort: number;
   postgresPort: number;
@@ -45,6 +47,7 @@ export function loadDevConfig(environment: NodeJS.ProcessEnv = process.env): Dev
     temporalAddress: env.TEMPORAL_ADDRESS ?? null,
     temporalNamespace: env.TEMPORAL_NAMESPACE,
     apiPort: env.API_PORT,
+    apiMetricsPort: env.API_METRICS_PORT,
     temporalPort: env.TEMPORAL_PORT,
     temporalUiPort: env.TEMPORAL_UI_PORT,
     postgresPort: env.POSTGRES_PORT,

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createApp } from '../../api/app';
+import { createApiMetrics, serveApiMetrics } from '../../api/metrics';
 import { addDays } from '../../billing/calendar';
 import { calendarDateAt } from '../../billing/zoned-date';
 import { freePort } from '../../worker/free-port';
@@ -17,7 +18,7 @@ jest.setTimeout(300_000);
 const REPO_ROOT = path.resolve(__dirname, '../..');
 
 let engine: TestEngine;
-let api: { origin: string; server: Server; lines: Record<string, any>[] };
+let api: { origin: string; server: Server; metricsUrl: string; metricsServer: Server; lines: Record<string, any>[] };
 let worker: { child: ChildProcess; metricsUrl: string; lines: Record<string, any>[] };
 
 /** JSON log lines as the process wrote them, parsed. */
@@ -47,9 +48,12 @@ beforeAll(async () => {
     },
   });
   const logger = pino({ level: 'info', name: 'api' }, destination);
-  const server = createApp({ sql: engine.sql, temporal: engine.temporal, config: engine.config, logger }).listen(0, '127.0.0.1');
+  // as api/main.ts does: the figures on a port of their own, on loopback
+  const metrics = createApiMetrics({ sql: engine.sql, logger });
+  const server = createApp({ sql: engine.sql, temporal: engine.temporal, config: engine.config, logger }, metrics).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  api = { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, lines: apiLog.lines };
+  const metricsServer = await serveApiMetrics(metrics, { host: engine.config.api.metricsHost, port: await freePort() });
+  api = { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, metricsUrl: metricsServer.url, metricsServer: metricsServer.server, lines: apiLog.lines };
 
   // the worker process as `npm run worker` starts it, with its metrics endpoint on and its log captured
   const metricsPort = await freePort();
@@ -80,8 +84,10 @@ afterAll(async () => {
     await exited;
   }
   if (api) {
-    await new Promise<void>((resolve) => api.server.close(() => resolve()));
-    api.server.closeAllConnections();
+    for (const server of [api.server, api.metricsServer]) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+    }
   }
   await engine?.stop();
 });
@@ -141,34 +147,44 @@ describe('a billed contract on the real stack', () => {
   let before: Map<string, number>;
 
   beforeAll(async () => {
-    before = await scrape(`${api.origin}/metrics`);
+    before = await scrape(api.metricsUrl);
     billed = await createBilledContract();
   });
 
-  test('GET /metrics answers without an api key with process figures and the request histogram by route pattern', async () => {
+  test("the figures of all projects are not on the API's port: /metrics there is a 404 problem, with or without a key", async () => {
+    expect(api.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    expect(new URL(api.metricsUrl).port).not.toBe(new URL(api.origin).port);
+    for (const headers of [{}, { 'api-key': engine.apiKey }] as Record<string, string>[]) {
+      const onApiPort = await fetch(`${api.origin}/metrics`, { headers });
+      expect(onApiPort.status).toBe(404);
+      expect(await onApiPort.text()).not.toContain('kontor_');
+    }
+  });
+
+  test('GET /metrics on the metrics port answers without an api key with process figures and the request histogram by route pattern', async () => {
     const route = 'kontor_http_request_duration_seconds_count{method="GET",route="/api/v1/Contracts/:contractNumber",status="200"}';
-    const countBefore = (await scrape(`${api.origin}/metrics`)).get(route) ?? 0;
+    const countBefore = (await scrape(api.metricsUrl)).get(route) ?? 0;
     expect((await call('GET', `/Contracts/${billed.contractNumber}`)).status).toBe(200);
     expect((await call('GET', `/Contracts/${billed.contractNumber}`)).status).toBe(200);
-    const after = await scrape(`${api.origin}/metrics`);
+    const after = await scrape(api.metricsUrl);
     expect(after.get(route)).toBe(countBefore + 2);
     // never the raw path
     expect([...after.keys()].filter((key) => key.includes(billed.contractNumber))).toEqual([]);
     expect(after.get('process_resident_memory_bytes')).toBeGreaterThan(0);
     // a refused request has no route, and its status is its own
     expect((await call('GET', '/Contracts/V999999')).status).toBe(404);
-    const notFound = (await scrape(`${api.origin}/metrics`)).get('kontor_http_request_duration_seconds_count{method="GET",route="/api/v1/Contracts/:contractNumber",status="404"}');
+    const notFound = (await scrape(api.metricsUrl)).get('kontor_http_request_duration_seconds_count{method="GET",route="/api/v1/Contracts/:contractNumber",status="404"}');
     expect(notFound).toBe(1);
   });
 
   test('the business figures read from PostgreSQL count the issued invoice and its gross amount', async () => {
     expect(before.get('kontor_invoices_issued_total{currency="EUR"}') ?? 0).toBe(0);
     // figures are cached for a few seconds: wait for a scrape that has read them after the billing run
-    const after = await waitFor(() => scrape(`${api.origin}/metrics`), (samples) => samples.get('kontor_invoices_issued_total{currency="EUR"}') === 1, 20_000);
+    const after = await waitFor(() => scrape(api.metricsUrl), (samples) => samples.get('kontor_invoices_issued_total{currency="EUR"}') === 1, 20_000);
     expect(after.get('kontor_invoices_gross_amount{currency="EUR"}')).toBe(Number(billed.invoice.grossTotal));
     expect(Number(billed.invoice.grossTotal)).toBeGreaterThan(0);
     // the exact decimal of the books, never a float's rendering of it
-    const exposition = await (await fetch(`${api.origin}/metrics`)).text();
+    const exposition = await (await fetch(api.metricsUrl)).text();
     expect(exposition).toContain(`\nkontor_invoices_gross_amount{currency="EUR"} ${billed.invoice.grossTotal}\n`);
     expect(after.get('kontor_contracts{status="ACTIVE"}')).toBe(1);
     expect(after.get('kontor_contracts{status="PAUSED"}')).toBe(0);

@@ -82,8 +82,10 @@ test('npm start brings the engine up on free ports, refuses a second start, stop
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-start-'));
   await fs.chmod(dataDir, 0o755);
   const apiPort = await freePort();
+  const apiMetricsPort = await freePort();
   const workerMetricsPort = await freePort();
   const environment = {
+    API_METRICS_PORT: String(apiMetricsPort),
     WORKER_METRICS_PORT: String(workerMetricsPort),
     DATA_DIR: dataDir,
     API_PORT: String(apiPort),
@@ -103,7 +105,8 @@ test('npm start brings the engine up on free ports, refuses a second start, stop
     const health = await fetch(`http://127.0.0.1:${apiPort}/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'ok', postgres: { status: 'ok' }, temporal: { status: 'ok' } });
-    expect(await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text()).toContain('kontor_http_request_duration_seconds');
+    expect(await (await fetch(`http://127.0.0.1:${apiMetricsPort}/metrics`)).text()).toContain('kontor_http_request_duration_seconds');
+    expect((await fetch(`http://127.0.0.1:${apiPort}/metrics`)).status).toBe(404);
     // the worker serves its metrics once it has connected, which may be after the API is healthy
     const workerMetrics = await waitFor(
       () => fetch(`http://127.0.0.1:${workerMetricsPort}/metrics`).then((response) => response.text(), () => ''),

@@ -11,8 +11,8 @@ import { waitFor } from '../../support/wait';
 
 /**
  * `API_PROCESSES=2`: a supervisor and two API processes on one port, as `npm run api` starts them. Both
- * answer, `/metrics` shows the requests of both and the books' figures once, a killed process is replaced,
- * and SIGTERM stops them all.
+ * answer, `/metrics` (on `API_METRICS_PORT`, on loopback, never on the API's port) shows the requests of both
+ * and the books' figures once, a killed process is replaced, and SIGTERM stops them all.
  */
 
 jest.setTimeout(180_000);
@@ -23,6 +23,7 @@ let sql: Sql;
 let dataDir: string;
 let supervisor: ApiProcess;
 let origin: string;
+let metricsOrigin: string;
 let key: string;
 
 beforeAll(async () => {
@@ -40,6 +41,7 @@ beforeAll(async () => {
 
   dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-processes-'));
   const port = await freePort();
+  const metricsPort = await freePort();
   supervisor = spawnApiProcess({
     DATABASE_URL: postgres.url,
     TEMPORAL_ADDRESS: temporal.address,
@@ -47,11 +49,14 @@ beforeAll(async () => {
     API_HOST: '127.0.0.1',
     API_PORT: String(port),
     API_PROCESSES: '2',
+    // API_METRICS_HOST is left to its default
+    API_METRICS_PORT: String(metricsPort),
     DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
   });
   await waitFor(async () => listening().length, (count) => count === 2, 60_000);
   origin = `http://127.0.0.1:${port}`;
+  metricsOrigin = `http://127.0.0.1:${metricsPort}`;
 });
 
 afterAll(async () => {
@@ -83,11 +88,21 @@ test('two processes answer on one port, and /metrics counts the requests of both
   await waitFor(async () => lines().filter((line) => line.path === '/api/v1/Customers').length, (count) => count === 40, 10_000);
   expect(customersAnsweredBy().size).toBe(2);
 
-  const response = await fetch(`${origin}/metrics`, { headers: { connection: 'close' } });
+  const response = await fetch(`${metricsOrigin}/metrics`, { headers: { connection: 'close' } });
   expect(response.status).toBe(200);
   const metrics = await response.text();
   expect(sampleValue(metrics, 'kontor_http_request_duration_seconds_count', 'route="/api/v1/Customers"')).toBe(40);
   expect(sampleValue(metrics, 'kontor_mails_failed', 'kind="INVOICE"')).toBe(3);
+});
+
+test("each process serves the metrics on API_METRICS_PORT on loopback by default, and the API's port has no /metrics", async () => {
+  const metricsLines = lines().filter((line) => line.msg === 'api metrics listening');
+  expect(metricsLines.map((line) => line.url)).toEqual([`${metricsOrigin}/metrics`, `${metricsOrigin}/metrics`]);
+  for (const headers of [{}, { 'api-key': key }] as Record<string, string>[]) {
+    const onApiPort = await fetch(`${origin}/metrics`, { headers: { ...headers, connection: 'close' } });
+    expect(onApiPort.status).toBe(404);
+    expect(await onApiPort.text()).not.toContain('kontor_');
+  }
 });
 
 test('a killed process is replaced, and the port keeps answering', async () => {
