@@ -72,11 +72,27 @@ export async function createTimeSkippingEnv(options: { startAt?: number } = {}):
   quietTemporalRuntime();
   const testServer = await resolveTestServer({ log: (line) => console.log(line) });
   const executable = options.startAt === undefined ? testServer?.path : await clockedTestServer(testServer?.path, options.startAt);
-  const env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: executable ? { type: 'existing-path', path: executable } : { type: 'cached-download' } },
-  });
+  const env = await startTimeSkippingServer(executable);
   await ensureSearchAttributes(env.connection, env.namespace ?? 'default');
   return env;
+}
+
+/**
+ * The SDK gives the test server 5 s to answer. The clocked server compiles its Java source as it starts,
+ * which on a busy two-core machine can take longer; a second or third start finds the machine less busy.
+ */
+async function startTimeSkippingServer(executable: string | undefined, attempts = 3): Promise<TestWorkflowEnvironment> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await TestWorkflowEnvironment.createTimeSkipping({
+        server: { executable: executable ? { type: 'existing-path', path: executable } : { type: 'cached-download' } },
+      });
+    } catch (error) {
+      const slowStart = error instanceof Error && /did not start within/.test(error.message);
+      if (!slowStart || attempt >= attempts) throw error;
+      console.log(`the time-skipping test server did not answer in time (attempt ${attempt}); starting it again`);
+    }
+  }
 }
 
 /** A launcher script for java/ClockedTestServer.java, taking the stock launcher's arguments (the port first). */
