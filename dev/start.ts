@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { loadDevConfig, type DevConfig } from '../config/dev-config';
@@ -14,7 +15,10 @@ import { resolveTemporalCli } from './tools/temporal-cli';
 /**
  * `npm start`: the whole engine on one machine. Temporal dev server (SQLite under .data/) and embedded
  * PostgreSQL unless TEMPORAL_ADDRESS / DATABASE_URL point elsewhere, migrations, the default project's
- * key, then the worker and API processes. Ctrl-C stops everything in reverse order.
+ * key, then the worker and API processes. Ctrl-C or SIGTERM stops everything in reverse order, also while
+ * it is still starting, and it exits only once every process it started is gone. When one of its servers
+ * or processes dies (or an embedded server stops answering on its port), it says which and stops the rest,
+ * exiting 1.
  */
 
 const REPO_ROOT = path.resolve(__dirname, '..');
@@ -22,18 +26,32 @@ const say = (line: string): void => console.log(`[start] ${line}`);
 
 type Stopper = { name: string; stop: () => Promise<void> };
 
+/** What a server start needs to stop cleanly and to report the server's death. */
+interface Supervision {
+  stoppers: Stopper[];
+  /** Aborted on the first stop request: a server still starting stops what it spawned, then its start fails. */
+  signal: AbortSignal;
+  /** The server died, or stopped answering, while the engine runs; `how`: `SIGKILL`, `code 1`, ... */
+  onDeath: (name: string) => (how: string) => void;
+}
+
 async function main(): Promise<void> {
   const config = loadDevConfig();
   await fs.mkdir(config.dataDir, { recursive: true });
   const releaseLock = await takeLock(config.dataDir);
   const stoppers: Stopper[] = [{ name: 'lock', stop: releaseLock }];
-  let shuttingDown = false;
+  const starting = new AbortController();
+  /** The server start in progress, settled once it has stopped what it spawned. */
+  let startingServer: Promise<unknown> = Promise.resolve();
+  let stopping: Promise<never> | null = null;
 
-  const shutDown = async (exitCode: number): Promise<never> => {
-    if (!shuttingDown) {
-      shuttingDown = true;
+  const shutDown = (exitCode: number): Promise<never> =>
+    (stopping ??= (async () => {
       say('stopping');
-      for (const stopper of stoppers.reverse()) {
+      starting.abort(new Error('npm start is stopping'));
+      // a server still starting stops what it spawned first (a build of the Temporal CLI cannot be waited for)
+      await Promise.race([startingServer, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+      for (const stopper of [...stoppers].reverse()) {
         try {
           await stopper.stop();
         } catch (error) {
@@ -41,15 +59,27 @@ async function main(): Promise<void> {
         }
       }
       say('stopped');
-    }
-    process.exit(exitCode);
-  };
+      process.exit(exitCode);
+    })());
   process.on('SIGINT', () => void shutDown(0));
   process.on('SIGTERM', () => void shutDown(0));
+  const supervision: Supervision = {
+    stoppers,
+    signal: starting.signal,
+    onDeath: (name) => (how) => {
+      if (stopping) return;
+      say(`${name} ${how}; stopping the engine`);
+      void shutDown(1);
+    },
+  };
+  const startServer = <T>(start: Promise<T>): Promise<T> => {
+    startingServer = start.catch(() => undefined);
+    return start;
+  };
 
   try {
-    const temporal = await startTemporal(config, stoppers);
-    const databaseUrl = await startPostgres(config, stoppers);
+    const temporal = await startServer(startTemporal(config, supervision));
+    const databaseUrl = await startServer(startPostgres(config, supervision));
     const apiKeyFile = await prepareDatabase(config, databaseUrl);
 
     const childEnvironment = {
@@ -63,11 +93,9 @@ async function main(): Promise<void> {
       DATA_DIR: config.dataDir,
       TIME_ZONE: config.timeZone,
     };
-    const onUnexpectedExit = (name: string) => (code: number | null, signal: NodeJS.Signals | null) => {
-      if (shuttingDown) return;
-      say(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the engine`);
-      void shutDown(1);
-    };
+    const onUnexpectedExit = (name: string) => (code: number | null, signal: NodeJS.Signals | null) =>
+      supervision.onDeath(name)(`exited unexpectedly (${signal ?? `code ${code}`})`);
+    if (stopping) return;
     stoppers.push(startChild('worker', 'worker/main.ts', childEnvironment, onUnexpectedExit('worker')));
     stoppers.push(startChild('api', 'api/main.ts', childEnvironment, onUnexpectedExit('api')));
 
@@ -86,7 +114,7 @@ async function main(): Promise<void> {
       ].join('\n'),
     );
   } catch (error) {
-    say(`start failed: ${error instanceof Error ? error.message : String(error)}`);
+    if (!stopping) say(`start failed: ${error instanceof Error ? error.message : String(error)}`);
     await shutDown(1);
   }
 }
@@ -119,7 +147,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function startTemporal(config: DevConfig, stoppers: Stopper[]): Promise<{ address: string; uiUrl: string | null }> {
+async function startTemporal(config: DevConfig, { stoppers, signal, onDeath }: Supervision): Promise<{ address: string; uiUrl: string | null }> {
   if (config.temporalAddress) {
     say(`using Temporal at ${config.temporalAddress} (namespace ${config.temporalNamespace})`);
     const connection = await Connection.connect({ address: config.temporalAddress });
@@ -136,6 +164,7 @@ async function startTemporal(config: DevConfig, stoppers: Stopper[]): Promise<{ 
   const cli = await resolveTemporalCli({ log: say });
   if (cli) say(`Temporal CLI from ${cli.source}: ${cli.path}`);
   say('starting the Temporal dev server');
+  const name = 'Temporal dev server';
   const server = await startTemporalDevServer({
     cliPath: cli?.path ?? null,
     dbFile: path.join(config.dataDir, 'temporal.sqlite'),
@@ -143,20 +172,81 @@ async function startTemporal(config: DevConfig, stoppers: Stopper[]): Promise<{ 
     uiPort: config.temporalUiPort,
     namespace: config.temporalNamespace,
     log: say,
+    signal,
+    onExit: (how) => onDeath(name)(`exited unexpectedly (${how})`),
   });
-  stoppers.push({ name: 'Temporal dev server', stop: server.stop });
+  const watch = watchPort(config.temporalPort, onDeath(name));
+  stoppers.push({
+    name,
+    stop: async () => {
+      watch.stop();
+      await server.stop();
+    },
+  });
   return { address: server.address, uiUrl: server.uiUrl };
 }
 
-async function startPostgres(config: DevConfig, stoppers: Stopper[]): Promise<string> {
+async function startPostgres(config: DevConfig, { stoppers, signal, onDeath }: Supervision): Promise<string> {
   if (config.databaseUrl) {
     say('using the PostgreSQL of DATABASE_URL');
     return config.databaseUrl;
   }
   say('starting embedded PostgreSQL');
-  const postgres = await spawnEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'postgres'), port: config.postgresPort });
-  stoppers.push({ name: 'PostgreSQL', stop: postgres.stop });
+  const name = 'PostgreSQL';
+  const postgres = await spawnEmbeddedPostgres({
+    dataDir: path.join(config.dataDir, 'postgres'),
+    port: config.postgresPort,
+    ownProcessGroup: true,
+    signal,
+    onExit: (how) => onDeath(name)(`exited unexpectedly (${how})`),
+  });
+  // the postmaster can die without the process that started it: its port tells
+  const watch = watchPort(config.postgresPort, onDeath(name));
+  stoppers.push({
+    name,
+    stop: async () => {
+      watch.stop();
+      await postgres.stop();
+    },
+  });
   return postgres.url;
+}
+
+/** Probes of an embedded server's port this far apart; after this many failed in a row, the server counts as dead. */
+const PROBE_INTERVAL_MS = 2_000;
+const PROBES_FAILED_FOR_DEATH = 3;
+
+/**
+ * Watches that a server keeps accepting connections on its loopback port: a server can die without the
+ * process npm start spawned (a postmaster SIGKILLed under its starter), or run where no exit is seen (the
+ * Temporal dev server the SDK started).
+ */
+function watchPort(port: number, onDead: (how: string) => void): { stop(): void } {
+  let failed = 0;
+  let probing = false;
+  const probe = (): void => {
+    if (probing) return;
+    probing = true;
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let settled = false;
+    const settle = (answered: boolean): void => {
+      if (settled) return;
+      settled = true;
+      probing = false;
+      socket.destroy();
+      failed = answered ? 0 : failed + 1;
+      if (failed === PROBES_FAILED_FOR_DEATH) {
+        clearInterval(timer);
+        onDead(`stopped answering unexpectedly (no connection to 127.0.0.1:${port} in ${PROBES_FAILED_FOR_DEATH} tries)`);
+      }
+    };
+    socket.setTimeout(1_000, () => settle(false));
+    socket.once('connect', () => settle(true));
+    socket.once('error', () => settle(false));
+  };
+  const timer = setInterval(probe, PROBE_INTERVAL_MS);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }
 
 /** Migrates, and on first start creates project `default` and prints its key once. */

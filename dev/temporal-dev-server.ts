@@ -22,6 +22,13 @@ export interface DevServerOptions {
   uiPort: number | null;
   namespace: string;
   log: (line: string) => void;
+  /** Aborted while the server starts: it is killed, and the start fails once it is gone. */
+  signal?: AbortSignal;
+  /**
+   * Called when the server exits without a stop (`SIGKILL`, `code 1`), once it has started. A server the
+   * SDK started (no Temporal CLI) cannot tell: watch its port instead.
+   */
+  onExit?: (how: string) => void;
 }
 
 /** SQLite in WAL mode with normal sync more than doubles the dev server's rate (see TOOLCHAIN.md). */
@@ -32,6 +39,7 @@ const SQLITE_PRAGMAS = ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma'
  * attributes registered (also on an existing SQLite file, where the start-up flags are ignored).
  */
 export async function startTemporalDevServer(options: DevServerOptions): Promise<TemporalDevServer> {
+  options.signal?.throwIfAborted();
   if (options.cliPath === null) return startThroughSdk(options);
   const args = [
     'server',
@@ -57,50 +65,74 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stopOnParentExit = () => child.kill('SIGKILL');
   process.once('exit', stopOnParentExit);
+  let running = false;
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (running && !stopping) options.onExit?.(signal ?? `code ${code}`);
+  });
 
   const address = `127.0.0.1:${options.port}`;
   try {
-    await waitUntilReady(address, options.namespace, child, () => stderr);
+    await waitUntilReady(address, options.namespace, child, () => stderr, options.signal);
+    running = true;
   } catch (error) {
+    // nothing of a failed or aborted start outlives it
     child.kill('SIGKILL');
-    throw error;
+    await exited;
+    process.removeListener('exit', stopOnParentExit);
+    throw options.signal?.aborted ? options.signal.reason : error;
   }
   return {
     address,
     uiUrl: options.uiPort === null ? null : `http://localhost:${options.uiPort}`,
     stop: async () => {
+      stopping = true;
       process.removeListener('exit', stopOnParentExit);
       await stopChild(child, exited);
     },
   };
 }
 
-async function waitUntilReady(address: string, namespace: string, child: ChildProcess, stderr: () => string): Promise<void> {
+async function waitUntilReady(address: string, namespace: string, child: ChildProcess, stderr: () => string, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + 90_000;
   let lastError = '';
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the Temporal dev server exited (${child.exitCode}): ${stderr()}`);
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 2000 });
+  // an abort ends the wait at once, not after the client's own retries
+  let onAbort = (): void => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    while (Date.now() < deadline) {
+      signal?.throwIfAborted();
+      if (child.exitCode !== null) throw new Error(`the Temporal dev server exited (${child.exitCode}): ${stderr()}`);
       try {
-        await connection.workflowService.describeNamespace({ namespace });
-        await ensureSearchAttributes(connection, namespace);
-        return;
-      } finally {
-        await connection.close();
+        const connection = await Promise.race([Connection.connect({ address, connectTimeout: 2000 }), aborted]);
+        try {
+          await Promise.race([connection.workflowService.describeNamespace({ namespace }), aborted]);
+          await Promise.race([ensureSearchAttributes(connection, namespace), aborted]);
+          return;
+        } finally {
+          await connection.close();
+        }
+      } catch (error) {
+        signal?.throwIfAborted();
+        lastError = error instanceof Error ? error.message : String(error);
+        await new Promise((resolve) => setTimeout(resolve, 250));
       }
-    } catch (error) {
-      lastError = error instanceof Error ? error.message : String(error);
-      await new Promise((resolve) => setTimeout(resolve, 250));
     }
+    throw new Error(`the Temporal dev server did not become ready at ${address}: ${lastError}`);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
-  throw new Error(`the Temporal dev server did not become ready at ${address}: ${lastError}`);
 }
 
+/** SIGTERM; the dev server stops in a second or two, and a SIGKILL after 5 s loses nothing SQLite committed. */
 async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
-  const killed = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const killed = setTimeout(() => child.kill('SIGKILL'), 5_000);
   await exited;
   clearTimeout(killed);
 }
@@ -119,6 +151,10 @@ async function startThroughSdk(options: DevServerOptions): Promise<TemporalDevSe
       searchAttributes: [...CONTRACT_SEARCH_ATTRIBUTES],
     },
   });
+  if (options.signal?.aborted) {
+    await env.teardown();
+    throw options.signal.reason;
+  }
   await ensureSearchAttributes(env.connection, options.namespace);
   return {
     address: `127.0.0.1:${options.port}`,

@@ -158,3 +158,137 @@ test('npm start brings the engine up on free ports, refuses a second start, stop
     await fs.rm(dataDir, { recursive: true, force: true });
   }
 });
+
+/** The command line of a process, its arguments split, or null when it is gone. */
+async function commandLine(pid: number): Promise<string[] | null> {
+  const raw = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => null);
+  return raw === null ? null : raw.split('\0').filter(Boolean);
+}
+
+/** Every process on the machine whose command line names `text` (a data directory of one test). */
+async function processesNaming(text: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const args = await commandLine(Number(entry));
+    if (args?.some((arg) => arg.includes(text))) found.push(Number(entry));
+  }
+  return found;
+}
+
+async function freshEnvironment(): Promise<{ dataDir: string; environment: NodeJS.ProcessEnv }> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-start-'));
+  await fs.chmod(dataDir, 0o755);
+  return {
+    dataDir,
+    environment: {
+      DATA_DIR: dataDir,
+      API_PORT: String(await freePort()),
+      API_METRICS_PORT: String(await freePort()),
+      WORKER_METRICS_PORT: String(await freePort()),
+      TEMPORAL_PORT: String(await freePort()),
+      TEMPORAL_UI_PORT: String(await freePort()),
+      POSTGRES_PORT: String(await freePort()),
+    },
+  };
+}
+
+/** Stops a stack a failed assertion left running, and everything below it, as Ctrl-C would. */
+async function cleanUp(stack: RunningStack | undefined, dataDir: string): Promise<void> {
+  if (stack && stack.child.exitCode === null && stack.child.pid !== undefined) {
+    const children = await descendants(stack.child.pid);
+    stack.child.kill('SIGTERM');
+    for (const pid of await survivors(children)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  for (const pid of await processesNaming(dataDir)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  await fs.rm(dataDir, { recursive: true, force: true });
+}
+
+/** The exit code, or 'still running' when the process has not exited within `ms`. */
+function exitWithin(stack: RunningStack, ms: number): Promise<number | null | 'still running'> {
+  return Promise.race([stack.exited, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), ms).unref())]);
+}
+
+test('npm start stops with a message naming the Temporal dev server when that server is killed, and leaves no process', async () => {
+  const { dataDir, environment } = await freshEnvironment();
+  let stack: RunningStack | undefined;
+  try {
+    stack = startStack(environment);
+    await waitForOutput(stack, 'Kontor billing engine is running');
+    const children = await descendants(stack.child.pid!);
+    const temporal: number[] = [];
+    for (const pid of children) if ((await commandLine(pid))?.includes('start-dev')) temporal.push(pid);
+    expect(temporal).toHaveLength(1);
+
+    process.kill(temporal[0]!, 'SIGKILL');
+    expect(await exitWithin(stack, 60_000)).toBe(1);
+    expect(stack.output()).toMatch(/Temporal dev server exited unexpectedly \(SIGKILL\); stopping the engine/);
+    expect(await survivors(children)).toEqual([]);
+    expect(await processesNaming(dataDir)).toEqual([]);
+  } finally {
+    await cleanUp(stack, dataDir);
+  }
+});
+
+test('npm start stops with a message naming PostgreSQL when its server process is killed, and leaves no process', async () => {
+  const { dataDir, environment } = await freshEnvironment();
+  let stack: RunningStack | undefined;
+  try {
+    stack = startStack(environment);
+    await waitForOutput(stack, 'Kontor billing engine is running');
+    const children = await descendants(stack.child.pid!);
+    const postmaster: number[] = [];
+    for (const pid of children) if ((await commandLine(pid))?.includes('-D')) postmaster.push(pid);
+    expect(postmaster).toHaveLength(1);
+
+    process.kill(postmaster[0]!, 'SIGKILL');
+    expect(await exitWithin(stack, 60_000)).toBe(1);
+    expect(stack.output()).toMatch(/PostgreSQL (exited|stopped answering) unexpectedly.*; stopping the engine/);
+    expect(await survivors(children)).toEqual([]);
+    expect(await processesNaming(dataDir)).toEqual([]);
+  } finally {
+    await cleanUp(stack, dataDir);
+  }
+});
+
+test('SIGTERM while npm start is still starting stops what it started before it exits, and leaves no process after 10 seconds', async () => {
+  const { dataDir, environment } = await freshEnvironment();
+  let stack: RunningStack | undefined;
+  try {
+    stack = startStack(environment);
+    // the moment PostgreSQL's initdb runs below npm start: the Temporal dev server is up, nothing is ready
+    const pgData = path.join(dataDir, 'postgres');
+    let initdb: number | undefined;
+    while (initdb === undefined) {
+      if (stack.child.exitCode !== null) throw new Error(`npm start exited before PostgreSQL started:\n${stack.output()}`);
+      for (const pid of await descendants(stack.child.pid!)) {
+        if ((await commandLine(pid))?.some((arg) => arg === `--pgdata=${pgData}`)) initdb = pid;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const children = await descendants(stack.child.pid!);
+    stack.child.kill('SIGTERM');
+    const sentAt = Date.now();
+    expect(await exitWithin(stack, 10_000)).not.toBe('still running');
+    expect(stack.output()).not.toContain('Kontor billing engine is running');
+    // the lock on the data directory is free once npm start has exited: nothing it started may still write there
+    // (an initdb running on would meet the next start's initdb); a moment only for the kernel to reap
+    expect(await survivors([...new Set([...children, ...(await processesNaming(dataDir))])], 500)).toEqual([]);
+    expect(Date.now() - sentAt).toBeLessThan(10_000);
+    expect(await processesNaming(dataDir)).toEqual([]);
+  } finally {
+    await cleanUp(stack, dataDir);
+  }
+});
