@@ -1,8 +1,24 @@
 # The engine's worker and API processes. Temporal and PostgreSQL run elsewhere (see docker-compose.yml).
+# .dockerignore keeps .git, .data, .tools, node_modules, keys and environment files out of the build context.
 FROM node:20-bookworm-slim
+
+ENV NODE_ENV=production \
+    DATA_DIR=/app/.data
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
-COPY . .
-ENV NODE_ENV=production
-CMD ["npm", "run", "api"]
+RUN chown node:node /app
+# never root: the image's own unprivileged user owns the application and its data directory
+USER node
+
+# the postgres.js patch (patches/) is applied by patch-package in npm ci's postinstall, which fails the
+# build when a patch does not apply; patch-package is a dependency, so --omit=dev keeps it
+COPY --chown=node:node package.json package-lock.json ./
+COPY --chown=node:node patches ./patches
+RUN npm ci --omit=dev --no-audit --no-fund \
+    && grep -q 'porsager/postgres#1154' node_modules/postgres/cjs/src/connection.js \
+    && npm cache clean --force
+
+COPY --chown=node:node . .
+RUN mkdir -p "$DATA_DIR"
+
+EXPOSE 3000
+CMD ["node", "--import", "tsx", "api/main.ts"]
