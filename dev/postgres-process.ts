@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { freePort } from '../worker/free-port';
+import { childrenOf, killDescendants, waitUntilGone } from './process-tree';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 
@@ -8,6 +9,13 @@ export interface EmbeddedPostgresProcess {
   url: string;
   port: number;
   stop(): Promise<void>;
+  /**
+   * A crash instead of a shutdown: SIGKILL to the postmaster, every backend and this process at once, no
+   * checkpoint, nothing flushed on the way out. The data directory stays; the next start on it recovers
+   * from the WAL. Resolves once the old server is gone from the process table, so that its port and data
+   * directory are free for that start.
+   */
+  kill(): Promise<void>;
 }
 
 /** Starts on a free port tried this many times when another process took the port before PostgreSQL bound it. */
@@ -125,6 +133,17 @@ async function spawnOnPort(options: EmbeddedPostgresOptions, port: number): Prom
         return;
       }
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+    async kill() {
+      stopping = true;
+      process.removeListener('exit', stopOnParentExit);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      // the postmaster is this process's child: it is reaped here, so its pid leaves the lock file's check free
+      const postmaster = await childrenOf(child.pid!);
+      await killDescendants(child.pid!);
+      await waitUntilGone(postmaster);
+      child.kill('SIGKILL');
       await exited;
     },
   };

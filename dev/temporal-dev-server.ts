@@ -4,12 +4,19 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { CONTRACT_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { killDescendants } from './process-tree';
 import { ensureSearchAttributes } from './search-attributes';
 
 export interface TemporalDevServer {
   address: string;
   uiUrl: string | null;
   stop(): Promise<void>;
+  /**
+   * A crash instead of a shutdown: SIGKILL, nothing flushed on the way out. The SQLite file stays (its WAL
+   * holds every committed write); a new start on it carries on from there. Needs the Temporal CLI: a
+   * server the SDK started cannot be killed this way.
+   */
+  kill(): Promise<void>;
 }
 
 export interface DevServerOptions {
@@ -90,6 +97,15 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
       process.removeListener('exit', stopOnParentExit);
       await stopChild(child, exited);
     },
+    kill: async () => {
+      stopping = true;
+      process.removeListener('exit', stopOnParentExit);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGSTOP');
+      await killDescendants(child.pid!);
+      child.kill('SIGKILL');
+      await exited;
+    },
   };
 }
 
@@ -160,5 +176,6 @@ async function startThroughSdk(options: DevServerOptions): Promise<TemporalDevSe
     address: `127.0.0.1:${options.port}`,
     uiUrl: options.uiPort === null ? null : `http://localhost:${options.uiPort}`,
     stop: () => env.teardown(),
+    kill: () => Promise.reject(new Error('a Temporal dev server the SDK started cannot be SIGKILLed: give the Temporal CLI (TEMPORAL_CLI_PATH, or temporal on PATH)')),
   };
 }
