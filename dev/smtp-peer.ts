@@ -5,6 +5,8 @@ export interface ReceivedMail {
   from: string;
   to: string[];
   raw: string;
+  /** Its Message-ID header: stable per business fact, so a second delivery of one mail carries the same. */
+  messageId: string | null;
   /** When the peer accepted it (ms since the epoch). */
   receivedAt: number;
 }
@@ -54,10 +56,12 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<{
       stream.on('end', () => {
         const error = rejectAt === 'DATA' ? refusal() : null;
         if (error) return callback(error);
+        const raw = Buffer.concat(chunks).toString('utf8');
         received.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((recipient) => recipient.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
+          raw,
+          messageId: messageIdOf(raw),
           receivedAt: Date.now(),
         });
         callback();
@@ -75,4 +79,10 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<{
     rejectedAt,
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** The Message-ID header of a raw message (folded lines joined), or null when it has none. */
+function messageIdOf(raw: string): string | null {
+  const headers = (raw.split(/\r?\n\r?\n/, 1)[0] ?? '').replace(/\r?\n[ \t]+/g, ' ');
+  return /^message-id:\s*(\S+)/im.exec(headers)?.[1] ?? null;
 }
