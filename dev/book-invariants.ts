@@ -108,3 +108,416 @@ function nextDay(date: string): string {
   next.setUTCDate(next.getUTCDate() + 1);
   return next.toISOString().slice(0, 10);
 }
+
+/**
+ * The checks below look at one project's books as a whole, after a run in which faults struck (the chaos
+ * run, bench/chaos-run.ts). Each returns what it found wrong, in words, and the figures it counted.
+ */
+
+const LISTED = 10;
+
+function listSome<T>(problems: string[], rows: T[], describe: (row: T) => string): void {
+  for (const row of rows.slice(0, LISTED)) problems.push(describe(row));
+  if (rows.length > LISTED) problems.push(`… and ${rows.length - LISTED} more like the above`);
+}
+
+const DAY_MS = 86_400_000;
+const epochDay = (date: string): number => Date.parse(`${date}T00:00:00Z`) / DAY_MS;
+const dateOfEpochDay = (day: number): string => new Date(day * DAY_MS).toISOString().slice(0, 10);
+
+interface Span {
+  start: number;
+  end: number;
+}
+
+/** The spans merged where they touch or overlap, in order. */
+function mergeSpans(spans: Span[]): Span[] {
+  const merged: Span[] = [];
+  for (const span of [...spans].sort((a, b) => a.start - b.start)) {
+    const last = merged[merged.length - 1];
+    if (last && span.start <= last.end) last.end = Math.max(last.end, span.end);
+    else merged.push({ ...span });
+  }
+  return merged;
+}
+
+/** The first day of `[from, until)` that none of the merged, ordered spans covers; null when they cover it all. */
+function firstUncoveredDay(covered: Span[], from: number, until: number): number | null {
+  let cursor = from;
+  for (const span of covered) {
+    if (cursor >= until) break;
+    if (span.end <= cursor) continue;
+    if (span.start > cursor) return cursor;
+    cursor = span.end;
+  }
+  return cursor < until ? cursor : null;
+}
+
+export interface DueBillingFindings {
+  problems: string[];
+  contracts: number;
+  /** Subscription charges due by the day checked (one per period, or per part of one around a pause). */
+  chargesDue: number;
+  /** Of those, on exactly one invoice line. */
+  chargesBilledOnce: number;
+  /** Pause credits and prorations (negative activities correcting a billed charge). */
+  credits: number;
+}
+
+interface StoredActivityRow {
+  id: string;
+  contractId: string;
+  key: string;
+  itemNumber: string;
+  origin: string;
+  periodStart: string;
+  periodEnd: string;
+  dueDate: string;
+  invoiceContractId: string | null;
+  correctsKey: string | null;
+  lines: number;
+}
+
+interface PauseRow {
+  contractId: string;
+  fromDate: string;
+  untilDate: string;
+  itemNumbers: string[] | null;
+}
+
+/**
+ * Exactly one invoice per due period: for every contract billed in advance, each day from its start
+ * through `asOf` is charged by exactly one subscription activity of each item, or lies in a delivery
+ * pause; every charge due by `asOf` stands on exactly one invoice line, of an invoice of its own contract
+ * (a storno leaves it there: the cancelled invoice stays the period's one invoice); no activity of any
+ * kind is on two invoice lines, and no day of a charge is given back twice by the credits correcting it.
+ */
+export async function checkDueBilling(sql: Sql, projectId: string, asOf: string): Promise<DueBillingFindings> {
+  const problems: string[] = [];
+  const contracts = await sql<{ id: string; contractNumber: string; startDate: string; endDate: string | null; inAdvance: boolean }[]>`
+    select id, contract_number as "contractNumber", start_date as "startDate", end_date as "endDate", invoice_in_advance as "inAdvance"
+    from contracts where project_id = ${projectId} order by id`;
+  const activities = await sql<StoredActivityRow[]>`
+    select a.id, a.contract_id as "contractId", a.activity_key as key, a.item_number as "itemNumber", a.origin,
+      a.period_start as "periodStart", a.period_end as "periodEnd", a.due_date as "dueDate",
+      i.contract_id as "invoiceContractId", a.corrects_key as "correctsKey",
+      (select count(*)::int from invoice_lines l where l.activity_id = a.id) as lines
+    from activities a join contracts c on c.id = a.contract_id left join invoices i on i.id = a.invoice_id
+    where c.project_id = ${projectId} and a.superseded_at is null`;
+  const pauses = await sql<PauseRow[]>`
+    select p.contract_id as "contractId", p.from_date as "fromDate", p.until_date as "untilDate", p.item_numbers as "itemNumbers"
+    from delivery_pauses p join contracts c on c.id = p.contract_id where c.project_id = ${projectId}`;
+
+  const byContract = new Map<string, StoredActivityRow[]>();
+  for (const activity of activities) byContract.set(activity.contractId, [...(byContract.get(activity.contractId) ?? []), activity]);
+  const pausesOf = new Map<string, PauseRow[]>();
+  for (const pause of pauses) pausesOf.set(pause.contractId, [...(pausesOf.get(pause.contractId) ?? []), pause]);
+
+  const twice: string[] = [];
+  const uncovered: string[] = [];
+  const notBilledOnce: string[] = [];
+  const foreign: string[] = [];
+  const onTwoLines: string[] = [];
+  const overCredited: string[] = [];
+  let chargesDue = 0;
+  let chargesBilledOnce = 0;
+  let credits = 0;
+  const lastDay = epochDay(asOf) + 1;
+
+  for (const contract of contracts) {
+    const own = byContract.get(contract.id) ?? [];
+    for (const activity of own) {
+      if (activity.lines > 1) onTwoLines.push(`${contract.contractNumber} ${activity.key} is on ${activity.lines} invoice lines`);
+      if (activity.invoiceContractId !== null && activity.invoiceContractId !== contract.id) {
+        foreign.push(`${contract.contractNumber} ${activity.key} is billed on an invoice of another contract`);
+      }
+    }
+    const charges = own.filter((activity) => activity.origin === 'SUBSCRIPTION');
+    const items = [...new Set(charges.map((charge) => charge.itemNumber))];
+    const until = Math.min(lastDay, contract.endDate === null ? Infinity : epochDay(contract.endDate));
+    if (items.length === 0 && contract.inAdvance && epochDay(contract.startDate) < until) {
+      uncovered.push(`${contract.contractNumber} has no subscription charge at all although it started ${contract.startDate}`);
+    }
+    for (const itemNumber of items) {
+      const spans = charges
+        .filter((charge) => charge.itemNumber === itemNumber)
+        .map((charge) => ({ charge, start: epochDay(charge.periodStart), end: epochDay(charge.periodEnd) }))
+        .sort((a, b) => a.start - b.start);
+      for (let index = 1; index < spans.length; index += 1) {
+        if (spans[index]!.start < spans[index - 1]!.end) {
+          twice.push(`${contract.contractNumber} ${itemNumber}: ${spans[index - 1]!.charge.key} and ${spans[index]!.charge.key} charge the same days`);
+        }
+      }
+      if (contract.inAdvance) {
+        const paused = (pausesOf.get(contract.id) ?? [])
+          .filter((pause) => pause.itemNumbers === null || pause.itemNumbers.includes(itemNumber))
+          .map((pause) => ({ start: epochDay(pause.fromDate), end: epochDay(pause.untilDate) }));
+        const missing = firstUncoveredDay(mergeSpans([...spans, ...paused]), epochDay(contract.startDate), until);
+        if (missing !== null) {
+          uncovered.push(`${contract.contractNumber} ${itemNumber}: ${dateOfEpochDay(missing)} is charged by no subscription activity and lies in no pause`);
+        }
+      }
+    }
+    for (const charge of charges) {
+      if (charge.dueDate > asOf) continue;
+      chargesDue += 1;
+      if (charge.lines === 1 && charge.invoiceContractId !== null) chargesBilledOnce += 1;
+      else notBilledOnce.push(`${contract.contractNumber} ${charge.key} (due ${charge.dueDate}) is on ${charge.lines} invoice lines`);
+    }
+    const corrections = own.filter((activity) => activity.correctsKey !== null);
+    credits += corrections.length;
+    const byCharge = new Map<string, Span[]>();
+    for (const correction of corrections) {
+      byCharge.set(correction.correctsKey!, [...(byCharge.get(correction.correctsKey!) ?? []), { start: epochDay(correction.periodStart), end: epochDay(correction.periodEnd) }]);
+    }
+    for (const [chargeKey, spans] of byCharge) {
+      const days = spans.reduce((sum, span) => sum + span.end - span.start, 0);
+      const distinct = mergeSpans(spans).reduce((sum, span) => sum + span.end - span.start, 0);
+      if (days !== distinct) overCredited.push(`${contract.contractNumber} ${chargeKey}: ${days - distinct} days given back more than once`);
+    }
+  }
+  listSome(problems, twice, (line) => `due billing: ${line}`);
+  listSome(problems, uncovered, (line) => `due billing: ${line}`);
+  listSome(problems, notBilledOnce, (line) => `due billing: ${line}`);
+  listSome(problems, foreign, (line) => `due billing: ${line}`);
+  listSome(problems, onTwoLines, (line) => `double billing: ${line}`);
+  listSome(problems, overCredited, (line) => `double credit: ${line}`);
+  return { problems, contracts: contracts.length, chargesDue, chargesBilledOnce, credits };
+}
+
+export interface NumberRangeFindings {
+  problems: string[];
+  /** Numbers missing from a range (taken and thrown away, or skipped) and numbers used twice. */
+  gaps: number;
+  invoices: number;
+  corrections: number;
+}
+
+/** Invoice and correction numbers of the project: 1..n in each year without a hole, n the range's counter. */
+export async function checkNumberRanges(sql: Sql, projectId: string): Promise<NumberRangeFindings> {
+  const problems: string[] = [];
+  const ranges = await sql<{ kind: string; year: string; count: number; distinct: number; highest: number; lowest: number; taken: number | null }[]>`
+    with numbered as (
+      select 'INVOICE' as kind, invoice_number as number from invoices where project_id = ${projectId}
+      union all
+      select 'INVOICE_CORRECTION', correction_number from invoice_corrections where project_id = ${projectId}),
+    parts as (
+      select kind, substring(number from 4 for 4) as year, substring(number from 9)::int as sequence, number from numbered)
+    select p.kind, p.year, count(*)::int as count, count(distinct p.number)::int as distinct,
+      max(p.sequence) as highest, min(p.sequence) as lowest,
+      (select r.last_value::int from number_ranges r where r.project_id = ${projectId} and r.kind = p.kind and r.year = p.year::int) as taken
+    from parts p group by p.kind, p.year order by p.kind, p.year`;
+  let gaps = 0;
+  for (const range of ranges) {
+    const missing = Math.max(range.highest - range.count, (range.taken ?? range.count) - range.count, range.lowest - 1, 0) + (range.count - range.distinct);
+    gaps += missing;
+    if (missing > 0) {
+      problems.push(
+        `number range ${range.kind} ${range.year}: ${range.count} documents (${range.distinct} distinct numbers) numbered ${range.lowest}..${range.highest}, ${range.taken} taken from the range`,
+      );
+    }
+  }
+  const count = (kind: string) => ranges.filter((range) => range.kind === kind).reduce((sum, range) => sum + range.count, 0);
+  return { problems, gaps, invoices: count('INVOICE'), corrections: count('INVOICE_CORRECTION') };
+}
+
+export interface LedgerFindings {
+  problems: string[];
+  accounts: number;
+  entries: number;
+  /** Entries that are not an invoice, storno or payment (opening balances, manual bookings, top-ups). */
+  otherEntries: number;
+  mismatches: number;
+}
+
+/**
+ * Ledger = documents: each invoice is booked exactly once at minus its gross on its own account, each
+ * storno once at plus the invoice's gross, each booked payment once at its amount; no entry books
+ * anything else twice or books a document of another account; and so each account's balance (the sum of
+ * its ledger, nothing else stores it) is what its documents make it.
+ */
+export async function checkLedger(sql: Sql, projectId: string): Promise<LedgerFindings> {
+  const problems: string[] = [];
+  const [counts] = await sql<{ accounts: number; entries: number; other: number }[]>`
+    select (select count(*)::int from accounts where project_id = ${projectId}) as accounts,
+      count(e.id)::int as entries,
+      count(e.id) filter (where e.entry_type not in ('INVOICE', 'CORRECTION', 'PAYMENT'))::int as other
+    from ledger_entries e join accounts a on a.id = e.account_id where a.project_id = ${projectId}`;
+
+  const invoices = await sql<{ invoiceNumber: string; entries: number; matching: number }[]>`
+    select i.invoice_number as "invoiceNumber",
+      (select count(*)::int from ledger_entries e where e.invoice_id = i.id and e.entry_type = 'INVOICE') as entries,
+      (select count(*)::int from ledger_entries e where e.invoice_id = i.id and e.entry_type = 'INVOICE'
+        and e.amount = -i.gross_total and e.account_id = i.account_id) as matching
+    from invoices i where i.project_id = ${projectId}`;
+  const badInvoices = invoices.filter((row) => row.entries !== 1 || row.matching !== 1);
+  listSome(problems, badInvoices, (row) => `ledger: invoice ${row.invoiceNumber} has ${row.entries} INVOICE entries, ${row.matching} of them for −gross on its account`);
+
+  const corrections = await sql<{ correctionNumber: string; entries: number; matching: number }[]>`
+    select c.correction_number as "correctionNumber",
+      (select count(*)::int from ledger_entries e where e.correction_id = c.id and e.entry_type = 'CORRECTION') as entries,
+      (select count(*)::int from ledger_entries e join invoices i on i.id = c.invoice_id
+        where e.correction_id = c.id and e.entry_type = 'CORRECTION' and e.amount = i.gross_total and e.amount = -c.gross_total
+          and e.account_id = i.account_id and e.invoice_id = i.id) as matching
+    from invoice_corrections c where c.project_id = ${projectId}`;
+  const badCorrections = corrections.filter((row) => row.entries !== 1 || row.matching !== 1);
+  listSome(problems, badCorrections, (row) => `ledger: storno ${row.correctionNumber} has ${row.entries} CORRECTION entries, ${row.matching} of them for +gross of its invoice on its account`);
+
+  const payments = await sql<{ businessKey: string; outcome: string; booked: boolean; entries: number; matching: number }[]>`
+    select p.business_key as "businessKey", p.outcome, p.ledger_entry_id is not null as booked,
+      (select count(*)::int from ledger_entries e where e.account_id = p.account_id and e.business_key = 'payment:' || p.business_key) as entries,
+      (select count(*)::int from ledger_entries e where e.id = p.ledger_entry_id and e.entry_type = 'PAYMENT'
+        and e.amount = p.amount and e.account_id = p.account_id) as matching
+    from payments p where p.project_id = ${projectId}`;
+  const badPayments = payments.filter((row) => (row.booked ? row.entries !== 1 || row.matching !== 1 : row.entries !== 0));
+  listSome(problems, badPayments, (row) => `ledger: payment ${row.businessKey} (${row.outcome}) has ${row.entries} PAYMENT entries, ${row.matching} for its amount on its account`);
+
+  const stray = await sql<{ accountNumber: string; entryType: string; businessKey: string }[]>`
+    select a.account_number as "accountNumber", e.entry_type as "entryType", e.business_key as "businessKey"
+    from ledger_entries e join accounts a on a.id = e.account_id
+    where a.project_id = ${projectId} and (
+      (e.entry_type = 'INVOICE' and not exists (select 1 from invoices i where i.id = e.invoice_id and i.account_id = e.account_id))
+      or (e.entry_type = 'CORRECTION' and not exists (select 1 from invoice_corrections c where c.id = e.correction_id))
+      or (e.entry_type = 'PAYMENT' and not exists (select 1 from payments p where p.ledger_entry_id = e.id)))`;
+  listSome(problems, stray, (row) => `ledger: ${row.entryType} entry ${row.businessKey} on account ${row.accountNumber} books no document of that account`);
+
+  // the balance the books show (the ledger's sum) against the documents' amounts
+  const unbalanced = await sql<{ accountNumber: string; ledger: string; documents: string }[]>`
+    with sums as (
+      select a.account_number as "accountNumber",
+        coalesce((select sum(e.amount) from ledger_entries e where e.account_id = a.id), 0) as ledger,
+        - coalesce((select sum(i.gross_total) from invoices i where i.account_id = a.id), 0)
+        + coalesce((select sum(i.gross_total) from invoice_corrections c join invoices i on i.id = c.invoice_id where i.account_id = a.id), 0)
+        + coalesce((select sum(p.amount) from payments p where p.account_id = a.id), 0)
+        + coalesce((select sum(e.amount) from ledger_entries e where e.account_id = a.id and e.entry_type not in ('INVOICE', 'CORRECTION', 'PAYMENT')), 0)
+          as documents
+      from accounts a where a.project_id = ${projectId})
+    select "accountNumber", ledger::text as ledger, documents::text as documents from sums where ledger <> documents`;
+  listSome(problems, unbalanced, (row) => `ledger: account ${row.accountNumber} has balance ${row.ledger}, its documents make it ${row.documents}`);
+
+  const repeated = await sql<{ accountNumber: string; businessKey: string; copies: number }[]>`
+    select a.account_number as "accountNumber", e.business_key as "businessKey", count(*)::int as copies
+    from ledger_entries e join accounts a on a.id = e.account_id
+    where a.project_id = ${projectId} group by a.account_number, e.business_key having count(*) > 1`;
+  listSome(problems, repeated, (row) => `ledger: ${row.businessKey} booked ${row.copies} times on account ${row.accountNumber}`);
+
+  return {
+    problems,
+    accounts: counts?.accounts ?? 0,
+    entries: counts?.entries ?? 0,
+    otherEntries: counts?.other ?? 0,
+    mismatches: badInvoices.length + badCorrections.length + badPayments.length + stray.length + unbalanced.length + repeated.length,
+  };
+}
+
+export interface OpenItemFindings {
+  problems: string[];
+  invoices: number;
+  open: number;
+  paid: number;
+  cancelled: number;
+  /** Invoices that payments were applied to. */
+  withPayments: number;
+  mismatches: number;
+}
+
+/**
+ * Open items: no invoice has more applied to it than was due (its gross less the credit applied at
+ * issue), and its status matches: CANCELLED exactly when a storno exists; otherwise PAID exactly when
+ * nothing is left open (at once when credit covered it), with the day it was settled. Every payment's
+ * allocations add up to what it applied, on invoices of the account it is booked on.
+ */
+export async function checkOpenItems(sql: Sql, projectId: string): Promise<OpenItemFindings> {
+  const problems: string[] = [];
+  const invoices = await sql<
+    { invoiceNumber: string; status: string; gross: string; creditApplied: string; amountDue: string; allocated: string; corrections: number; paidOn: string | null; payments: number }[]
+  >`
+    select i.invoice_number as "invoiceNumber", i.status, i.gross_total::text as gross, i.credit_applied::text as "creditApplied",
+      i.amount_due::text as "amountDue", coalesce(sum(pa.amount), 0)::text as allocated, count(pa.payment_id)::int as payments,
+      (select count(*)::int from invoice_corrections c where c.invoice_id = i.id) as corrections, i.paid_on as "paidOn"
+    from invoices i left join payment_allocations pa on pa.invoice_id = i.id
+    where i.project_id = ${projectId} group by i.id order by i.id`;
+  const wrong: string[] = [];
+  for (const invoice of invoices) {
+    const [gross, creditApplied, due, allocated] = [invoice.gross, invoice.creditApplied, invoice.amountDue, invoice.allocated].map(Number) as [number, number, number, number];
+    const cents = (value: number) => Math.round(value * 10_000);
+    const settled = cents(due) <= 0 || cents(allocated) >= cents(due);
+    const describe = `${invoice.invoiceNumber} (${invoice.status}, gross ${invoice.gross}, due ${invoice.amountDue}, applied ${invoice.allocated}, ${invoice.corrections} stornos)`;
+    if (cents(allocated) > Math.max(cents(due), 0) || cents(allocated) > Math.max(cents(gross), 0)) wrong.push(`${describe}: more applied than was due`);
+    if (cents(due) !== cents(gross) - cents(creditApplied) || cents(creditApplied) < 0) wrong.push(`${describe}: amount due is not gross less credit applied (${invoice.creditApplied})`);
+    if ((invoice.status === 'CANCELLED') !== (invoice.corrections === 1)) wrong.push(`${describe}: status and storno disagree`);
+    else if (invoice.status === 'PAID' && (!settled || invoice.paidOn === null)) wrong.push(`${describe}: PAID with an open amount or no day of settlement`);
+    else if (invoice.status === 'OPEN' && (settled || invoice.paidOn !== null)) wrong.push(`${describe}: OPEN although settled`);
+  }
+  listSome(problems, wrong, (line) => `open items: ${line}`);
+
+  const payments = await sql<{ businessKey: string; applied: string; allocated: string; foreign: number }[]>`
+    select p.business_key as "businessKey", p.amount_applied::text as applied, coalesce(sum(pa.amount), 0)::text as allocated,
+      count(*) filter (where i.account_id is distinct from p.account_id)::int as foreign
+    from payments p left join payment_allocations pa on pa.payment_id = p.id left join invoices i on i.id = pa.invoice_id
+    where p.project_id = ${projectId} group by p.id
+    having p.amount_applied <> coalesce(sum(pa.amount), 0) or count(*) filter (where pa.invoice_id is not null and i.account_id is distinct from p.account_id) > 0`;
+  listSome(problems, payments, (row) => `open items: payment ${row.businessKey} applied ${row.applied} but its allocations sum to ${row.allocated}${row.foreign ? ', some on invoices of another account' : ''}`);
+
+  const count = (status: string) => invoices.filter((invoice) => invoice.status === status).length;
+  return {
+    problems,
+    invoices: invoices.length,
+    open: count('OPEN'),
+    paid: count('PAID'),
+    cancelled: count('CANCELLED'),
+    withPayments: invoices.filter((invoice) => invoice.payments > 0).length,
+    mismatches: wrong.length + payments.length,
+  };
+}
+
+export interface MailLogFindings {
+  problems: string[];
+  /** Invoices whose mail is logged SENT. */
+  sent: number;
+  /** FAILED with the reason in the log: a refused or unsendable mail, shown by GET /MailLog. */
+  failedVisibly: number;
+  /** PENDING or COMMITTING at the end, or FAILED without a reason: a mail whose fate the log does not tell. */
+  unaccounted: number;
+  /** Mails that needed more than one attempt (a kill, a restart or an abandoned commit in between). */
+  retried: number;
+  /** Mails whose attempt was cut off after the end-of-data mark and that the next attempt counted as sent. */
+  countedDelivered: number;
+}
+
+/**
+ * The mail log: exactly one INVOICE row per invoice and none for anything else, each SENT or visibly
+ * FAILED (with its reason); nothing left PENDING or COMMITTING once the engine is idle.
+ */
+export async function checkMailLog(sql: Sql, projectId: string): Promise<MailLogFindings> {
+  const problems: string[] = [];
+  const rows = await sql<{ invoiceNumber: string | null; businessKey: string | null; rows: number; sent: number; failedVisibly: number; unaccounted: number; retried: number; countedDelivered: number }[]>`
+    select i.invoice_number as "invoiceNumber", m.business_key as "businessKey", count(m.id)::int as rows,
+      count(m.id) filter (where m.status = 'SENT')::int as sent,
+      count(m.id) filter (where m.status = 'FAILED' and coalesce(m.error, '') <> '')::int as "failedVisibly",
+      count(m.id) filter (where m.status in ('PENDING', 'COMMITTING') or (m.status = 'FAILED' and coalesce(m.error, '') = ''))::int as unaccounted,
+      count(m.id) filter (where m.attempts > 1)::int as retried,
+      count(m.id) filter (where m.status = 'SENT' and m.error like '%counted as delivered%')::int as "countedDelivered"
+    from (select * from invoices where project_id = ${projectId}) i
+    full join (select * from mail_log where project_id = ${projectId} and kind = 'INVOICE') m on m.business_key = i.invoice_number
+    group by 1, 2`;
+  const notOnce = rows.filter((row) => row.invoiceNumber === null || row.rows !== 1 || row.sent + row.failedVisibly !== 1);
+  listSome(problems, notOnce, (row) =>
+    row.invoiceNumber === null
+      ? `mail log: ${row.businessKey} logged for no invoice`
+      : `mail log: invoice ${row.invoiceNumber} has ${row.rows} rows, ${row.sent} SENT, ${row.failedVisibly} FAILED with a reason`,
+  );
+  const stuck = await sql<{ kind: string; businessKey: string; status: string; attempts: number }[]>`
+    select kind, business_key as "businessKey", status, attempts from mail_log
+    where project_id = ${projectId} and (status in ('PENDING', 'COMMITTING') or (status = 'FAILED' and coalesce(error, '') = ''))`;
+  listSome(problems, stuck, (row) => `mail log: ${row.kind} mail ${row.businessKey} is ${row.status} after ${row.attempts} attempts${row.status === 'FAILED' ? ' and names no reason' : ''}`);
+  const known = (row: (typeof rows)[number]) => row.invoiceNumber !== null;
+  return {
+    problems,
+    sent: rows.filter(known).reduce((sum, row) => sum + row.sent, 0),
+    failedVisibly: rows.filter(known).reduce((sum, row) => sum + row.failedVisibly, 0),
+    unaccounted: stuck.length,
+    retried: rows.reduce((sum, row) => sum + row.retried, 0),
+    countedDelivered: rows.reduce((sum, row) => sum + row.countedDelivered, 0),
+  };
+}
