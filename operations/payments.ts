@@ -225,7 +225,8 @@ async function matchAndBook(
 ): Promise<{ result: PaymentResult; accountId: string | null }> {
   const numbers = invoiceNumbersIn(payment.reference, payment.endToEndId);
   const referencedInvoices = numbers.length === 0 ? [] : await loadInvoiceCandidates(tx, request.projectId, { numbers });
-  referencedInvoices.sort((a, b) => numbers.indexOf(a.invoiceNumber) - numbers.indexOf(b.invoiceNumber));
+  const mentioned = new Map(numbers.map((number, index) => [number, index]));
+  referencedInvoices.sort((a, b) => mentioned.get(a.invoiceNumber)! - mentioned.get(b.invoiceNumber)!);
   const needsAmountMatch = !referencedInvoices.some((invoice) => invoice.currency === payment.currency);
   const sameAmountInvoices = needsAmountMatch ? await loadInvoiceCandidates(tx, request.projectId, { openAmount: payment.amount, currency: payment.currency }) : [];
   const payerIbanAccounts = needsAmountMatch && payment.payerIban ? await loadAccountsOfIban(tx, request.projectId, payment.payerIban, payment.currency) : [];

@@ -82,15 +82,13 @@ const INVOICE_NUMBER = /\bRE[\s-]?(\d{4})[\s-]?(\d{6})(?!\d)/gi;
 
 /** The invoice numbers a payer wrote, normalized to `RE-2026-000001`, first mention first. */
 export function invoiceNumbersIn(...texts: (string | null)[]): string[] {
-  const numbers: string[] = [];
+  // a Set keeps the order of first mention and finds a repeat at once, however long the reference
+  const numbers = new Set<string>();
   for (const text of texts) {
     if (!text) continue;
-    for (const match of text.matchAll(INVOICE_NUMBER)) {
-      const number = `RE-${match[1]}-${match[2]}`;
-      if (!numbers.includes(number)) numbers.push(number);
-    }
+    for (const match of text.matchAll(INVOICE_NUMBER)) numbers.add(`RE-${match[1]}-${match[2]}`);
   }
-  return numbers;
+  return [...numbers];
 }
 
 const LEGAL_FORMS = new Set([

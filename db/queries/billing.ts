@@ -1,5 +1,6 @@
 import type { Activity, ContractTerms, IntervalUnit, ItemDefinition, StoredActivity, TaxGroup, TaxGroupKind, TaxRegion } from '../../billing/types';
 import type { AccountType } from '../../billing/types';
+import { chunked, IN_LIST_CHUNK, insertChunks } from '../chunked';
 import type { Queryable } from '../client';
 
 /** Everything the billing core needs about one contract, read inside the billing transaction. */
@@ -142,15 +143,28 @@ export async function loadItemDefinitions(
   projectId: string,
   itemNumbers: string[],
 ): Promise<Record<string, ItemDefinition>> {
-  if (itemNumbers.length === 0) return {};
-  const rows = await sql<{ id: string; itemNumber: string; name: string; unit: ItemDefinition['unit']; taxGroupCode: string; taxGroupName: string; taxGroupKind: TaxGroupKind }[]>`
-    select i.id, i.item_number as "itemNumber", i.name, i.unit,
-      tg.code as "taxGroupCode", tg.name as "taxGroupName", tg.kind as "taxGroupKind"
-    from items i join product_groups pg on pg.id = i.product_group_id join tax_groups tg on tg.code = pg.tax_group_code
-    where i.project_id = ${projectId} and i.item_number in ${sql(itemNumbers)}`;
-  const prices = await sql<{ itemId: string; price: string; currency: string; minQuantity: string; validFrom: string | null }[]>`
-    select item_id as "itemId", price, currency, min_quantity as "minQuantity", valid_from as "validFrom"
-    from item_prices where item_id in ${sql(rows.map((row) => row.id))} order by id`;
+  type ItemRow = { id: string; itemNumber: string; name: string; unit: ItemDefinition['unit']; taxGroupCode: string; taxGroupName: string; taxGroupKind: TaxGroupKind };
+  type PriceRow = { itemId: string; price: string; currency: string; minQuantity: string; validFrom: string | null };
+  const rows: ItemRow[] = [];
+  for (const chunk of chunked(itemNumbers, IN_LIST_CHUNK)) {
+    const found = await sql<ItemRow[]>`
+      select i.id, i.item_number as "itemNumber", i.name, i.unit,
+        tg.code as "taxGroupCode", tg.name as "taxGroupName", tg.kind as "taxGroupKind"
+      from items i join product_groups pg on pg.id = i.product_group_id join tax_groups tg on tg.code = pg.tax_group_code
+      where i.project_id = ${projectId} and i.item_number in ${sql(chunk)}`;
+    for (const row of found) rows.push(row);
+  }
+  const pricesOf = new Map<string, PriceRow[]>();
+  for (const chunk of chunked(rows.map((row) => row.id), IN_LIST_CHUNK)) {
+    const prices = await sql<PriceRow[]>`
+      select item_id as "itemId", price, currency, min_quantity as "minQuantity", valid_from as "validFrom"
+      from item_prices where item_id in ${sql(chunk)} order by id`;
+    for (const price of prices) {
+      const list = pricesOf.get(price.itemId);
+      if (list) list.push(price);
+      else pricesOf.set(price.itemId, [price]);
+    }
+  }
   const taxGroups = await loadTaxGroups(sql, [...new Set(rows.map((row) => row.taxGroupCode))]);
   const items: Record<string, ItemDefinition> = {};
   for (const row of rows) {
@@ -159,21 +173,22 @@ export async function loadItemDefinitions(
       name: row.name,
       unit: row.unit,
       taxGroup: taxGroups[row.taxGroupCode]!,
-      prices: prices
-        .filter((price) => price.itemId === row.id)
-        .map(({ price, currency, minQuantity, validFrom }) => ({ price, currency: currency.trim(), minQuantity, validFrom })),
+      prices: (pricesOf.get(row.id) ?? []).map(({ price, currency, minQuantity, validFrom }) => ({ price, currency: currency.trim(), minQuantity, validFrom })),
     };
   }
   return items;
 }
 
 export async function loadTaxGroups(sql: Queryable, codes: string[]): Promise<Record<string, TaxGroup>> {
-  if (codes.length === 0) return {};
-  const groups = await sql<{ code: string; name: string; kind: TaxGroupKind }[]>`
-    select code, name, kind from tax_groups where code in ${sql(codes)}`;
-  const rates = await sql<{ code: string; rate: string; validFrom: string | null }[]>`
-    select tax_group_code as code, rate, valid_from as "validFrom" from tax_rates
-    where tax_group_code in ${sql(codes)} order by valid_from nulls first`;
+  const groups: { code: string; name: string; kind: TaxGroupKind }[] = [];
+  const rates: { code: string; rate: string; validFrom: string | null }[] = [];
+  for (const chunk of chunked(codes, IN_LIST_CHUNK)) {
+    groups.push(...(await sql<{ code: string; name: string; kind: TaxGroupKind }[]>`
+      select code, name, kind from tax_groups where code in ${sql(chunk)}`));
+    rates.push(...(await sql<{ code: string; rate: string; validFrom: string | null }[]>`
+      select tax_group_code as code, rate, valid_from as "validFrom" from tax_rates
+      where tax_group_code in ${sql(chunk)} order by valid_from nulls first`));
+  }
   return Object.fromEntries(
     groups.map((group) => [
       group.code,
@@ -239,7 +254,10 @@ export async function loadStoredActivities(sql: Queryable, contractId: string): 
   return rows.map(toStoredActivity);
 }
 
-/** Inserts new activities; one that exists already under its business key is left as it is. */
+/**
+ * Inserts new activities, in statements of at most 30,000 parameters; one that exists already under its
+ * business key is left as it is.
+ */
 export async function insertActivities(sql: Queryable, contractId: string, activities: Activity[]): Promise<number> {
   if (activities.length === 0) return 0;
   const rows = activities.map((activity) => ({
@@ -259,26 +277,33 @@ export async function insertActivities(sql: Queryable, contractId: string, activ
     tax_notice: activity.tax.notice,
     corrects_key: activity.correctsKey,
   }));
-  const inserted = await sql`
-    insert into activities ${sql(rows)}
-    on conflict (contract_id, activity_key) where superseded_at is null do nothing
-    returning id`;
-  return inserted.length;
+  let inserted = 0;
+  for (const chunk of insertChunks(rows)) {
+    const stored = await sql`
+      insert into activities ${sql(chunk)}
+      on conflict (contract_id, activity_key) where superseded_at is null do nothing
+      returning id`;
+    inserted += stored.length;
+  }
+  return inserted;
 }
 
 /** Unbilled activities no longer wanted (a pause or change came after they were generated). */
 export async function supersedeActivities(sql: Queryable, contractId: string, activityIds: string[], reason: string): Promise<number> {
-  if (activityIds.length === 0) return 0;
-  const recorded = await sql`
-    with removed as (
-      update activities a set superseded_at = now()
-      where a.contract_id = ${contractId} and a.id in ${sql(activityIds)} and a.invoice_id is null and a.superseded_at is null
-      returning a.*
-    )
-    insert into activity_deletions (contract_id, activity_id, activity, reason)
-    select removed.contract_id, removed.id, to_jsonb(removed), ${reason} from removed
-    returning id`;
-  return recorded.length;
+  let superseded = 0;
+  for (const ids of chunked(activityIds, IN_LIST_CHUNK)) {
+    const recorded = await sql`
+      with removed as (
+        update activities a set superseded_at = now()
+        where a.contract_id = ${contractId} and a.id in ${sql(ids)} and a.invoice_id is null and a.superseded_at is null
+        returning a.*
+      )
+      insert into activity_deletions (contract_id, activity_id, activity, reason)
+      select removed.contract_id, removed.id, to_jsonb(removed), ${reason} from removed
+      returning id`;
+    superseded += recorded.length;
+  }
+  return superseded;
 }
 
 /**
@@ -310,19 +335,23 @@ export async function rebookActivitiesOfInvoices(
   sql: Queryable,
   request: { contractId: string; projectId: string; invoiceNumbers: string[]; dueDate: string },
 ): Promise<number> {
-  const keptAsTheyWere = await sql<{ id: string }[]>`
-    update activities a set superseded_at = now()
-    from invoices i
-    where i.id = a.invoice_id and a.contract_id = ${request.contractId} and a.superseded_at is null
-      and i.project_id = ${request.projectId} and i.invoice_number in ${sql(request.invoiceNumbers)}
-    returning a.id`;
-  if (keptAsTheyWere.length > 0) {
+  const keptAsTheyWere: string[] = [];
+  for (const invoiceNumbers of chunked(request.invoiceNumbers, IN_LIST_CHUNK)) {
+    const released = await sql<{ id: string }[]>`
+      update activities a set superseded_at = now()
+      from invoices i
+      where i.id = a.invoice_id and a.contract_id = ${request.contractId} and a.superseded_at is null
+        and i.project_id = ${request.projectId} and i.invoice_number in ${sql(invoiceNumbers)}
+      returning a.id`;
+    for (const row of released) keptAsTheyWere.push(row.id);
+  }
+  for (const ids of chunked(keptAsTheyWere, IN_LIST_CHUNK)) {
     await sql`
       insert into activities (contract_id, activity_key, item_number, description, quantity, unit_price, amount,
         period_start, period_end, origin, due_date, tax_category, tax_rate, tax_notice, corrects_key)
       select contract_id, activity_key, item_number, description, quantity, unit_price, amount,
         period_start, period_end, origin, ${request.dueDate}, tax_category, tax_rate, tax_notice, corrects_key
-      from activities where id in ${sql(keptAsTheyWere.map((row) => row.id))}`;
+      from activities where id in ${sql(ids)}`;
   }
   return keptAsTheyWere.length;
 }

@@ -1,4 +1,5 @@
 import type { InvoiceAmounts } from '../../billing/invoice';
+import { chunked, IN_LIST_CHUNK, insertChunks } from '../chunked';
 import type { Queryable } from '../client';
 import { decimal, formatMoney } from '../../billing/money';
 import { takeNextNumberCte } from '../numbers';
@@ -63,35 +64,33 @@ export async function insertInvoice(sql: Queryable, invoice: NewInvoice): Promis
       ${settled ? 'PAID' : 'OPEN'}, ${settled ? invoice.invoiceDate : null})
     returning id`;
   const invoiceId = row!.id;
-  await sql`
-    insert into invoice_lines ${sql(
-      amounts.lines.map((line, index) => ({
-        invoice_id: invoiceId,
-        position: index + 1,
-        activity_id: invoice.activityIds[index]!,
-        item_number: line.itemNumber,
-        description: line.description,
-        quantity: line.quantity,
-        unit_price: line.unitPrice,
-        net_amount: line.netAmount,
-        period_start: line.periodStart,
-        period_end: line.periodEnd,
-        tax_category: line.tax.category,
-        tax_rate: line.tax.rate,
-      })),
-    )}`;
-  if (amounts.taxes.length > 0) {
-    await sql`
-      insert into invoice_taxes ${sql(
-        amounts.taxes.map((tax) => ({ invoice_id: invoiceId, tax_category: tax.category, rate: tax.rate, net: tax.net, tax: tax.tax })),
-      )}`;
+  const lines = amounts.lines.map((line, index) => ({
+    invoice_id: invoiceId,
+    position: index + 1,
+    activity_id: invoice.activityIds[index]!,
+    item_number: line.itemNumber,
+    description: line.description,
+    quantity: line.quantity,
+    unit_price: line.unitPrice,
+    net_amount: line.netAmount,
+    period_start: line.periodStart,
+    period_end: line.periodEnd,
+    tax_category: line.tax.category,
+    tax_rate: line.tax.rate,
+  }));
+  for (const chunk of insertChunks(lines)) await sql`insert into invoice_lines ${sql(chunk)}`;
+  const taxes = amounts.taxes.map((tax) => ({ invoice_id: invoiceId, tax_category: tax.category, rate: tax.rate, net: tax.net, tax: tax.tax }));
+  for (const chunk of insertChunks(taxes)) await sql`insert into invoice_taxes ${sql(chunk)}`;
+  let billed = 0;
+  for (const ids of chunked(invoice.activityIds, IN_LIST_CHUNK)) {
+    const marked = await sql`
+      update activities set invoice_id = ${invoiceId}
+      where id in ${sql(ids)} and invoice_id is null and superseded_at is null
+      returning id`;
+    billed += marked.length;
   }
-  const billed = await sql`
-    update activities set invoice_id = ${invoiceId}
-    where id in ${sql(invoice.activityIds)} and invoice_id is null and superseded_at is null
-    returning id`;
-  if (billed.length !== invoice.activityIds.length) {
-    throw new Error(`invoice of billing run ${invoice.billingRunKey}: ${invoice.activityIds.length - billed.length} activities were billed concurrently`);
+  if (billed !== invoice.activityIds.length) {
+    throw new Error(`invoice of billing run ${invoice.billingRunKey}: ${invoice.activityIds.length - billed} activities were billed concurrently`);
   }
   const [numbered] = await sql<{ invoiceNumber: string }[]>`
     with ${takeNextNumberCte(sql, invoice.projectId, 'INVOICE', invoice.invoiceDate)},

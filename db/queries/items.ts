@@ -1,4 +1,5 @@
 import type { ItemUnit, PriceVariant } from '../../billing/types';
+import { chunked, IN_LIST_CHUNK, insertChunks } from '../chunked';
 import type { Queryable } from '../client';
 
 export interface Item {
@@ -25,28 +26,30 @@ const ITEM_SELECT = (sql: Queryable) => sql`
   from items i join product_groups g on g.id = i.product_group_id`;
 
 async function withPrices(sql: Queryable, rows: ItemRow[]): Promise<Item[]> {
-  if (rows.length === 0) return [];
-  const prices = await sql<(PriceVariant & { itemId: string })[]>`
-    select item_id as "itemId", price, trim(currency) as currency, min_quantity as "minQuantity", valid_from as "validFrom"
-    from item_prices where item_id in ${sql(rows.map((row) => row.id))}
-    order by currency, min_quantity, valid_from nulls first`;
-  return rows.map((row) => ({
-    ...row,
-    prices: prices.filter((price) => price.itemId === row.id).map(({ itemId: _itemId, ...price }) => price),
-  }));
+  const pricesOf = new Map<string, PriceVariant[]>();
+  for (const ids of chunked(rows.map((row) => row.id), IN_LIST_CHUNK)) {
+    const prices = await sql<(PriceVariant & { itemId: string })[]>`
+      select item_id as "itemId", price, trim(currency) as currency, min_quantity as "minQuantity", valid_from as "validFrom"
+      from item_prices where item_id in ${sql(ids)}
+      order by currency, min_quantity, valid_from nulls first`;
+    for (const { itemId, ...price } of prices) {
+      const list = pricesOf.get(itemId);
+      if (list) list.push(price);
+      else pricesOf.set(itemId, [price]);
+    }
+  }
+  return rows.map((row) => ({ ...row, prices: pricesOf.get(row.id) ?? [] }));
 }
 
 async function insertPrices(sql: Queryable, itemId: string, prices: PriceVariant[]): Promise<void> {
-  await sql`
-    insert into item_prices ${sql(
-      prices.map((price) => ({
-        item_id: itemId,
-        price: price.price,
-        currency: price.currency,
-        min_quantity: price.minQuantity,
-        valid_from: price.validFrom,
-      })),
-    )}`;
+  const rows = prices.map((price) => ({
+    item_id: itemId,
+    price: price.price,
+    currency: price.currency,
+    min_quantity: price.minQuantity,
+    valid_from: price.validFrom,
+  }));
+  for (const chunk of insertChunks(rows)) await sql`insert into item_prices ${sql(chunk)}`;
 }
 
 /** Inserts the item with its prices unless the number is taken in the project; null then. Call it in a transaction. */

@@ -1,4 +1,5 @@
 import { decimal, formatMoney } from '../../billing/money';
+import { chunked, IN_LIST_CHUNK } from '../chunked';
 import type { Queryable } from '../client';
 
 /** Any stable number: with the project id, the advisory lock that makes payment bookings of a project queue. */
@@ -94,8 +95,9 @@ export async function findAccountRef(sql: Queryable, projectId: string, accountN
 }
 
 /**
- * Invoices with what is still open on them, locked against a concurrent storno: by number (any state), or
- * the open ones of a currency whose open amount is exactly the given amount.
+ * Invoices with what is still open on them, locked against a concurrent storno: by number (any state; in date
+ * order per 10,000 numbers, the caller orders them as the payer named them), or the open ones of a currency
+ * whose open amount is exactly the given amount.
  */
 export async function loadInvoiceCandidates(
   sql: Queryable,
@@ -103,16 +105,24 @@ export async function loadInvoiceCandidates(
   filter: { numbers: string[] } | { openAmount: string; currency: string },
 ): Promise<OpenInvoice[]> {
   const open = sql`i.amount_due - coalesce((select sum(pa.amount) from payment_allocations pa where pa.invoice_id = i.id), 0)`;
-  const rows = await sql<OpenInvoice[]>`
+  const select = (condition: ReturnType<Queryable>) => sql<OpenInvoice[]>`
     select i.id as "invoiceId", i.invoice_number as "invoiceNumber", i.status, ${open} as "openAmount", i.invoice_date as "invoiceDate",
       a.id as "accountId", a.account_number as "accountNumber", trim(i.currency) as currency,
       array_remove(array[c.company_name, nullif(concat_ws(' ', c.first_name, c.last_name), '')], null) as "customerNames",
       upper(replace(c.iban, ' ', '')) as "customerIban"
     from invoices i join accounts a on a.id = i.account_id join customers c on c.id = i.customer_id
-    where i.project_id = ${projectId}
-      ${'numbers' in filter ? sql`and i.invoice_number in ${sql(filter.numbers)}` : sql`and i.status = 'OPEN' and i.currency = ${filter.currency} and ${open} = ${filter.openAmount}`}
+    where i.project_id = ${projectId} and ${condition}
     order by i.invoice_date, i.invoice_number
     for update of i`;
+  const rows: OpenInvoice[] = [];
+  if ('numbers' in filter) {
+    // a reference may name any number of invoices: they are looked up (and locked) 10,000 at a time
+    for (const numbers of chunked(filter.numbers, IN_LIST_CHUNK)) {
+      for (const row of await select(sql`i.invoice_number in ${sql(numbers)}`)) rows.push(row);
+    }
+  } else {
+    for (const row of await select(sql`i.status = 'OPEN' and i.currency = ${filter.currency} and ${open} = ${filter.openAmount}`)) rows.push(row);
+  }
   return rows.map((row) => ({ ...row, openAmount: formatMoney(decimal(row.openAmount), row.currency) }));
 }
 

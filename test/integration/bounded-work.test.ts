@@ -1,0 +1,76 @@
+import { addDays } from '../../billing/calendar';
+import { calendarDateAt } from '../../billing/zoned-date';
+import { createLogger } from '../../config/logger';
+import { runBilling } from '../../operations/billing-runs';
+import { startApi, type ApiHarness } from './api/harness';
+
+/**
+ * A request never makes the API or the worker do unbounded work, on the real stack (the API over embedded
+ * PostgreSQL and the Temporal dev server; the billing runs are the worker's operation, called directly): a
+ * billing run's activities and invoice lines go to PostgreSQL in statements that fit its parameter limit.
+ */
+
+jest.setTimeout(300_000);
+
+const logger = createLogger({ level: 'warn', name: 'bounded-work-test' });
+const today = calendarDateAt(Date.now(), 'Europe/Berlin');
+
+let api: ApiHarness;
+let customer: { customerNumber: string; accountNumber: string };
+
+async function created(response: { status: number; body: any }): Promise<any> {
+  if (response.status !== 201) throw new Error(`expected 201, got ${response.status}: ${JSON.stringify(response.body)}`);
+  return response.body;
+}
+
+const dailyItems = Array.from({ length: 12 }, (_, index) => `D${String(index + 1).padStart(2, '0')}`);
+
+beforeAll(async () => {
+  api = await startApi();
+  await created(await api.call('POST', '/ProductGroups', { code: 'SAAS', name: 'Software', taxGroup: 'DE_STANDARD', revenueAccount: '8400' }));
+  for (const itemNumber of dailyItems) {
+    await created(await api.call('POST', '/Items', { itemNumber, name: `Tagesleistung ${itemNumber}`, unit: 'DAY', productGroup: 'SAAS', prices: [{ price: '1.00', currency: 'EUR' }] }));
+  }
+  const { customerNumber } = await created(await api.call('POST', '/Customers', { companyName: 'Tagesgeschäft GmbH' }));
+  const account = await created(
+    await api.call('POST', `/Customers/${customerNumber}/Accounts`, { name: 'Hauptkonto', type: 'POSTPAID', currency: 'EUR', creditLimit: '10000000.00' }),
+  );
+  customer = { customerNumber, accountNumber: account.accountNumber };
+});
+
+afterAll(async () => {
+  await api?.stop();
+});
+
+function dailyContract(fields: Record<string, unknown>, itemNumbers: string[] = ['D01']) {
+  return {
+    ...customer,
+    billingInterval: { count: 1, unit: 'DAY' },
+    invoiceInAdvance: true,
+    subscription: itemNumbers.map((itemNumber) => ({ itemNumber, quantity: '1' })),
+    ...fields,
+  };
+}
+
+async function contractId(contractNumber: string): Promise<string> {
+  const [row] = await api.sql<{ id: string }[]>`select id from contracts where project_id = ${api.projectId} and contract_number = ${contractNumber}`;
+  return row!.id;
+}
+
+async function invoiceLines(invoiceNumber: string): Promise<number> {
+  const [row] = await api.sql<{ lines: number }[]>`
+    select count(*)::int as lines from invoice_lines l join invoices i on i.id = l.invoice_id
+    where i.project_id = ${api.projectId} and i.invoice_number = ${invoiceNumber}`;
+  return row!.lines;
+}
+
+describe('billing runs of the worker', () => {
+  test('450 days of 12 daily items (5,412 activities, 81,180 parameters) are stored and invoiced in one run', async () => {
+    const contract = await created(await api.call('POST', '/Contracts', dailyContract({ startDate: addDays(today, -450) }, dailyItems)));
+    const id = await contractId(contract.contractNumber);
+    const result = await runBilling({ sql: api.sql, logger }, { contractId: id, asOf: today, billingRunKey: 'bounded-450-days' });
+    if (result.outcome !== 'INVOICED') throw new Error(`expected an invoice, got ${JSON.stringify(result)}`);
+    expect(await invoiceLines(result.invoiceNumber)).toBe(451 * dailyItems.length);
+    expect(result.nextBillingDate).toBe(addDays(today, 1));
+  });
+});
