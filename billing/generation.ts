@@ -6,6 +6,36 @@ import { creditForDays, prorateCharge, type ProratedCharge } from './proration';
 import { applicableTax } from './tax';
 import type { Activity, ActivityOrigin, ContractTerms, Interval, IsoDate, ItemDefinition, StoredActivity, SubscriptionLine } from './types';
 
+/**
+ * The most billing periods with something to charge that one run decides beyond what is stored already: a
+ * contract that owes more (a start long ago, years paused at its credit limit, a re-billing from far back)
+ * is caught up in runs of this many periods, so that no run builds an unbounded list of activities or an
+ * invoice of unbounded length. A new contract may owe at most this many (validation/contracts.ts).
+ */
+export const MAX_CATCH_UP_PERIODS = 500;
+
+/**
+ * How many periods of a schedule are due by `asOf` from the one that holds `firstBilledDay` on: what a new
+ * contract (no pauses, no end) owes when it is created. 0 when none is due yet.
+ */
+export function duePeriodsFrom(
+  schedule: Pick<ContractTerms, 'startDate' | 'billingInterval' | 'invoiceInAdvance'>,
+  firstBilledDay: IsoDate,
+  asOf: IsoDate,
+): number {
+  const { count } = schedule.billingInterval;
+  if (!Number.isInteger(count) || count < 1) {
+    throw new BillingError('INCORRECT_INPUT_DATA', `billing interval count must be a whole number of at least 1, got ${count}`, { path: 'billingInterval.count' });
+  }
+  const anchor = toEpochDay(schedule.startDate);
+  const asOfDay = toEpochDay(asOf);
+  if (asOfDay < anchor) return 0;
+  const current = periodIndexAt(anchor, schedule.billingInterval, asOfDay);
+  const lastDue = schedule.invoiceInAdvance ? current : current - 1;
+  const first = periodIndexAt(anchor, schedule.billingInterval, Math.max(toEpochDay(firstBilledDay), anchor));
+  return Math.max(0, lastDue - first + 1);
+}
+
 export interface GenerationInput {
   terms: ContractTerms;
   items: Readonly<Record<string, ItemDefinition>>;
@@ -13,6 +43,12 @@ export interface GenerationInput {
   stored: readonly StoredActivity[];
   /** The business date of the run: every period whose billing date is on or before it is due. */
   asOf: IsoDate;
+  /**
+   * The most periods with something to charge that this run decides after the last period a stored charge
+   * is in (default {@link MAX_CATCH_UP_PERIODS}). When more are due, the later ones are left undecided and
+   * `nextBillingDate` is the billing date of the first of them, on or before `asOf`: bill again at once.
+   */
+  maxPeriods?: number;
 }
 
 export interface GenerationResult {
@@ -20,7 +56,10 @@ export interface GenerationResult {
   create: Activity[];
   /** Ids of stored unbilled activities that are no longer wanted (to be superseded). */
   obsolete: string[];
-  /** The next billing date after `asOf` with something to bill (or the contract's end); null when done. */
+  /**
+   * The next billing date after `asOf` with something to bill (or the contract's end); null when done. On or
+   * before `asOf` when the run stopped at `maxPeriods` with more due: the caller bills again at once.
+   */
   nextBillingDate: IsoDate | null;
 }
 
@@ -88,6 +127,8 @@ interface GenerationContext {
   lastDueIndex: number;
   /** Index of the contract's last period; Infinity while it runs. */
   lastIndex: number;
+  /** True when `lastDueIndex` was cut to `maxPeriods`: more periods are due by asOf than this run decides. */
+  capped: boolean;
   /**
    * Days not yet decided: after the last due period and before the contract's end. Stored activities there
    * (written by a run with a later date) are left alone; everywhere else the recomputation is authoritative.
@@ -97,11 +138,14 @@ interface GenerationContext {
   dateTexts: Map<EpochDay, IsoDate>;
 }
 
-function prepareContext({ terms, items, stored, asOf }: GenerationInput): GenerationContext {
+function prepareContext({ terms, items, stored, asOf, maxPeriods = MAX_CATCH_UP_PERIODS }: GenerationInput): GenerationContext {
   const anchor = toEpochDay(terms.startDate);
   const interval = terms.billingInterval;
   if (!Number.isInteger(interval.count) || interval.count < 1) {
     throw new BillingError('INCORRECT_INPUT_DATA', `billing interval count must be a whole number of at least 1, got ${interval.count}`, { path: 'billingInterval.count' });
+  }
+  if (!Number.isInteger(maxPeriods) || maxPeriods < 1) {
+    throw new BillingError('INCORRECT_INPUT_DATA', `the periods one run decides must be a whole number of at least 1, got ${maxPeriods}`, { path: 'maxPeriods' });
   }
   const endDay = terms.endDate === null ? Infinity : toEpochDay(terms.endDate);
   const asOfDay = toEpochDay(asOf);
@@ -128,12 +172,11 @@ function prepareContext({ terms, items, stored, asOf }: GenerationInput): Genera
     stored,
     lastDueIndex,
     lastIndex,
+    capped: false,
     undecided: { start: 0, end: 0 },
     periodStarts: new Map(),
     dateTexts: new Map(),
   };
-  const decidedEnd = lastDueIndex < 0 ? -Infinity : Math.min(periodStart(context, lastDueIndex + 1), endDay);
-  context.undecided = lastDueIndex === lastIndex ? { start: Infinity, end: Infinity } : { start: decidedEnd, end: endDay };
 
   context.lines = terms.subscription.map((line, index) => {
     const item = items[line.itemNumber];
@@ -165,7 +208,72 @@ function prepareContext({ terms, items, stored, asOf }: GenerationInput): Genera
       wholePeriodCharges: new Map(),
     };
   });
+
+  const decidable = lastDecidableIndex(context, maxPeriods);
+  if (decidable < context.lastDueIndex) {
+    context.lastDueIndex = decidable;
+    context.capped = true;
+  }
+  const decidedEnd = context.lastDueIndex < 0 ? -Infinity : Math.min(periodStart(context, context.lastDueIndex + 1), endDay);
+  context.undecided = context.lastDueIndex === lastIndex ? { start: Infinity, end: Infinity } : { start: decidedEnd, end: endDay };
   return context;
+}
+
+/**
+ * The last period this run may decide: the `maxPeriods`-th period with something to charge after the last
+ * period a stored charge is in (what earlier runs decided), or the last due period when that comes first.
+ * Periods without anything to charge (inside a pause, before a billing start) are skipped, not counted, so
+ * every capped run stores charges beyond the last ones and the next run goes on from there.
+ */
+function lastDecidableIndex(context: GenerationContext, maxPeriods: number): number {
+  const { lastDueIndex } = context;
+  if (lastDueIndex < 0) return lastDueIndex;
+  const decided = lastStoredChargeIndex(context);
+  let from = decided < 0 ? -Infinity : periodStart(context, decided + 1);
+  const first = nextChargeableDay(context, from);
+  if (first === null) return lastDueIndex;
+  // the common case, cheaply: fewer periods due in all than may be decided
+  if (lastDueIndex - periodIndexAt(context.anchor, context.interval, first) < maxPeriods) return lastDueIndex;
+  let index = lastDueIndex;
+  for (let counted = 0; counted < maxPeriods; counted += 1) {
+    const day = nextChargeableDay(context, from);
+    if (day === null) return lastDueIndex;
+    index = periodIndexAt(context.anchor, context.interval, day);
+    if (index >= lastDueIndex) return lastDueIndex;
+    from = periodStart(context, index + 1);
+  }
+  return index;
+}
+
+/** The period of the latest stored charge (SUBSCRIPTION or PRORATION, not a correction); -1 when none. */
+function lastStoredChargeIndex(context: GenerationContext): number {
+  let latest: IsoDate | null = null;
+  for (const activity of context.stored) {
+    if (isCharge(activity) && (latest === null || activity.periodStart > latest)) latest = activity.periodStart;
+  }
+  if (latest === null) return -1;
+  const day = toEpochDay(latest);
+  return day < context.anchor ? -1 : periodIndexAt(context.anchor, context.interval, day);
+}
+
+/**
+ * The first day on or after `from` that some line bills (inside its billable span, outside its pauses);
+ * null when no line bills anything from `from` on. Jumps over pauses and gaps instead of walking periods,
+ * so a pause of decades costs as little as a pause of a day.
+ */
+function nextChargeableDay(context: GenerationContext, from: number): EpochDay | null {
+  let earliest: number = Infinity;
+  for (const line of context.lines) {
+    let day = Math.max(from, line.billable.start);
+    // pauses are sorted and merged: after the end of one, the next starts later
+    for (const pause of line.pauses) {
+      if (pause.end <= day) continue;
+      if (pause.start > day) break;
+      day = pause.end;
+    }
+    if (day < line.billable.end && day < earliest) earliest = day;
+  }
+  return earliest === Infinity ? null : earliest;
 }
 
 function periodStart(context: GenerationContext, index: number): EpochDay {
@@ -404,10 +512,14 @@ function giveBackRemovedTime(
       .map((pause) => ({ start: toEpochDay(pause.from), end: toEpochDay(pause.until) })),
   );
 
+  // merged once per quantity, not once per billed charge: a daily contract has thousands of both
+  const wantedMerged = new Map<string, Span[]>();
+  for (const [quantityKey, spans] of wantedByQuantity) wantedMerged.set(quantityKey, mergeSpans(spans));
+
   for (const charge of ledger.billedCharges) {
     // A cancelled invoice gave the money back already; crediting its days again would pay twice.
     if (charge.activity.onCancelledInvoice) continue;
-    const wanted = mergeSpans(wantedByQuantity.get(charge.quantityKey) ?? []);
+    const wanted = wantedMerged.get(charge.quantityKey) ?? [];
     const removed = subtractSpans(subtractSpans(charge.net, wanted), [context.undecided]);
     if (removed.length === 0) continue;
 
@@ -519,19 +631,21 @@ function germanDate(date: IsoDate): string {
 /**
  * The first billing date after asOf of a period with something to charge, else the end date while the
  * contract has not reached it; null when nothing will ever be billed again without a change to the contract.
+ * When the run stopped at its `maxPeriods`, the billing date of the first period it left undecided, which is
+ * on or before asOf.
  */
 function findNextBillingDate(context: GenerationContext): IsoDate | null {
-  const activeUntil = context.lines.reduce((latest, line) => (line.billable.start < line.billable.end ? Math.max(latest, line.billable.end) : latest), -Infinity);
-  for (let index = Math.max(context.lastDueIndex + 1, 0); index <= context.lastIndex; index += 1) {
+  let from = context.lastDueIndex < 0 ? -Infinity : periodStart(context, context.lastDueIndex + 1);
+  for (;;) {
+    const day = nextChargeableDay(context, from);
+    if (day === null) break;
+    const index = periodIndexAt(context.anchor, context.interval, day);
+    if (index > context.lastIndex) break;
     const start = periodStart(context, index);
-    if (start >= activeUntil) break;
     const end = periodStart(context, index + 1);
-    const period = { start, end: Math.min(end, context.endDay) };
-    const producesCharge = context.lines.some(
-      (line) => subtractSpans(intersectSpans([period], [line.billable]), line.pauses).length > 0,
-    );
     const billingDay = billingDayOf(context, start, end);
-    if (producesCharge && billingDay > context.asOfDay) return fromEpochDay(billingDay);
+    if (context.capped || billingDay > context.asOfDay) return fromEpochDay(billingDay);
+    from = end;
   }
   return context.endDay !== Infinity && context.endDay > context.asOfDay ? fromEpochDay(context.endDay) : null;
 }
@@ -560,13 +674,29 @@ function mergeSpans(spans: Span[]): Span[] {
   return merged;
 }
 
-/** `spans` minus `cuts`; both sorted and disjoint. */
+/** The index of the first of `sorted` (sorted and disjoint) that ends after `day`; its length when none does. */
+function firstEndingAfter(sorted: readonly Span[], day: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (sorted[middle]!.end <= day) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/**
+ * `spans` minus `cuts`; both sorted and disjoint. Each span looks only at the cuts that can touch it (found by
+ * binary search), so a segment against the billed days of decades costs a logarithm, not a scan.
+ */
 function subtractSpans(spans: readonly Span[], cuts: readonly Span[]): Span[] {
   if (cuts.length === 0) return spans.filter((span) => span.start < span.end).map((span) => ({ start: span.start, end: span.end }));
   const result: Span[] = [];
   for (const span of spans) {
     let start = span.start;
-    for (const cut of cuts) {
+    for (let index = firstEndingAfter(cuts, start); index < cuts.length; index += 1) {
+      const cut = cuts[index]!;
       if (cut.end <= start) continue;
       if (cut.start >= span.end) break;
       if (cut.start > start) result.push({ start, end: cut.start });
@@ -582,7 +712,9 @@ function subtractSpans(spans: readonly Span[], cuts: readonly Span[]): Span[] {
 function intersectSpans(spans: readonly Span[], windows: readonly Span[]): Span[] {
   const result: Span[] = [];
   for (const span of spans) {
-    for (const window of windows) {
+    for (let index = firstEndingAfter(windows, span.start); index < windows.length; index += 1) {
+      const window = windows[index]!;
+      if (window.start >= span.end) break;
       const start = Math.max(span.start, window.start);
       const end = Math.min(span.end, window.end);
       if (start < end) result.push({ start, end });

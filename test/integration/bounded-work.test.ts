@@ -1,4 +1,5 @@
 import { addDays } from '../../billing/calendar';
+import { MAX_CATCH_UP_PERIODS } from '../../billing/generation';
 import { calendarDateAt } from '../../billing/zoned-date';
 import { createLogger } from '../../config/logger';
 import { runBilling } from '../../operations/billing-runs';
@@ -7,7 +8,8 @@ import { startApi, type ApiHarness } from './api/harness';
 /**
  * A request never makes the API or the worker do unbounded work, on the real stack (the API over embedded
  * PostgreSQL and the Temporal dev server; the billing runs are the worker's operation, called directly): a
- * billing run's activities and invoice lines go to PostgreSQL in statements that fit its parameter limit.
+ * billing run decides at most MAX_CATCH_UP_PERIODS periods, whose activities and invoice lines go to
+ * PostgreSQL in statements that fit its parameter limit.
  */
 
 jest.setTimeout(300_000);
@@ -72,5 +74,30 @@ describe('billing runs of the worker', () => {
     if (result.outcome !== 'INVOICED') throw new Error(`expected an invoice, got ${JSON.stringify(result)}`);
     expect(await invoiceLines(result.invoiceNumber)).toBe(451 * dailyItems.length);
     expect(result.nextBillingDate).toBe(addDays(today, 1));
+  });
+
+  test(`a backlog of 27 years of daily service is billed in runs of ${MAX_CATCH_UP_PERIODS} periods until it is caught up`, async () => {
+    // a contract from before the limits (or one that owed for years): made now, then moved back to 2000 in the books
+    const contract = await created(await api.call('POST', '/Contracts', dailyContract({ startDate: addDays(today, -10) })));
+    const id = await contractId(contract.contractNumber);
+    await api.sql`update contracts set start_date = '2000-01-01' where id = ${id}`;
+    await api.sql`update subscription_lines set valid_from = '2000-01-01' where contract_id = ${id}`;
+    const days = 1 + (Date.parse(`${today}T00:00:00Z`) - Date.parse('2000-01-01T00:00:00Z')) / 86_400_000;
+
+    const lines: number[] = [];
+    for (let run = 1; ; run += 1) {
+      if (run > 100) throw new Error('the backlog is never caught up');
+      const result = await runBilling({ sql: api.sql, logger }, { contractId: id, asOf: today, billingRunKey: `catch-up-${run}` });
+      if (result.outcome !== 'INVOICED') throw new Error(`run ${run}: expected an invoice, got ${JSON.stringify(result)}`);
+      lines.push(await invoiceLines(result.invoiceNumber));
+      // more is due: the next billing date is today or earlier, and the workflow bills again at once
+      if (result.nextBillingDate! > today) break;
+    }
+    expect(Math.max(...lines)).toBe(MAX_CATCH_UP_PERIODS);
+    expect(lines).toHaveLength(Math.ceil(days / MAX_CATCH_UP_PERIODS));
+    const [billed] = await api.sql<{ activities: number; days: number; unbilled: number }[]>`
+      select count(*)::int as activities, count(distinct period_start)::int as days, count(*) filter (where invoice_id is null)::int as unbilled
+      from activities where contract_id = ${id} and superseded_at is null`;
+    expect(billed).toEqual({ activities: days, days, unbilled: 0 });
   });
 });
