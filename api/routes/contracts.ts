@@ -4,33 +4,10 @@ import { createContract, listContractSubscription, listContracts, readContract }
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { pageOf, paginationSchema } from '../schemas';
-import { positiveDecimalSchema, isoDateSchema } from '../../validation/fields';
+import { createContractSchema } from '../../validation/contracts';
 
-const intervalSchema = z.object({
-  count: z.number().int().min(1).max(1000),
-  unit: z.enum(['DAY', 'WEEK', 'MONTH', 'YEAR']),
-});
-
-export const createContractSchema = z.object({
-  customerNumber: z.string().min(1).max(100),
-  accountNumber: z.string().min(1).max(100),
-  startDate: isoDateSchema,
-  billingInterval: intervalSchema,
-  invoiceInAdvance: z.boolean().default(true),
-  extensionPeriod: intervalSchema.optional(),
-  minimumTerm: intervalSchema.optional(),
-  noticePeriod: intervalSchema.optional(),
-  billedUntil: isoDateSchema.optional(),
-  subscription: z
-    .array(
-      z.object({
-        itemNumber: z.string().min(1).max(100),
-        quantity: positiveDecimalSchema.default('1'),
-        billingFrom: isoDateSchema.optional(),
-      }),
-    )
-    .min(1, 'a contract needs at least one subscription item'),
-});
+/** The contract's fields and the limits on its dates, items and catch-up: validation/contracts.ts. */
+export { createContractSchema };
 
 export const listContractsSchema = paginationSchema.extend({
   customerNumber: z.string().min(1).optional(),

@@ -50,12 +50,15 @@ export const datevQuerySchema = z
     }
   });
 
+/** Invoices one SEPA request may name; without names, every open invoice is collected, however many. */
+export const MAX_SEPA_INVOICE_NUMBERS = 10_000;
+
 export const sepaExportSchema = z.object({
   collectionDate: isoDateSchema.meta({ description: 'requested collection date (ReqdColltnDt), today or later in the project time zone' }),
   invoiceNumbers: z
     .array(businessNumberSchema)
     .min(1)
-    .max(10_000)
+    .max(MAX_SEPA_INVOICE_NUMBERS, `names at most ${MAX_SEPA_INVOICE_NUMBERS} invoices; leave it out to collect every open invoice`)
     .optional()
     .meta({ description: 'collect only these; default: every open invoice with an amount due' }),
 });

@@ -16,11 +16,14 @@ const priceSchema = z.object({
   validFrom: isoDateSchema.nullable().default(null),
 });
 
-/** At least one price; no two variants for the same currency, tier and start. */
+/** Price variants per item: every billing run and contract check reads them all. */
+export const MAX_ITEM_PRICES = 200;
+
+/** At least one price and at most {@link MAX_ITEM_PRICES}; no two variants for the same currency, tier and start. */
 const pricesSchema = z
   .array(priceSchema)
   .min(1, 'an item needs at least one price')
-  .max(200)
+  .max(MAX_ITEM_PRICES, `an item has at most ${MAX_ITEM_PRICES} prices`)
   .superRefine((prices, context) => {
     const seen = new Map<string, number>();
     prices.forEach((price, index) => {

@@ -3,13 +3,14 @@ import { MAX_CATCH_UP_PERIODS } from '../../billing/generation';
 import { calendarDateAt } from '../../billing/zoned-date';
 import { createLogger } from '../../config/logger';
 import { runBilling } from '../../operations/billing-runs';
-import { startApi, type ApiHarness } from './api/harness';
+import { expectFieldProblem, startApi, type ApiHarness } from './api/harness';
 
 /**
  * A request never makes the API or the worker do unbounded work, on the real stack (the API over embedded
- * PostgreSQL and the Temporal dev server; the billing runs are the worker's operation, called directly): a
- * billing run decides at most MAX_CATCH_UP_PERIODS periods, whose activities and invoice lines go to
- * PostgreSQL in statements that fit its parameter limit.
+ * PostgreSQL and the Temporal dev server; the billing runs are the worker's operation, called directly):
+ * contract dates lie in a window, a new contract's catch-up and every request's lists are capped with a 400
+ * that names the field and the limit, and a billing run decides at most MAX_CATCH_UP_PERIODS periods, whose
+ * activities and invoice lines go to PostgreSQL in statements that fit its parameter limit.
  */
 
 jest.setTimeout(300_000);
@@ -65,6 +66,59 @@ async function invoiceLines(invoiceNumber: string): Promise<number> {
     where i.project_id = ${api.projectId} and i.invoice_number = ${invoiceNumber}`;
   return row!.lines;
 }
+
+describe('contract dates and a new contract’s catch-up', () => {
+  test('a daily contract starting 0001-01-01 is refused at once with 400 naming startDate and the window', async () => {
+    const response = await api.call('POST', '/Contracts', dailyContract({ startDate: '0001-01-01' }));
+    expectFieldProblem(response, 'startDate');
+    expect(JSON.stringify(response.body.errors)).toContain('must not be before 2000-01-01');
+  }, 60_000);
+
+  test(`a daily contract starting 2000-01-01 owes more than ${MAX_CATCH_UP_PERIODS} periods: 400 naming startDate and the limit`, async () => {
+    const response = await api.call('POST', '/Contracts', dailyContract({ startDate: '2000-01-01' }));
+    expectFieldProblem(response, 'startDate');
+    expect(JSON.stringify(response.body.errors)).toContain(`at most ${MAX_CATCH_UP_PERIODS} billing periods at once`);
+  }, 60_000);
+
+  test.each([
+    ['billedUntil', { startDate: addDays(today, -10), billedUntil: '1999-12-31' }, 'must not be before 2000-01-01'],
+    ['subscription.0.billingFrom', { startDate: addDays(today, -10), subscription: [{ itemNumber: 'D01', billingFrom: '2100-01-01' }] }, 'must not be after'],
+    ['billedUntil', { startDate: '2010-01-01', billedUntil: addDays(today, -(MAX_CATCH_UP_PERIODS + 5)) }, `at most ${MAX_CATCH_UP_PERIODS} billing periods`],
+    ['subscription.0.billingFrom', { startDate: '2024-01-01', subscription: [{ itemNumber: 'D01', billingFrom: '2024-06-01' }] }, `at most ${MAX_CATCH_UP_PERIODS} billing periods`],
+  ])('%s out of bounds is refused with 400 naming it (%#)', async (field, fields, message) => {
+    const response = await api.call('POST', '/Contracts', dailyContract(fields));
+    expectFieldProblem(response, field);
+    expect(JSON.stringify(response.body.errors)).toContain(message);
+  });
+
+  test('a billedUntil inside the limit lets a contract start long ago', async () => {
+    const response = await api.call('POST', '/Contracts', dailyContract({ startDate: '2010-01-01', billedUntil: addDays(today, -30) }));
+    expect(response.status).toBe(201);
+  });
+});
+
+describe('lists in requests are capped', () => {
+  test('a subscription of 101 items is refused with 400 naming subscription and the cap of 100', async () => {
+    const items = Array.from({ length: 101 }, (_, index) => dailyItems[index % dailyItems.length]!);
+    const response = await api.call('POST', '/Contracts', dailyContract({ startDate: today }, items));
+    expectFieldProblem(response, 'subscription');
+    expect(JSON.stringify(response.body.errors)).toContain('at most 100 items');
+  });
+
+  test('an item with 201 prices is refused with 400 naming prices and the cap of 200', async () => {
+    const prices = Array.from({ length: 201 }, (_, index) => ({ price: '1.00', currency: 'EUR', minQuantity: String(index) }));
+    const response = await api.call('POST', '/Items', { itemNumber: 'VIELE', name: 'Viele Preise', unit: 'DAY', productGroup: 'SAAS', prices });
+    expectFieldProblem(response, 'prices');
+    expect(JSON.stringify(response.body.errors)).toContain('at most 200 prices');
+  });
+
+  test('a SEPA export naming 10,001 invoices is refused with 400 naming invoiceNumbers and the cap', async () => {
+    const invoiceNumbers = Array.from({ length: 10_001 }, (_, index) => `RE-2026-${String(index).padStart(6, '0')}`);
+    const response = await api.call('POST', '/Exports/sepa', { collectionDate: addDays(today, 7), invoiceNumbers }, { accept: 'application/json' });
+    expectFieldProblem(response, 'invoiceNumbers');
+    expect(JSON.stringify(response.body.errors)).toContain('at most 10000 invoices');
+  });
+});
 
 describe('billing runs of the worker', () => {
   test('450 days of 12 daily items (5,412 activities, 81,180 parameters) are stored and invoiced in one run', async () => {
