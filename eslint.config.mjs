@@ -14,7 +14,8 @@ const LAYERS = {
   bench: ['bench', 'dev', 'api', 'worker', 'activities', 'operations', 'workflows', 'db', 'mail', 'config', 'billing', 'validation', 'documents', 'exports', 'imports', 'payments'],
   cli: ['cli', 'operations', 'db', 'config', 'billing', 'validation'],
   api: ['api', 'operations', 'workflows', 'db', 'config', 'billing', 'validation', 'documents', 'exports', 'imports', 'payments'],
-  worker: ['worker', 'activities', 'workflows', 'db', 'mail', 'config', 'billing'],
+  // the worker process: Temporal's activities, and the contract reconciler that calls an operation on a timer
+  worker: ['worker', 'activities', 'operations', 'workflows', 'db', 'mail', 'config', 'billing'],
   activities: ['activities', 'operations', 'workflows', 'db', 'mail', 'config', 'billing'],
   // the deterministic workflow code: the pure core and its own definitions (activities by type only)
   workflows: ['workflows', 'billing'],

@@ -5,7 +5,7 @@ import { createLogger, type Logger } from '../config/logger';
 import { temporalConnectionOptions } from '../config/temporal-connection';
 import { createSql } from '../db/client';
 import { createActivities } from '../activities';
-import { createContractStarts } from '../activities/contract-starts';
+import { startPendingContractWorkflows } from '../operations/contract-workflows';
 import { createMailer } from '../mail/mailer';
 import { startContractReconciler, type ContractReconciler } from './contract-reconciler';
 import { freePort } from './free-port';
@@ -64,14 +64,15 @@ async function main(): Promise<void> {
 
   // the contract outbox: workflows of contracts committed without one are started here
   const clientConnection = config.worker.reconcileIntervalMs > 0 ? await Connection.connect(connectionOptions) : null;
-  const reconciler: ContractReconciler | null = clientConnection
+  const starts = clientConnection && {
+    sql,
+    temporal: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
+    taskQueue: config.temporal.taskQueue,
+    logger,
+  };
+  const reconciler: ContractReconciler | null = starts
     ? startContractReconciler({
-        round: createContractStarts({
-          sql,
-          temporal: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
-          taskQueue: config.temporal.taskQueue,
-          logger,
-        }),
+        round: (limit) => startPendingContractWorkflows(starts, { limit }),
         intervalMs: config.worker.reconcileIntervalMs,
         logger,
       })
