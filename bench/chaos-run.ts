@@ -335,15 +335,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFindings> {
       commandsDone = true;
     });
     while (Date.now() < deadline) {
-      const { invoices, mailed } = await progress.read();
+      const { invoices, mailed, invoicedContracts } = await progress.read();
       if (Math.floor((mailed * 10) / options.contracts) !== lastReported) {
         lastReported = Math.floor((mailed * 10) / options.contracts);
-        note(`${invoices} invoices, ${mailed} mailed, ${client.answeredCount()}/${client.sentCount()} client requests answered`);
+        note(`${invoices} invoices (${invoicedContracts} contracts), ${mailed} mailed, ${client.answeredCount()}/${client.sentCount()} client requests answered`);
       }
-      if (commandsDone && invoices >= options.contracts && mailed >= invoices) break;
+      if (commandsDone && progress.done(options.contracts)) break;
       await sleep(250);
     }
-    const timedOut = !(commandsDone && progress.latest.mailed >= progress.latest.invoices && progress.latest.invoices >= options.contracts);
+    const timedOut = !(commandsDone && progress.done(options.contracts));
     const wallSeconds = (Date.now() - billingStartedAt) / 1000;
     finished = true;
     client.stop();
@@ -369,7 +369,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFindings> {
     const violations: string[] = [];
     if (timedOut) {
       violations.push(
-        `deadline: ${progress.latest.mailed} of ${progress.latest.invoices} invoice mails sent and ${client.answeredCount()} of ${client.sentCount()} client requests answered within ${options.deadlineMs / 1000} s`,
+        `deadline: ${progress.latest.invoicedContracts} of ${options.contracts} contracts invoiced, ${progress.latest.mailed} of ${progress.latest.invoices} invoice mails sent and ` +
+          `${client.answeredCount()} of ${client.sentCount()} client requests answered within ${options.deadlineMs / 1000} s`,
       );
     }
     for (const fault of ['worker', 'temporal', 'postgres'] as const) {
@@ -596,7 +597,7 @@ class WorkerSupervisor {
  * keeps polling while PostgreSQL crashes under it: a query then fails, and the client connects again.
  */
 class ProgressProbe {
-  latest = { invoices: 0, mailed: 0 };
+  latest = { invoices: 0, mailed: 0, invoicedContracts: 0 };
   /** When a reading last differed from the one before. */
   changedAt = Date.now();
 
@@ -605,10 +606,11 @@ class ProgressProbe {
     private readonly projectId: string,
   ) {}
 
-  async read(): Promise<{ invoices: number; mailed: number }> {
+  async read(): Promise<{ invoices: number; mailed: number; invoicedContracts: number }> {
     try {
-      const [row] = await this.sql<{ invoices: number; mailed: number }[]>`
+      const [row] = await this.sql<{ invoices: number; mailed: number; invoicedContracts: number }[]>`
         select (select count(*)::int from invoices where project_id = ${this.projectId}) as invoices,
+          (select count(distinct contract_id)::int from invoices where project_id = ${this.projectId}) as "invoicedContracts",
           (select count(*)::int from mail_log where project_id = ${this.projectId} and kind = 'INVOICE' and status = 'SENT') as mailed`;
       if (row!.invoices !== this.latest.invoices || row!.mailed !== this.latest.mailed) this.changedAt = Date.now();
       this.latest = row!;
@@ -616,6 +618,11 @@ class ProgressProbe {
       // PostgreSQL is down: keep the last reading
     }
     return this.latest;
+  }
+
+  /** Every contract invoiced (interim invoices add to the count of invoices, not of contracts) and every invoice mailed. */
+  done(contracts: number): boolean {
+    return this.latest.invoicedContracts >= contracts && this.latest.mailed >= this.latest.invoices;
   }
 }
 
