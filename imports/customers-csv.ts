@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { createAccountSchema } from '../validation/accounts';
 import { createCustomerSchema } from '../validation/customers';
 import { decimalSchema, isoDateSchema } from '../validation/fields';
-import { detectDelimiter } from './csv';
+import { detectDelimiter, readCsvRecords, type CsvReadOptions, type CsvRecordInfo } from './csv';
 
 /**
  * Parsing and validation of a customer import file, without I/O: one header row, `;` or `,` as the
@@ -85,38 +85,85 @@ const CANONICAL_COLUMN = new Map<string, ImportColumn>(IMPORT_COLUMNS.map((colum
 const ACCOUNT_FIELD_COLUMN: Record<string, ImportColumn> = { name: 'accountName', type: 'accountType' };
 const CUSTOMER_FIELD_COLUMN: Record<string, ImportColumn> = { reference: 'mandateReference', signedOn: 'mandateSignedOn' };
 
+/**
+ * Parses and validates a whole customer file at once. Fine for a file of a few rows; a server reads uploads
+ * with {@link readCustomerCsv}, which does the same without holding the event loop.
+ */
 export function parseCustomerCsv(text: string): ParsedCustomerFile {
+  const { content, delimiter } = prepare(text);
+  let records: { record: string[]; info: CsvRecordInfo }[];
+  try {
+    records = parse(content, { ...csvOptions(delimiter), info: true }) as unknown as typeof records;
+  } catch (error) {
+    throw unreadable(error);
+  }
+  const reader = new CustomerRows(delimiter);
+  for (const { record, info } of records) reader.add(record, info);
+  return reader.result();
+}
+
+/**
+ * {@link parseCustomerCsv} for uploads of any size: csv-parse's streaming API reads the file slice by slice
+ * and the rows are validated as they come, yielding to the event loop every few milliseconds
+ * (imports/csv.ts), so that other requests are answered while a file of 50,000 rows is read.
+ */
+export async function readCustomerCsv(text: string): Promise<ParsedCustomerFile> {
+  const { content, delimiter } = prepare(text);
+  const reader = new CustomerRows(delimiter);
+  try {
+    await readCsvRecords(content, csvOptions(delimiter), (record, info) => reader.add(record, info));
+  } catch (error) {
+    if (error instanceof ImportFileError) throw error;
+    throw unreadable(error);
+  }
+  return reader.result();
+}
+
+function prepare(text: string): { content: string; delimiter: ';' | ',' } {
   const content = text.startsWith('\uFEFF') ? text.slice(1) : text;
   const replacement = content.indexOf('\uFFFD');
   if (replacement >= 0) {
     throw new ImportFileError(lineAt(content, replacement), 'the file is not valid UTF-8; save it as UTF-8 and import it again');
   }
-  const delimiter = detectDelimiter(content);
-  let records: { record: string[]; info: { lines: number; empty_lines: number; error?: unknown } }[];
-  try {
-    records = parse(content, { delimiter, info: true, relax_column_count: true, skip_empty_lines: true }) as unknown as typeof records;
-  } catch (error) {
-    const failure = error as { message?: string; lines?: number };
-    throw new ImportFileError(typeof failure.lines === 'number' ? failure.lines : null, `the file is not valid CSV: ${failure.message ?? String(error)}`);
-  }
-  const [header, ...body] = records;
-  if (!header) throw new ImportFileError(null, 'the file is empty; it needs a header row naming the columns');
-  const columns = readHeader(header.record, header.info.lines);
+  return { content, delimiter: detectDelimiter(content) };
+}
 
-  const rows: ValidRow[] = [];
-  const rejected: RejectedRow[] = [];
-  const firstLineOfNumber = new Map<string, number>();
-  const firstLineOfMandate = new Map<string, number>();
-  let previousEnd = header.info.lines;
-  let previousEmpty = header.info.empty_lines;
-  for (const { record, info } of body) {
+function csvOptions(delimiter: ';' | ','): CsvReadOptions {
+  return { delimiter, relax_column_count: true, skip_empty_lines: true };
+}
+
+function unreadable(error: unknown): ImportFileError {
+  const failure = error as { message?: string; lines?: number };
+  return new ImportFileError(typeof failure.lines === 'number' ? failure.lines : null, `the file is not valid CSV: ${failure.message ?? String(error)}`);
+}
+
+/** The rows of a customer file, checked one by one as the parser hands them over: the header first. */
+class CustomerRows {
+  private columns: ImportColumn[] | null = null;
+  private readonly rows: ValidRow[] = [];
+  private readonly rejected: RejectedRow[] = [];
+  private readonly firstLineOfNumber = new Map<string, number>();
+  private readonly firstLineOfMandate = new Map<string, number>();
+  private previousEnd = 0;
+  private previousEmpty = 0;
+
+  constructor(private readonly delimiter: ';' | ',') {}
+
+  add(record: string[], info: CsvRecordInfo): void {
+    if (this.columns === null) {
+      this.columns = readHeader(record, info.lines);
+      this.previousEnd = info.lines;
+      this.previousEmpty = info.empty_lines;
+      return;
+    }
+    const columns = this.columns;
     // csv-parse reports the line a record ends on; a quoted field may span lines, so count from the last one.
-    const line = previousEnd + 1 + (info.empty_lines - previousEmpty);
-    previousEnd = info.lines;
-    previousEmpty = info.empty_lines;
+    const line = this.previousEnd + 1 + (info.empty_lines - this.previousEmpty);
+    this.previousEnd = info.lines;
+    this.previousEmpty = info.empty_lines;
     if (record.length !== columns.length) {
-      rejected.push({ line, reasons: [`row: has ${record.length} fields, the header has ${columns.length}`] });
-      continue;
+      this.rejected.push({ line, reasons: [`row: has ${record.length} fields, the header has ${columns.length}`] });
+      return;
     }
     const cells = new Map<ImportColumn, string>();
     columns.forEach((column, index) => {
@@ -126,23 +173,27 @@ export function parseCustomerCsv(text: string): ParsedCustomerFile {
     const customerNumber = cells.get('customerNumber');
     const reasons: string[] = [];
     if (customerNumber !== undefined) {
-      const first = firstLineOfNumber.get(customerNumber);
-      if (first === undefined) firstLineOfNumber.set(customerNumber, line);
+      const first = this.firstLineOfNumber.get(customerNumber);
+      if (first === undefined) this.firstLineOfNumber.set(customerNumber, line);
       else reasons.push(`customerNumber: ${customerNumber} appears already on line ${first}`);
     }
     // a mandate reference identifies one mandate of the creditor: PostgreSQL refuses a second customer with it
     const mandateReference = cells.get('mandateReference')?.trim();
     if (mandateReference !== undefined) {
-      const first = firstLineOfMandate.get(mandateReference);
-      if (first === undefined) firstLineOfMandate.set(mandateReference, line);
+      const first = this.firstLineOfMandate.get(mandateReference);
+      if (first === undefined) this.firstLineOfMandate.set(mandateReference, line);
       else reasons.push(`mandateReference: ${mandateReference} appears already on line ${first}`);
     }
     const result = validateRow(cells);
     reasons.push(...result.reasons);
-    if (reasons.length > 0 || !result.row) rejected.push({ line, reasons });
-    else rows.push({ line, ...result.row });
+    if (reasons.length > 0 || !result.row) this.rejected.push({ line, reasons });
+    else this.rows.push({ line, ...result.row });
   }
-  return { delimiter, rows, rejected };
+
+  result(): ParsedCustomerFile {
+    if (this.columns === null) throw new ImportFileError(null, 'the file is empty; it needs a header row naming the columns');
+    return { delimiter: this.delimiter, rows: this.rows, rejected: this.rejected };
+  }
 }
 
 function readHeader(record: string[], line: number): ImportColumn[] {

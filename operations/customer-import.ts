@@ -3,7 +3,7 @@ import type { Queryable, Sql, TransactionSql } from '../db/client';
 import type { Project } from '../db/queries/projects';
 import { advanceCustomerNumberRange } from '../db/numbers';
 import { insertCustomer, isDuplicateMandateReference } from '../db/queries/customers';
-import { ImportFileError, parseCustomerCsv, type ParsedCustomerFile, type RejectedRow, type ValidRow } from '../imports/customers-csv';
+import { ImportFileError, readCustomerCsv, type ParsedCustomerFile, type RejectedRow, type ValidRow } from '../imports/customers-csv';
 import { openAccount } from './accounts';
 import { OperationError } from './errors';
 
@@ -32,10 +32,10 @@ export interface ImportProgress {
 
 /**
  * Imports customers and their first accounts from a CSV file (columns in imports/customers-csv.ts), as
- * `POST /Imports/customers` and `npm run import:customers` do. Parses and validates the whole file first (a
- * file that cannot be read is refused as a whole, naming its line, and nothing is written), then imports the
- * valid rows batch by batch; the opening balance is booked on the day of the import in the project's time zone unless the
- * row dates it.
+ * `POST /Imports/customers` and `npm run import:customers` do. Parses and validates the whole file first,
+ * yielding to the event loop as it goes (a file that cannot be read is refused as a whole, naming its line,
+ * and nothing is written), then imports the valid rows batch by batch; the opening balance is booked on the
+ * day of the import in the project's time zone unless the row dates it.
  */
 export async function importCustomers(
   deps: { sql: Sql },
@@ -43,7 +43,7 @@ export async function importCustomers(
   file: { text: string; batchSize?: number; onValidated?: (rows: number) => void; onProgress?: (progress: ImportProgress) => void },
 ): Promise<ImportReport> {
   const today = calendarDateAt(Date.now(), project.timeZone);
-  const parsed = readCustomerFile(file.text);
+  const parsed = await readCustomerFile(file.text);
   file.onValidated?.(parsed.rows.length);
   const outcome = await importCustomerRows(deps, { projectId: project.id, today, rows: parsed.rows, batchSize: file.batchSize, onProgress: file.onProgress });
   return {
@@ -54,10 +54,13 @@ export async function importCustomers(
   };
 }
 
-/** The file's rows, or its refusal as a whole: the line it could not read (`(file)` when no line is to blame). */
-function readCustomerFile(text: string): ParsedCustomerFile {
+/**
+ * The file's rows, or its refusal as a whole: the line it could not read (`(file)` when no line is to blame).
+ * Read in slices that yield to the event loop, so that an API process answers other requests meanwhile.
+ */
+async function readCustomerFile(text: string): Promise<ParsedCustomerFile> {
   try {
-    return parseCustomerCsv(text);
+    return await readCustomerCsv(text);
   } catch (error) {
     if (!(error instanceof ImportFileError)) throw error;
     throw OperationError.ofFields('INVALID', 'INCORRECT_INPUT_DATA', error.message, [

@@ -20,7 +20,7 @@ import {
 } from '../db/queries/payments';
 import { parseCamt053 } from '../payments/camt053';
 import { invoiceNumbersIn, matchPayment, type AccountRef, type PaymentOutcome } from '../payments/matching';
-import { parsePaymentsCsv } from '../payments/payments-csv';
+import { readPaymentsCsv } from '../payments/payments-csv';
 import { normalizeIban, StatementFormatError, type IncomingPayment, type ParsedStatement, type SkippedEntry, type StatementFormat } from '../payments/statement';
 import { notifyAccountChanged } from './contract-workflows';
 import { OperationError } from './errors';
@@ -129,7 +129,7 @@ export async function importBankStatement(
   project: ProjectRef,
   file: { format: 'camt.053' | 'csv'; text: string; accountNumber?: string },
 ): Promise<BankStatementReport> {
-  const statement = readStatement(file.format, file.text);
+  const statement = await readStatement(file.format, file.text);
   const fallbackAccount = await fallbackAccountOf(deps.sql, project.id, file.accountNumber, 'accountNumber');
   const results = await bookIncomingPayments(deps, project.id, statement, statement.payments, fallbackAccount);
   const count = (outcome: string) => results.filter((result) => result.outcome === outcome).length;
@@ -160,9 +160,10 @@ export async function listPayments(
   return listPaymentsOfProject(deps.sql, projectId, filter);
 }
 
-function readStatement(format: 'camt.053' | 'csv', text: string): ParsedStatement {
+/** A CSV statement is read in slices that yield to the event loop; camt.053's XML parser reads all at once. */
+async function readStatement(format: 'camt.053' | 'csv', text: string): Promise<ParsedStatement> {
   try {
-    return format === 'csv' ? parsePaymentsCsv(text) : parseCamt053(text);
+    return format === 'csv' ? await readPaymentsCsv(text) : parseCamt053(text);
   } catch (error) {
     if (!(error instanceof StatementFormatError)) throw error;
     throw OperationError.ofFields('INVALID', 'INCORRECT_INPUT_DATA', error.message, [{ path: error.path, message: error.message }]);

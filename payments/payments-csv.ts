@@ -9,7 +9,7 @@ import {
   type IncomingPayment,
   type ParsedStatement,
 } from './statement';
-import { detectDelimiter } from '../imports/csv';
+import { detectDelimiter, readCsvRecords, type CsvReadOptions, type CsvRecordInfo } from '../imports/csv';
 
 /**
  * A simple statement of incoming payments as CSV, for banks and payment providers without camt.053:
@@ -33,27 +33,71 @@ export const PAYMENT_CSV_COLUMNS = ['bookingDate', 'amount', 'currency', 'refere
 type Column = (typeof PAYMENT_CSV_COLUMNS)[number];
 const CANONICAL = new Map<string, Column>(PAYMENT_CSV_COLUMNS.map((column) => [column.toLowerCase(), column]));
 
+/** Parses a whole statement at once; a server reads uploads with {@link readPaymentsCsv}. */
 export function parsePaymentsCsv(text: string): ParsedStatement {
+  const { content, delimiter } = prepare(text);
+  let records: { record: string[]; info: CsvRecordInfo }[];
+  try {
+    records = parse(content, { ...csvOptions(delimiter), info: true }) as unknown as typeof records;
+  } catch (error) {
+    throw unreadable(error);
+  }
+  const reader = new PaymentRows(content, delimiter);
+  for (const { record, info } of records) reader.add(record, info);
+  return reader.result();
+}
+
+/**
+ * {@link parsePaymentsCsv} for statements of any size: read slice by slice with csv-parse's streaming API,
+ * yielding to the event loop every few milliseconds (imports/csv.ts), so that other requests are answered
+ * while a statement of 50,000 rows is read.
+ */
+export async function readPaymentsCsv(text: string): Promise<ParsedStatement> {
+  const { content, delimiter } = prepare(text);
+  const reader = new PaymentRows(content, delimiter);
+  try {
+    await readCsvRecords(content, csvOptions(delimiter), (record, info) => reader.add(record, info));
+  } catch (error) {
+    if (error instanceof StatementFormatError) throw error;
+    throw unreadable(error);
+  }
+  return reader.result();
+}
+
+function prepare(text: string): { content: string; delimiter: ';' | ',' } {
   const content = text.startsWith('\uFEFF') ? text.slice(1) : text;
   if (content.includes('\uFFFD')) throw new StatementFormatError('(file)', 'the file is not valid UTF-8');
-  const delimiter = detectDelimiter(content);
-  let records: { record: string[]; info: { lines: number } }[];
-  try {
-    records = parse(content, { delimiter, info: true, skip_empty_lines: true, trim: true }) as unknown as typeof records;
-  } catch (error) {
-    const failure = error as { message?: string; lines?: number };
-    throw new StatementFormatError(typeof failure.lines === 'number' ? `line ${failure.lines}` : '(file)', `not valid CSV: ${failure.message ?? String(error)}`);
-  }
-  const [header, ...rows] = records;
-  if (!header) throw new StatementFormatError('(file)', `the file is empty; it needs a header row such as ${PAYMENT_CSV_COLUMNS.slice(0, 6).join(delimiter)}`);
-  const columns = readHeader(header.record);
+  return { content, delimiter: detectDelimiter(content) };
+}
 
-  const payments: IncomingPayment[] = [];
-  const seen = new Map<string, number>();
-  for (const { record, info } of rows) {
+function csvOptions(delimiter: ';' | ','): CsvReadOptions {
+  return { delimiter, skip_empty_lines: true, trim: true };
+}
+
+function unreadable(error: unknown): StatementFormatError {
+  const failure = error as { message?: string; lines?: number };
+  return new StatementFormatError(typeof failure.lines === 'number' ? `line ${failure.lines}` : '(file)', `not valid CSV: ${failure.message ?? String(error)}`);
+}
+
+/** The payments of a statement, checked row by row as the parser hands them over: the header first. */
+class PaymentRows {
+  private columns: Column[] | null = null;
+  private readonly payments: IncomingPayment[] = [];
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly content: string,
+    private readonly delimiter: ';' | ',',
+  ) {}
+
+  add(record: string[], info: CsvRecordInfo): void {
+    if (this.columns === null) {
+      this.columns = readHeader(record);
+      return;
+    }
     const line = info.lines;
     const cells = new Map<Column, string>();
-    columns.forEach((column, index) => {
+    this.columns.forEach((column, index) => {
       const value = record[index];
       if (value !== undefined && value !== '') cells.set(column, value);
     });
@@ -76,9 +120,9 @@ export function parsePaymentsCsv(text: string): ParsedStatement {
 
     const fields = [bookingDate, amount, currency, reference, payerName, payerIban];
     const rowHash = sha256(...fields);
-    const occurrence = (seen.get(rowHash) ?? 0) + 1;
-    seen.set(rowHash, occurrence);
-    payments.push({
+    const occurrence = (this.seen.get(rowHash) ?? 0) + 1;
+    this.seen.set(rowHash, occurrence);
+    this.payments.push({
       position: `line ${line}`,
       businessKey: bankReference ? `csv:ref:${bankReference}` : `csv:row:${rowHash}:${occurrence}`,
       bookingDate,
@@ -92,7 +136,13 @@ export function parsePaymentsCsv(text: string): ParsedStatement {
       bankReference,
     });
   }
-  return { format: 'csv', statementKey: `csv:${sha256(content)}`, messageId: null, accountIban: null, payments, skipped: [] };
+
+  result(): ParsedStatement {
+    if (this.columns === null) {
+      throw new StatementFormatError('(file)', `the file is empty; it needs a header row such as ${PAYMENT_CSV_COLUMNS.slice(0, 6).join(this.delimiter)}`);
+    }
+    return { format: 'csv', statementKey: `csv:${sha256(this.content)}`, messageId: null, accountIban: null, payments: this.payments, skipped: [] };
+  }
 }
 
 /** `1.234,56` and `1234,56` (decimal comma) or `1234.56` as `1234.56`; anything else is left for the amount check to refuse. */
