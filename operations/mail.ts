@@ -7,7 +7,12 @@ import { renderInvoicePdf } from '../documents/invoice-pdf';
 import type { Mailer, OutgoingMail } from '../mail/mailer';
 import { loadInvoiceDocument } from './documents';
 
-export type MailOutcome = 'SENT' | 'ALREADY_SENT' | 'NO_RECIPIENT';
+/**
+ * SENT, or ALREADY_SENT by an earlier attempt; NO_RECIPIENT and REFUSED are final failures, logged FAILED with
+ * why: the customer has no address, or the SMTP server refused the mail for good (a 5xx reply), which sending
+ * again cannot change until someone fixes the address or the server (and re-sends the mail).
+ */
+export type MailOutcome = 'SENT' | 'ALREADY_SENT' | 'NO_RECIPIENT' | 'REFUSED';
 
 interface MailRecord {
   projectId: string;
@@ -17,9 +22,10 @@ interface MailRecord {
 
 /**
  * Sends a mail once per business fact: the mail log row (unique per kind and key) says whether it was
- * accepted already. A failed send is recorded with the SMTP error and rethrown, so that Temporal retries it
- * with backoff. The end-of-data mark, on which the server delivers, goes out only once the database has
- * marked the row COMMITTING; a crash after that counts the mail as delivered (see below).
+ * accepted already. A failed send is recorded with the SMTP error. A permanent refusal (a 5xx reply) is the
+ * outcome REFUSED, not retried; any other failure (connection, 4xx, database) is rethrown, so that the
+ * attempt is retried with backoff. The end-of-data mark, on which the server delivers, goes out only once the
+ * database has marked the row COMMITTING; a crash after that counts the mail as delivered (see below).
  */
 async function sendOnce(
   deps: { sql: Sql; mailer: Mailer; logger: Logger },
@@ -43,6 +49,10 @@ async function sendOnce(
       deps.logger.warn({ kind: record.kind, businessKey: record.businessKey, messageId }, 'mail counted as delivered: its attempt was interrupted after the end-of-data mark');
       return 'ALREADY_SENT';
     }
+    // Once the send has failed, a late call of the gate must not mark the row: nodemailer can still drain the
+    // message stream after the server refused the recipient, and a COMMITTING row would make the next attempt
+    // count a mail that was never delivered as sent.
+    let failed = false;
     try {
       await deps.mailer.send({
         ...mail,
@@ -51,11 +61,19 @@ async function sendOnce(
         // again. Before the mark, the database must show it can record that at once: a database that is
         // down or slow abandons the message (nothing is delivered) instead of stretching the time in which
         // a crash leaves a delivered mail unrecorded.
-        beforeCommit: () => withTimeout(markMailCommitting(connection, logged.id, COMMIT_STATEMENT_TIMEOUT_MS), COMMIT_GATE_MS),
+        beforeCommit: () =>
+          failed
+            ? Promise.reject(new Error('the sending attempt failed already'))
+            : withTimeout(markMailCommitting(connection, logged.id, COMMIT_STATEMENT_TIMEOUT_MS), COMMIT_GATE_MS),
       });
     } catch (error) {
+      failed = true;
       const reason = error instanceof Error ? error.message : String(error);
       await recordMailFailed(connection, logged.id, reason);
+      if (isPermanentRefusal(error)) {
+        deps.logger.warn({ kind: record.kind, businessKey: record.businessKey, error: reason }, 'mail refused for good by the SMTP server; not retried');
+        return 'REFUSED';
+      }
       deps.logger.warn({ kind: record.kind, businessKey: record.businessKey, error: reason }, 'mail not sent');
       throw error;
     }
@@ -64,6 +82,16 @@ async function sendOnce(
   } finally {
     connection.release();
   }
+}
+
+/**
+ * A 5xx reply of the SMTP server (nodemailer's `responseCode`, at RCPT TO or after the message): the server
+ * will answer the same again (unknown mailbox, policy, message refused). A 4xx reply, a dropped connection
+ * or a failed commit gate carries no 5xx code and is retried.
+ */
+function isPermanentRefusal(error: unknown): boolean {
+  const code = (error as { responseCode?: unknown } | null)?.responseCode;
+  return typeof code === 'number' && code >= 500 && code < 600;
 }
 
 const INTERRUPTED_AFTER_COMMIT = 'the sending attempt was interrupted after the end-of-data mark; counted as delivered';
@@ -145,8 +173,8 @@ export async function sendInvoiceMail(
 
 /**
  * The invoice PDF for the mail. Without company details there is no seller to print, and a rendering fault
- * must not hold up the contract's billing (its workflow waits for this mail): the mail then goes without
- * the PDF, which stays available through the API, and the log says why.
+ * must not keep the invoice from its customer (the mail would be retried for nothing): the mail then goes
+ * without the PDF, which stays available through the API, and the log says why.
  */
 async function invoicePdfAttachment(
   deps: { sql: Sql; logger: Logger },

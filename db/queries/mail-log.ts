@@ -45,7 +45,8 @@ export async function listMailLog(
 /**
  * Writes of the mail log, by the sender alone (operations/mail.ts). One row per kind and business key: a
  * repeated attempt counts itself on the row it finds, and the row's status says whether the SMTP server has
- * the mail already.
+ * the mail already. A FAILED row is PENDING again while the new attempt runs (the last error stays until it
+ * is sent), so that only this attempt can mark it COMMITTING.
  */
 export async function logMailAttempt(
   sql: Queryable,
@@ -54,7 +55,9 @@ export async function logMailAttempt(
   const [logged] = await sql<{ id: string; status: MailStatus }[]>`
     insert into mail_log (project_id, kind, business_key, recipient, subject, attempts)
     values (${mail.projectId}, ${mail.kind}, ${mail.businessKey}, ${mail.recipient}, ${mail.subject}, 1)
-    on conflict (project_id, kind, business_key) do update set attempts = mail_log.attempts + 1
+    on conflict (project_id, kind, business_key) do update set attempts = mail_log.attempts + 1,
+      status = case when mail_log.status = 'FAILED' then 'PENDING' else mail_log.status end,
+      recipient = case when mail_log.status = 'FAILED' then excluded.recipient else mail_log.recipient end
     returning id, status`;
   return logged!;
 }
@@ -77,12 +80,15 @@ export async function recordMailFailed(sql: Queryable, id: string, reason: strin
 /**
  * COMMITTING, or nothing: the database cancels the update itself when it cannot make it within
  * `statementTimeoutMs`. A row it marks late, after the sender gave up and abandoned the message, would count
- * an undelivered mail as sent.
+ * an undelivered mail as sent. Only a PENDING row is marked: one that the attempt's failure was recorded on
+ * meanwhile (the server refused the recipient while the message was still being streamed) stays FAILED, and
+ * the gate fails.
  */
 export async function markMailCommitting(connection: Sql, id: string, statementTimeoutMs: number): Promise<void> {
   await connection`select set_config('statement_timeout', ${`${statementTimeoutMs}ms`}, false)`;
   try {
-    await connection`update mail_log set status = 'COMMITTING' where id = ${id}`;
+    const marked = await connection`update mail_log set status = 'COMMITTING' where id = ${id} and status = 'PENDING' returning id`;
+    if (marked.length === 0) throw new Error(`mail log row ${id} is no longer PENDING: the attempt failed`);
   } finally {
     // Queued behind the update on this connection and not awaited: the end-of-data mark goes out as soon as
     // COMMITTING is confirmed, not a round trip later (a crash in between would count an unsent mail as

@@ -132,3 +132,28 @@ test('an attempt interrupted after the end-of-data mark counts as delivered: the
     select status, attempts, error, message_id as "messageId" from mail_log where project_id = ${project.id} and business_key = 'V-CUT:2026-11-25'`;
   expect(row).toEqual({ status: 'SENT', attempts: 2, error: expect.stringContaining('counted as delivered'), messageId: expect.stringMatching(/^<credit_limit_pause\.V-CUT/) });
 });
+
+test('a recipient refused with 550 is REFUSED and stays FAILED: the gate never marks it COMMITTING, so sending it again delivers it once', async () => {
+  const project = await createProject(sql, 'mail-refused', 'Europe/Berlin');
+  const refusing = await startSmtpPeer({ rejectFirst: 1, rejectAt: 'RCPT', rejectCode: 550, rejectMessage: '5.1.1 mailbox unavailable' });
+  try {
+    const config = { mail: { ...mailConfig, smtpUrl: refusing.url } } as Config;
+    const deps = { sql, mailer: createMailer(config.mail), logger: createLogger({ level: 'silent', name: 'test' }), config };
+    const request = { projectId: project.id, contractNumber: 'V-REFUSED', pausedOn: '2026-11-25', grossTotal: '119.00', shortfall: '19.00' };
+    const logged = () => sql<{ status: string; attempts: number; error: string | null }[]>`
+      select status, attempts, error from mail_log where project_id = ${project.id} and business_key = 'V-REFUSED:2026-11-25'`;
+
+    expect(await notifyOperatorOfCreditLimit(deps, request)).toBe('REFUSED');
+    // nodemailer may still drain the message through the gate after the refusal: the row must not move
+    await settle();
+    expect(await logged()).toEqual([{ status: 'FAILED', attempts: 1, error: expect.stringContaining('550 5.1.1 mailbox unavailable') }]);
+    expect(refusing.received).toHaveLength(0);
+
+    // sent again (resendMail): delivered, not counted as delivered without a delivery
+    expect(await notifyOperatorOfCreditLimit(deps, request)).toBe('SENT');
+    expect(refusing.received).toHaveLength(1);
+    expect(await logged()).toEqual([{ status: 'SENT', attempts: 2, error: null }]);
+  } finally {
+    await refusing.stop();
+  }
+});
