@@ -57,9 +57,13 @@ const commandsInWorker = proxyLocalActivities<ContractActivities>({
  * - COMMANDS_AS_LOCAL_ACTIVITIES: commands ran as regular activities before.
  * - INVOICE_MAIL_QUEUE: the invoice mail was sent before a billing run or command finished, so a caller
  *   waited for the SMTP server; now it is queued and sent right after, outside the command.
+ * - COMMANDS_IN_ARRIVAL_ORDER: a finished command released every waiting command at once (a condition
+ *   unblocks all waiters whose predicate holds in one pass); now each takes a ticket and they run one at a
+ *   time in the order they arrived, billing runs included.
  */
 const COMMANDS_AS_LOCAL_ACTIVITIES = 'commands-as-local-activities';
 const INVOICE_MAIL_QUEUE = 'invoice-mail-queue';
+const COMMANDS_IN_ARRIVAL_ORDER = 'commands-in-arrival-order';
 
 /** Mail waits for an SMTP server that may be down for a while: slow backoff, no end. */
 const mail = proxyActivities<ContractActivities>({
@@ -95,13 +99,25 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
   let accountChanged = false;
   let scheduleChanged = false;
   let commandRunning = false;
+  /** The tickets of the commands and billing runs waiting for their turn, in arrival order. */
+  const waitingTurns: number[] = [];
+  let nextTurn = 0;
 
   const hasEnded = (): boolean => state.status === 'ENDED';
   const today = (): IsoDate => calendarDateAt(Date.now(), input.timeZone);
+  const idle = (): boolean => !commandRunning && waitingTurns.length === 0;
 
-  /** Commands and billing runs never interleave: each waits for the one before it. */
+  /** Commands and billing runs never interleave: each waits for the ones that arrived before it. */
   async function exclusively<T>(work: () => Promise<T>): Promise<T> {
-    await condition(() => !commandRunning);
+    if (patched(COMMANDS_IN_ARRIVAL_ORDER)) {
+      const turn = nextTurn++;
+      waitingTurns.push(turn);
+      // only the first in line may pass, so one pass over the conditions releases one waiter at most
+      await condition(() => !commandRunning && waitingTurns[0] === turn);
+      waitingTurns.shift();
+    } else {
+      await condition(() => !commandRunning);
+    }
     commandRunning = true;
     try {
       return await work();
@@ -146,7 +162,7 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
     }
   }
   void sendQueuedInvoiceMails();
-  const quiet = (): boolean => allHandlersFinished() && !commandRunning && invoiceMailQueue.length === 0;
+  const quiet = (): boolean => allHandlersFinished() && idle() && invoiceMailQueue.length === 0;
 
   async function bill(): Promise<void> {
     const asOf = today();
