@@ -77,7 +77,7 @@ async function uploadWhileReading(route: string, contentType: string, text: stri
   const order: string[] = [];
   const answered = (name: string) => async (response: Response) => {
     order.push(name);
-    return { status: response.status, body: await response.json() };
+    return { status: response.status, body: (await response.json()) as any };
   };
   const arrived = new Promise<void>((resolve) => (bodyArrived = resolve));
   const upload = fetch(`${baseUrl}${route}`, { method: 'POST', headers: { 'api-key': apiKey, 'content-type': contentType }, body: text }).then(answered('upload'));
