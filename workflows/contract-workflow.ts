@@ -60,10 +60,13 @@ const commandsInWorker = proxyLocalActivities<ContractActivities>({
  * - COMMANDS_IN_ARRIVAL_ORDER: a finished command released every waiting command at once (a condition
  *   unblocks all waiters whose predicate holds in one pass); now each takes a ticket and they run one at a
  *   time in the order they arrived, billing runs included.
+ * - UPDATE_ANSWERS_CARRIED: a command repeated under its update id after continue-as-new ran again and put
+ *   its old result into the state; now the answer is carried and returned without touching the state.
  */
 const COMMANDS_AS_LOCAL_ACTIVITIES = 'commands-as-local-activities';
 const INVOICE_MAIL_QUEUE = 'invoice-mail-queue';
 const COMMANDS_IN_ARRIVAL_ORDER = 'commands-in-arrival-order';
+const UPDATE_ANSWERS_CARRIED = 'update-answers-carried';
 
 /** Mail waits for an SMTP server that may be down for a while: slow backoff, no end. */
 const mail = proxyActivities<ContractActivities>({
@@ -96,7 +99,9 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
     operatorNotifiedForPause: false,
   };
   const { state } = carried;
-  let accountChanged = false;
+  carried.updateAnswers ??= [];
+  const updateAnswers = carried.updateAnswers;
+  carried.accountChanged ??= false;
   let scheduleChanged = false;
   let commandRunning = false;
   /** The tickets of the commands and billing runs waiting for their turn, in arrival order. */
@@ -126,11 +131,33 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
     }
   }
 
-  function rememberUpdate(): void {
+  /** Keeps the update id and the answer of a command carried out, for repeats in this run and the next ones. */
+  function rememberAnswer(answer: unknown): void {
     const id = currentUpdateInfo()?.id;
     if (!id) return;
     carried.processedUpdateIds.push(id);
     carried.processedUpdateIds.splice(0, Math.max(0, carried.processedUpdateIds.length - PROCESSED_UPDATE_IDS_KEPT));
+    updateAnswers.push({ id, answer });
+    updateAnswers.splice(0, Math.max(0, updateAnswers.length - PROCESSED_UPDATE_IDS_KEPT));
+  }
+
+  /**
+   * A contract command, once per update id. Temporal answers a repeated id itself only within one run: a
+   * repeat after continue-as-new reaches the handler. It gets the answer carried from the first time, and the
+   * state stays as it is. An id carried by a run of an older version has no answer: its command is asked
+   * again (the books answer it from the command's stored result) and `work` is told not to apply it.
+   */
+  async function command<T>(work: (repeat: boolean) => Promise<T>, options: { serialised: boolean } = { serialised: true }): Promise<T> {
+    const id = currentUpdateInfo()?.id;
+    const earlier = id === undefined ? undefined : updateAnswers.find((entry) => entry.id === id);
+    if (earlier && patched(UPDATE_ANSWERS_CARRIED)) return earlier.answer as T;
+    const repeat = id !== undefined && carried.processedUpdateIds.includes(id) && patched(UPDATE_ANSWERS_CARRIED);
+    const run = async (): Promise<T> => {
+      const answer = await work(repeat);
+      rememberAnswer(answer);
+      return answer;
+    };
+    return options.serialised ? exclusively(run) : run();
   }
 
   function publish(): void {
@@ -223,25 +250,26 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
   function rescheduled(nextBillingDate: IsoDate | null): void {
     state.nextBillingDate = nextBillingDate;
     scheduleChanged = true;
-    rememberUpdate();
     publish();
   }
 
   setHandler(contractStateQuery, () => state);
   setHandler(accountChangedSignal, () => {
-    accountChanged = true;
+    // carried: a signal that arrives while the run is about to continue as new is acted on by the next run
+    carried.accountChanged = true;
   });
   setHandler(
     terminateUpdate,
     (request) =>
-      exclusively(async () => {
+      command(async (repeat) => {
         const result = await commandActivities().terminateContract({ contractId: input.contractId, requestedOn: today(), endDate: request.endDate ?? null });
-        state.endDate = result.endDate;
-        state.status = statusAfterTermination(state.status);
-        state.nextBillingDate = result.nextBillingDate;
-        scheduleChanged = true;
-        rememberUpdate();
-        publish();
+        if (!repeat) {
+          state.endDate = result.endDate;
+          state.status = statusAfterTermination(state.status);
+          state.nextBillingDate = result.nextBillingDate;
+          scheduleChanged = true;
+          publish();
+        }
         return result;
       }),
     { validator: validateTerminateRequest },
@@ -249,23 +277,17 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
 
   setHandler(
     cancelInvoiceUpdate,
-    (request) =>
-      exclusively(async () => {
-        const result = await commandActivities().cancelInvoice({ ...commandContext(), invoiceNumber: request.invoiceNumber, reason: request.reason ?? null });
-        rememberUpdate();
-        return result;
-      }),
+    (request) => command(() => commandActivities().cancelInvoice({ ...commandContext(), invoiceNumber: request.invoiceNumber, reason: request.reason ?? null })),
     { validator: validateCancelInvoiceRequest },
   );
 
   setHandler(
     rebillUpdate,
     (request) =>
-      exclusively(async () => {
+      command(async (repeat) => {
         const context = commandContext();
         const { billing: run, ...answer } = await commandActivities().rebill({ ...context, from: request.from });
-        rememberUpdate();
-        await absorb(run, context.today);
+        if (!repeat) await absorb(run, context.today);
         return answer;
       }),
     { validator: validateRebillRequest },
@@ -274,9 +296,9 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
   setHandler(
     pauseUpdate,
     (request) =>
-      exclusively(async () => {
+      command(async (repeat) => {
         const result = await commandActivities().addDeliveryPause({ ...commandContext(), from: request.from, until: request.until, itemNumbers: request.itemNumbers ?? null });
-        rescheduled(result.nextBillingDate);
+        if (!repeat) rescheduled(result.nextBillingDate);
         return result;
       }),
     { validator: validatePauseRequest },
@@ -285,20 +307,19 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
   setHandler(
     changeSubscriptionUpdate,
     (request) =>
-      exclusively(async () => {
+      command(async (repeat) => {
         const result = await commandActivities().changeSubscription({ ...commandContext(), effectiveDate: request.effectiveDate, items: request.items });
-        rescheduled(result.nextBillingDate);
+        if (!repeat) rescheduled(result.nextBillingDate);
         return result;
       }),
     { validator: validateChangeSubscriptionRequest },
   );
 
   setHandler(interimInvoiceUpdate, () =>
-    exclusively(async () => {
+    command(async (repeat) => {
       const context = commandContext();
       const { billing: run, invoiceNumber } = await commandActivities().issueInterimInvoice(context);
-      rememberUpdate();
-      await absorb(run, context.today);
+      if (!repeat) await absorb(run, context.today);
       return { invoiceNumber };
     }),
   );
@@ -312,15 +333,15 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
   while (state.status !== 'ENDED') {
     const wakeAt = state.nextBillingDate ? billingInstant(state.nextBillingDate, input.timeZone) + jitterMs(input.contractNumber) : null;
     scheduleChanged = false;
-    const woken = () => scheduleChanged || (accountChanged && state.status === 'PAUSED') || workflowInfo().continueAsNewSuggested;
+    const woken = () => scheduleChanged || (carried.accountChanged === true && state.status === 'PAUSED') || workflowInfo().continueAsNewSuggested;
     if (wakeAt === null) {
       await condition(woken);
     } else {
       await condition(woken, Math.max(0, wakeAt - Date.now()));
     }
     const due = wakeAt !== null && Date.now() >= wakeAt;
-    const retryPaused = accountChanged && state.status === 'PAUSED';
-    accountChanged = false;
+    const retryPaused = carried.accountChanged === true && state.status === 'PAUSED';
+    carried.accountChanged = false;
     if (due || retryPaused) {
       await exclusively(bill);
       if (hasEnded()) break;

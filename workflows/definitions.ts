@@ -39,10 +39,25 @@ export interface ContractState {
   billingRuns: number;
 }
 
+/** A command's answer, kept under its update id so that a repeat in a later run gets it without acting again. */
+export interface UpdateAnswer {
+  id: string;
+  answer: unknown;
+}
+
+/**
+ * Everything a run hands to the next at continue-as-new. JSON only. The optional fields came later: a run
+ * of an older version carries none of them.
+ */
 export interface CarriedState {
   state: ContractState;
+  /** Update ids carried out, newest last (bounded); runs of older versions carried these without answers. */
   processedUpdateIds: string[];
   operatorNotifiedForPause: boolean;
+  /** The answers of the last commands by update id (bounded), newest last. */
+  updateAnswers?: UpdateAnswer[];
+  /** The account changed (a payment, a credit, a raised limit) and the run had not acted on it yet. */
+  accountChanged?: boolean;
 }
 
 /** The account's balance or limit changed (payment, manual credit, limit raised): try again if paused. */
