@@ -9,6 +9,7 @@ import {
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -25,15 +26,19 @@ import {
   interimInvoiceUpdate,
   pauseUpdate,
   rebillUpdate,
+  resendMailUpdate,
   terminateUpdate,
   validateCancelInvoiceRequest,
   validateChangeSubscriptionRequest,
   validatePauseRequest,
   validateRebillRequest,
+  validateResendMailRequest,
   validateTerminateRequest,
   type CarriedState,
   type ContractState,
   type ContractWorkflowInput,
+  type QueuedMail,
+  type ResendMailResult,
 } from './definitions';
 import { ContractStatusKey, NextBillingDateKey } from './search-attributes';
 
@@ -57,6 +62,12 @@ const commandsInWorker = proxyLocalActivities<ContractActivities>({
  * - COMMANDS_AS_LOCAL_ACTIVITIES: commands ran as regular activities before.
  * - INVOICE_MAIL_QUEUE: the invoice mail was sent before a billing run or command finished, so a caller
  *   waited for the SMTP server; now it is queued and sent right after, outside the command.
+ * - MAIL_QUEUE_CARRIED: before, the run waited for the invoice mail queue to drain before continuing as new
+ *   (and a command that paused the contract waited for the operator's alert), while Temporal retried a mail
+ *   without end: an SMTP outage or a mailbox answering 550 stopped the contract's billing. Now every mail,
+ *   the operator's alert included, waits in the queue, which is carried across continue-as-new; each
+ *   attempt is one activity and the workflow retries it with backoff; a permanent refusal (5xx) is recorded
+ *   and not retried, until `resendMail` queues it again.
  * - COMMANDS_IN_ARRIVAL_ORDER: a finished command released every waiting command at once (a condition
  *   unblocks all waiters whose predicate holds in one pass); now each takes a ticket and they run one at a
  *   time in the order they arrived, billing runs included.
@@ -65,16 +76,26 @@ const commandsInWorker = proxyLocalActivities<ContractActivities>({
  */
 const COMMANDS_AS_LOCAL_ACTIVITIES = 'commands-as-local-activities';
 const INVOICE_MAIL_QUEUE = 'invoice-mail-queue';
+const MAIL_QUEUE_CARRIED = 'mail-queue-carried';
 const COMMANDS_IN_ARRIVAL_ORDER = 'commands-in-arrival-order';
 const UPDATE_ANSWERS_CARRIED = 'update-answers-carried';
 
-/** Mail waits for an SMTP server that may be down for a while: slow backoff, no end. */
+/** Before MAIL_QUEUE_CARRIED: mail waits for an SMTP server that may be down for a while, with slow backoff and no end. */
 const mail = proxyActivities<ContractActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes' },
 });
 
+/** From MAIL_QUEUE_CARRIED: one attempt per activity; the workflow retries, so that it knows when none is under way. */
+const mailAttempt = proxyActivities<ContractActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 1 },
+});
+const MAIL_RETRY_INITIAL_MS = 10_000;
+const MAIL_RETRY_MAXIMUM_MS = 30 * 60_000;
+
 const PROCESSED_UPDATE_IDS_KEPT = 200;
+const FAILED_MAILS_KEPT = 50;
 const ONE_HOUR_MS = 3_600_000;
 
 /**
@@ -99,8 +120,13 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
     operatorNotifiedForPause: false,
   };
   const { state } = carried;
+  state.failedMails ??= [];
+  const failedMails = state.failedMails;
   carried.updateAnswers ??= [];
   const updateAnswers = carried.updateAnswers;
+  carried.mailQueue ??= [];
+  /** The mails still to send, oldest first; one at a time, each once the command or billing run that queued it is done. */
+  const mailQueue = carried.mailQueue;
   carried.accountChanged ??= false;
   let scheduleChanged = false;
   let commandRunning = false;
@@ -160,36 +186,126 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
     return options.serialised ? exclusively(run) : run();
   }
 
+  function details(): string {
+    const pause = state.status === 'PAUSED' ? ` (paused: credit limit, short by ${state.creditShortfall})` : '';
+    const waiting = mailQueue.length === 0 ? '' : `Mails waiting: ${mailQueue.length} (next: ${mailKeyOf(input.contractNumber, mailQueue[0]!)})`;
+    const retrying = carried.mailRetry ? `Mail not sent yet, attempt ${carried.mailRetry.attempts} failed: ${carried.mailRetry.lastError}` : '';
+    const failed =
+      failedMails.length === 0
+        ? ''
+        : `Failed mails: ${failedMails.map((entry) => `${entry.businessKey} (${entry.outcome})`).join(', ')}; resend with POST /Invoices/{invoiceNumber}/resendMail`;
+    return [
+      `Contract ${state.contractNumber}: ${state.status}${pause}`,
+      `Next billing date: ${state.nextBillingDate ?? 'none'}`,
+      `Last invoice: ${state.lastInvoiceNumber ? `${state.lastInvoiceNumber} on ${state.lastBillingDate}` : 'none yet'}`,
+      state.endDate ? `Ends: ${state.endDate} (exclusive)` : '',
+      waiting,
+      retrying,
+      failed,
+    ]
+      .filter(Boolean)
+      .join('\n');
+  }
+
   function publish(): void {
     upsertSearchAttributes([
       { key: ContractStatusKey, value: state.status },
       // null removes the attribute: an ended contract has no next billing date
       { key: NextBillingDateKey, value: state.nextBillingDate ? new Date(`${state.nextBillingDate}T00:00:00Z`) : null },
     ]);
-    const pause = state.status === 'PAUSED' ? ` (paused: credit limit, short by ${state.creditShortfall})` : '';
-    setCurrentDetails(
-      [
-        `Contract ${state.contractNumber}: ${state.status}${pause}`,
-        `Next billing date: ${state.nextBillingDate ?? 'none'}`,
-        `Last invoice: ${state.lastInvoiceNumber ? `${state.lastInvoiceNumber} on ${state.lastBillingDate}` : 'none yet'}`,
-        state.endDate ? `Ends: ${state.endDate} (exclusive)` : '',
-      ]
-        .filter(Boolean)
-        .join('\n'),
-    );
+    setCurrentDetails(details());
   }
 
-  /** The invoice mails still to send, oldest first; one at a time, each once the invoice is booked. */
-  const invoiceMailQueue: string[] = [];
-  async function sendQueuedInvoiceMails(): Promise<never> {
+  /**
+   * The mail queue's sender. `sending` while an attempt is under way, `backingOff` between failed attempts;
+   * continue-as-new waits for an attempt, never for a backoff, and the next run goes on with the queue.
+   */
+  let sender: 'idle' | 'sending' | 'backingOff' = 'idle';
+  /** Set just before continue-as-new: no further attempt starts in this run. */
+  let closing = false;
+
+  async function sendQueuedMails(): Promise<never> {
     for (;;) {
-      await condition(() => invoiceMailQueue.length > 0);
-      await mail.sendInvoiceMail({ invoiceNumber: invoiceMailQueue[0]!, projectId: input.projectId });
-      invoiceMailQueue.shift();
+      await condition(() => mailQueue.length > 0 && !closing);
+      if (closing) continue;
+      const next = mailQueue[0]!;
+      if (!patched(MAIL_QUEUE_CARRIED)) {
+        // as before the patch: only invoice mails were queued, each retried by Temporal until it went out
+        sender = 'sending';
+        try {
+          await mail.sendInvoiceMail({ invoiceNumber: (next as Extract<QueuedMail, { kind: 'INVOICE' }>).invoiceNumber, projectId: input.projectId });
+        } finally {
+          sender = 'idle';
+        }
+        mailQueue.shift();
+        continue;
+      }
+      sender = 'sending';
+      let outcome: Awaited<ReturnType<ContractActivities['sendInvoiceMail']>> | null = null;
+      let failure = '';
+      try {
+        outcome = await sendMail(next);
+      } catch (error) {
+        failure = messageOf(error);
+      } finally {
+        sender = 'idle';
+      }
+      if (outcome !== null) {
+        mailQueue.shift();
+        carried.mailRetry = null;
+        const key = { kind: next.kind, businessKey: mailKeyOf(input.contractNumber, next) };
+        const listed = failedMails.findIndex((entry) => entry.kind === key.kind && entry.businessKey === key.businessKey);
+        if (listed >= 0) failedMails.splice(listed, 1);
+        if (outcome === 'REFUSED' || outcome === 'NO_RECIPIENT') {
+          failedMails.push({ ...key, outcome });
+          failedMails.splice(0, Math.max(0, failedMails.length - FAILED_MAILS_KEPT));
+          log.warn('mail not sent and not retried', { contractNumber: input.contractNumber, ...key, outcome });
+        }
+        setCurrentDetails(details());
+        continue;
+      }
+      // transient (SMTP down, 4xx, database away): try again with backoff, which continue-as-new never waits for
+      const attempts = (carried.mailRetry?.attempts ?? 0) + 1;
+      carried.mailRetry = { attempts, lastError: failure };
+      setCurrentDetails(details());
+      sender = 'backingOff';
+      try {
+        await sleep(Math.min(MAIL_RETRY_INITIAL_MS * 2 ** Math.min(attempts - 1, 20), MAIL_RETRY_MAXIMUM_MS));
+      } finally {
+        sender = 'idle';
+      }
     }
   }
-  void sendQueuedInvoiceMails();
-  const quiet = (): boolean => allHandlersFinished() && idle() && invoiceMailQueue.length === 0;
+
+  function sendMail(next: QueuedMail) {
+    return next.kind === 'INVOICE'
+      ? mailAttempt.sendInvoiceMail({ invoiceNumber: next.invoiceNumber, projectId: input.projectId })
+      : mailAttempt.notifyOperatorOfCreditLimit({
+          projectId: input.projectId,
+          contractNumber: input.contractNumber,
+          pausedOn: next.pausedOn,
+          grossTotal: next.grossTotal,
+          shortfall: next.shortfall,
+        });
+  }
+
+  void sendQueuedMails();
+
+  /** Nothing under way: no handler, command, billing run or mail attempt, and no mail left to send. */
+  const finished = (): boolean => allHandlersFinished() && idle() && mailQueue.length === 0 && sender !== 'sending';
+
+  /** Waits until the run can continue as new with nothing lost: what is still to do is carried. */
+  async function readyToContinue(): Promise<void> {
+    if (!patched(MAIL_QUEUE_CARRIED)) {
+      await condition(finished);
+      return;
+    }
+    // a mail about to go or under way is given its attempt; a mail in backoff goes on in the next run
+    await condition(() => allHandlersFinished() && idle() && sender !== 'sending' && (mailQueue.length === 0 || sender === 'backingOff'));
+    closing = true;
+    // a command accepted meanwhile still runs here, and a mail it queues is carried
+    await condition(() => allHandlersFinished() && idle() && sender !== 'sending');
+  }
 
   async function bill(): Promise<void> {
     const asOf = today();
@@ -209,13 +325,17 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
       state.creditShortfall = result.shortfall;
       publish();
       if (!carried.operatorNotifiedForPause) {
-        await mail.notifyOperatorOfCreditLimit({
-          projectId: input.projectId,
-          contractNumber: input.contractNumber,
-          pausedOn: asOf,
-          grossTotal: result.grossTotal,
-          shortfall: result.shortfall,
-        });
+        if (patched(MAIL_QUEUE_CARRIED)) {
+          mailQueue.push({ kind: 'CREDIT_LIMIT_PAUSE', pausedOn: asOf, grossTotal: result.grossTotal, shortfall: result.shortfall });
+        } else {
+          await mail.notifyOperatorOfCreditLimit({
+            projectId: input.projectId,
+            contractNumber: input.contractNumber,
+            pausedOn: asOf,
+            grossTotal: result.grossTotal,
+            shortfall: result.shortfall,
+          });
+        }
         carried.operatorNotifiedForPause = true;
       }
       return;
@@ -228,7 +348,7 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
       state.lastBillingDate = asOf;
       publish();
       if (patched(INVOICE_MAIL_QUEUE)) {
-        invoiceMailQueue.push(result.invoiceNumber);
+        mailQueue.push({ kind: 'INVOICE', invoiceNumber: result.invoiceNumber });
       } else {
         await mail.sendInvoiceMail({ invoiceNumber: result.invoiceNumber, projectId: input.projectId });
       }
@@ -324,6 +444,22 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
     }),
   );
 
+  setHandler(
+    resendMailUpdate,
+    (request) =>
+      // the books are not touched: no need to wait for the commands before it
+      command(
+        async (): Promise<ResendMailResult> => {
+          const queued = mailQueue.some((entry) => entry.kind === 'INVOICE' && entry.invoiceNumber === request.invoiceNumber);
+          if (!queued) mailQueue.push({ kind: 'INVOICE', invoiceNumber: request.invoiceNumber });
+          setCurrentDetails(details());
+          return { invoiceNumber: request.invoiceNumber, status: 'QUEUED' };
+        },
+        { serialised: false },
+      ),
+    { validator: validateResendMailRequest },
+  );
+
   if (input.carried === undefined) {
     await exclusively(bill);
   } else {
@@ -347,13 +483,33 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
       if (hasEnded()) break;
     }
     if (due || retryPaused || workflowInfo().continueAsNewSuggested) {
-      await condition(quiet);
-      log.info('continuing as new', { contractNumber: input.contractNumber, nextBillingDate: state.nextBillingDate });
+      await readyToContinue();
+      log.info('continuing as new', { contractNumber: input.contractNumber, nextBillingDate: state.nextBillingDate, mailsWaiting: mailQueue.length });
       await continueAsNew<typeof contractWorkflow>({ ...input, carried });
     }
   }
-  await condition(quiet);
+  // An ended contract waits for its last mails. Should the SMTP server stay away long enough for the history
+  // to grow, the ended contract continues as new meanwhile, with the mails it still has to send.
+  for (;;) {
+    await condition(() => finished() || workflowInfo().continueAsNewSuggested);
+    if (finished() || !patched(MAIL_QUEUE_CARRIED)) break;
+    await readyToContinue();
+    await continueAsNew<typeof contractWorkflow>({ ...input, carried });
+  }
+  await condition(finished);
   return state;
+}
+
+/** The mail log's business key of a queued mail (operations/mail.ts keys them the same way). */
+function mailKeyOf(contractNumber: string, queued: QueuedMail): string {
+  return queued.kind === 'INVOICE' ? queued.invoiceNumber : `${contractNumber}:${queued.pausedOn}`;
+}
+
+/** The reason of a failed attempt, innermost cause first: the SMTP or database error rather than "Activity task failed". */
+function messageOf(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof Error && (current as Error & { cause?: unknown }).cause instanceof Error) current = (current as Error & { cause?: unknown }).cause;
+  return (current instanceof Error ? current.message : String(current)).slice(0, 300);
 }
 
 /**
@@ -369,3 +525,4 @@ export function jitterMs(contractNumber: string): number {
   }
   return (hash % 3600) * 1000 % ONE_HOUR_MS;
 }
+

@@ -37,7 +37,27 @@ export interface ContractState {
   /** Credit check that paused billing: what the invoice needed and what was missing. */
   creditShortfall: DecimalString | null;
   billingRuns: number;
+  /**
+   * Mails that could not go and are not retried: refused for good by the SMTP server (5xx) or without a
+   * recipient. Each stays listed until it is sent (`resendMail`). Absent in states carried by older runs.
+   */
+  failedMails?: FailedMail[];
 }
+
+export type MailKind = 'INVOICE' | 'CREDIT_LIMIT_PAUSE';
+
+export interface FailedMail {
+  kind: MailKind;
+  /** The mail log's business key: the invoice number, or `<contractNumber>:<pausedOn>` of an operator alert. */
+  businessKey: string;
+  /** The mail's outcome: REFUSED by the SMTP server, or NO_RECIPIENT. */
+  outcome: 'REFUSED' | 'NO_RECIPIENT';
+}
+
+/** A mail waiting in the contract's queue, oldest first; it goes out after the command or billing run that queued it. */
+export type QueuedMail =
+  | { kind: 'INVOICE'; invoiceNumber: string }
+  | { kind: 'CREDIT_LIMIT_PAUSE'; pausedOn: IsoDate; grossTotal: DecimalString; shortfall: DecimalString };
 
 /** A command's answer, kept under its update id so that a repeat in a later run gets it without acting again. */
 export interface UpdateAnswer {
@@ -56,6 +76,10 @@ export interface CarriedState {
   operatorNotifiedForPause: boolean;
   /** The answers of the last commands by update id (bounded), newest last. */
   updateAnswers?: UpdateAnswer[];
+  /** Mails not sent yet, oldest first: the queue goes on in the next run instead of holding it up. */
+  mailQueue?: QueuedMail[];
+  /** The failed attempts of the mail at the head of the queue, while it is retried with backoff. */
+  mailRetry?: { attempts: number; lastError: string } | null;
   /** The account changed (a payment, a credit, a raised limit) and the run had not acted on it yet. */
   accountChanged?: boolean;
 }
@@ -133,6 +157,19 @@ export const pauseUpdate = defineUpdate<ScheduleResult, [PauseRequest]>('pause')
 export const changeSubscriptionUpdate = defineUpdate<ScheduleResult, [ChangeSubscriptionRequest]>('changeSubscription');
 export const interimInvoiceUpdate = defineUpdate<InterimInvoiceResult, []>('interimInvoice');
 
+export interface ResendMailRequest {
+  invoiceNumber: string;
+}
+
+export interface ResendMailResult {
+  invoiceNumber: string;
+  /** QUEUED: the mail goes out after the commands before it; a mail the SMTP server accepted before is not sent again. */
+  status: 'QUEUED';
+}
+
+/** Queues an invoice's mail again, typically after the SMTP server refused it for good (mail log FAILED). */
+export const resendMailUpdate = defineUpdate<ResendMailResult, [ResendMailRequest]>('resendMail');
+
 const DECIMAL = /^\d+(\.\d{1,4})?$/;
 
 function requireDate(value: unknown, path: string): void {
@@ -165,4 +202,8 @@ export function validateChangeSubscriptionRequest(request: ChangeSubscriptionReq
       throw new Error(`items.${index}.quantity: must be a decimal string greater than 0`);
     }
   });
+}
+
+export function validateResendMailRequest(request: ResendMailRequest): void {
+  if (typeof request?.invoiceNumber !== 'string' || request.invoiceNumber.length === 0) throw new Error('invoiceNumber: required');
 }

@@ -12,6 +12,7 @@ import {
   interimInvoiceUpdate,
   pauseUpdate,
   rebillUpdate,
+  resendMailUpdate,
   terminateUpdate,
 } from '../../workflows/definitions';
 import type { ApiDependencies } from '../app';
@@ -74,6 +75,18 @@ export function contractCommandRoutes({ sql, temporal, logger }: ApiDependencies
       { invoiceNumber: request.params.invoiceNumber, ...(body.reason ? { reason: body.reason } : {}) },
     ]);
     response.json(result);
+  });
+
+  /**
+   * Sends an invoice's mail again, typically one the SMTP server refused for good (mail log FAILED): the
+   * contract's workflow queues it and answers at once (202); the mail log shows when it went out. A mail the
+   * server accepted before is not sent a second time.
+   */
+  router.post('/Invoices/:invoiceNumber/resendMail', async (request, response) => {
+    const project = projectOf(request);
+    const contractNumber = await findContractOfInvoice({ sql }, project.id, request.params.invoiceNumber);
+    const result = await sendCommand(request, contractNumber, resendMailUpdate, [{ invoiceNumber: request.params.invoiceNumber }]);
+    response.status(202).json(result);
   });
 
   router.post('/Contracts/:contractNumber/rebill', async (request, response) => {
