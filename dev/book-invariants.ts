@@ -475,13 +475,13 @@ export interface MailLogFindings {
   problems: string[];
   /** Invoices whose mail is logged SENT. */
   sent: number;
-  /** FAILED with the reason in the log: a refused or unsendable mail, shown by GET /MailLog. */
+  /** FAILED or UNCERTAIN with the reason in the log: a refused, unsendable or cut-off mail, shown by GET /MailLog. */
   failedVisibly: number;
   /** PENDING or COMMITTING at the end, or FAILED without a reason: a mail whose fate the log does not tell. */
   unaccounted: number;
   /** Mails that needed more than one attempt (a kill, a restart or an abandoned commit in between). */
   retried: number;
-  /** Mails whose attempt was cut off after the end-of-data mark and that the next attempt counted as sent. */
+  /** Mails whose attempt was cut off after COMMITTING: UNCERTAIN in the log, for an operator to re-send. */
   countedDelivered: number;
 }
 
@@ -494,10 +494,10 @@ export async function checkMailLog(sql: Sql, projectId: string): Promise<MailLog
   const rows = await sql<{ invoiceNumber: string | null; businessKey: string | null; rows: number; sent: number; failedVisibly: number; unaccounted: number; retried: number; countedDelivered: number }[]>`
     select i.invoice_number as "invoiceNumber", m.business_key as "businessKey", count(m.id)::int as rows,
       count(m.id) filter (where m.status = 'SENT')::int as sent,
-      count(m.id) filter (where m.status = 'FAILED' and coalesce(m.error, '') <> '')::int as "failedVisibly",
+      count(m.id) filter (where m.status in ('FAILED', 'UNCERTAIN') and coalesce(m.error, '') <> '')::int as "failedVisibly",
       count(m.id) filter (where m.status in ('PENDING', 'COMMITTING') or (m.status = 'FAILED' and coalesce(m.error, '') = ''))::int as unaccounted,
       count(m.id) filter (where m.attempts > 1)::int as retried,
-      count(m.id) filter (where m.status = 'SENT' and m.error like '%counted as delivered%')::int as "countedDelivered"
+      count(m.id) filter (where m.status = 'UNCERTAIN')::int as "countedDelivered"
     from (select * from invoices where project_id = ${projectId}) i
     full join (select * from mail_log where project_id = ${projectId} and kind = 'INVOICE') m on m.business_key = i.invoice_number
     group by 1, 2`;

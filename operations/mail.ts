@@ -2,7 +2,7 @@ import type { Config } from '../config/config';
 import type { Logger } from '../config/logger';
 import type { Sql } from '../db/client';
 import { findInvoiceMailFacts } from '../db/queries/invoices';
-import { logMailAttempt, markMailCommitting, recordMailFailed, recordMailSent, recordUnsendableMail } from '../db/queries/mail-log';
+import { logMailAttempt, markMailCommitting, recordMailFailed, recordMailSent, recordMailUncertain, recordUnsendableMail, releaseUncertainMail } from '../db/queries/mail-log';
 import { renderInvoicePdf } from '../documents/invoice-pdf';
 import type { Mailer, OutgoingMail } from '../mail/mailer';
 import { loadInvoiceDocument } from './documents';
@@ -10,9 +10,11 @@ import { loadInvoiceDocument } from './documents';
 /**
  * SENT, or ALREADY_SENT by an earlier attempt; NO_RECIPIENT and REFUSED are final failures, logged FAILED with
  * why: the customer has no address, or the SMTP server refused the mail for good (a 5xx reply), which sending
- * again cannot change until someone fixes the address or the server (and re-sends the mail).
+ * again cannot change until someone fixes the address or the server (and re-sends the mail). UNCERTAIN: an
+ * earlier attempt was cut off after the database marked the mail COMMITTING, so the server may or may not
+ * have it; it is logged UNCERTAIN and goes again only when an operator re-sends it.
  */
-export type MailOutcome = 'SENT' | 'ALREADY_SENT' | 'NO_RECIPIENT' | 'REFUSED';
+export type MailOutcome = 'SENT' | 'ALREADY_SENT' | 'NO_RECIPIENT' | 'REFUSED' | 'UNCERTAIN';
 
 interface MailRecord {
   projectId: string;
@@ -25,7 +27,7 @@ interface MailRecord {
  * accepted already. A failed send is recorded with the SMTP error. A permanent refusal (a 5xx reply) is the
  * outcome REFUSED, not retried; any other failure (connection, 4xx, database) is rethrown, so that the
  * attempt is retried with backoff. The end-of-data mark, on which the server delivers, goes out only once the
- * database has marked the row COMMITTING; a crash after that counts the mail as delivered (see below).
+ * database has marked the row COMMITTING; an attempt cut off after that leaves the mail UNCERTAIN (see below).
  */
 async function sendOnce(
   deps: { sql: Sql; mailer: Mailer; logger: Logger },
@@ -40,14 +42,15 @@ async function sendOnce(
     const logged = await logMailAttempt(connection, { ...record, recipient: mail.to, subject: mail.subject });
     if (logged.status === 'SENT') return 'ALREADY_SENT';
     const messageId = `<${record.kind.toLowerCase()}.${record.businessKey.replace(/[^\w.-]+/g, '-')}.${record.projectId}@kontor>`;
+    if (logged.status === 'UNCERTAIN') return 'UNCERTAIN';
     if (logged.status === 'COMMITTING') {
-      // An attempt died after the database confirmed COMMITTING. The end-of-data mark goes out as soon as
-      // that confirmation arrives, while the server's answer and the SENT record take milliseconds more: the
-      // server has the mail in all but a small share of such crashes, so it counts as delivered rather than
-      // going a second time.
-      await recordSent(deps, connection, record, logged.id, messageId, INTERRUPTED_AFTER_COMMIT);
-      deps.logger.warn({ kind: record.kind, businessKey: record.businessKey, messageId }, 'mail counted as delivered: its attempt was interrupted after the end-of-data mark');
-      return 'ALREADY_SENT';
+      // An attempt was cut off after the database marked COMMITTING. Whether its end-of-data mark reached the
+      // server cannot be known here: the database's confirmation may have been lost with the connection (then
+      // no mark went out), or the worker died after the mark. Sending again could deliver twice, counting it
+      // sent could lose it; so it is neither, but UNCERTAIN in the mail log for an operator to re-send.
+      await recordMailUncertain(connection, logged.id, UNCERTAIN_AFTER_COMMIT);
+      deps.logger.warn({ kind: record.kind, businessKey: record.businessKey, messageId }, 'mail delivery uncertain: an attempt was cut off after COMMITTING');
+      return 'UNCERTAIN';
     }
     // Once the send has failed, a late call of the gate must not mark the row: nodemailer can still drain the
     // message stream after the server refused the recipient, and a COMMITTING row would make the next attempt
@@ -94,7 +97,7 @@ function isPermanentRefusal(error: unknown): boolean {
   return typeof code === 'number' && code >= 500 && code < 600;
 }
 
-const INTERRUPTED_AFTER_COMMIT = 'the sending attempt was interrupted after the end-of-data mark; counted as delivered';
+const UNCERTAIN_AFTER_COMMIT = 'an attempt was cut off after the mail was marked COMMITTING: the SMTP server may or may not have it; re-send it if the recipient did not get it';
 /** How long the database may take to mark a mail COMMITTING, just before its end-of-data mark. */
 const COMMIT_STATEMENT_TIMEOUT_MS = 1_500;
 /** The same from the sender's side, for a connection that stopped answering. */
@@ -211,4 +214,12 @@ export async function notifyOperatorOfCreditLimit(
 function germanDate(date: string): string {
   const [year, month, day] = date.split('-');
   return `${day}.${month}.${year}`;
+}
+
+/**
+ * An operator asks for an invoice's mail again: a mail left UNCERTAIN may go once more (the operator takes the
+ * risk of a second copy); a FAILED one goes anyway, a SENT one never.
+ */
+export async function allowInvoiceMailResend(deps: { sql: Sql }, projectId: string, invoiceNumber: string): Promise<void> {
+  await releaseUncertainMail(deps.sql, { projectId, kind: 'INVOICE', businessKey: invoiceNumber });
 }

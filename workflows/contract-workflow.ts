@@ -256,7 +256,7 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
         const key = { kind: next.kind, businessKey: mailKeyOf(input.contractNumber, next) };
         const listed = failedMails.findIndex((entry) => entry.kind === key.kind && entry.businessKey === key.businessKey);
         if (listed >= 0) failedMails.splice(listed, 1);
-        if (outcome === 'REFUSED' || outcome === 'NO_RECIPIENT') {
+        if (outcome === 'REFUSED' || outcome === 'NO_RECIPIENT' || outcome === 'UNCERTAIN') {
           failedMails.push({ ...key, outcome });
           failedMails.splice(0, Math.max(0, failedMails.length - FAILED_MAILS_KEPT));
           log.warn('mail not sent and not retried', { contractNumber: input.contractNumber, ...key, outcome });

@@ -50,8 +50,8 @@ export interface FailedMail {
   kind: MailKind;
   /** The mail log's business key: the invoice number, or `<contractNumber>:<pausedOn>` of an operator alert. */
   businessKey: string;
-  /** The mail's outcome: REFUSED by the SMTP server, or NO_RECIPIENT. */
-  outcome: 'REFUSED' | 'NO_RECIPIENT';
+  /** The mail's outcome: REFUSED by the SMTP server, NO_RECIPIENT, or UNCERTAIN (cut off after COMMITTING). */
+  outcome: 'REFUSED' | 'NO_RECIPIENT' | 'UNCERTAIN';
 }
 
 /** A mail waiting in the contract's queue, oldest first; it goes out after the command or billing run that queued it. */

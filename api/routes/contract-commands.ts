@@ -20,6 +20,7 @@ import { projectOf } from '../auth';
 import { ApiError } from '../errors';
 import { idempotencyKeySchema } from '../schemas';
 import { positiveDecimalSchema, isoDateSchema } from '../../validation/fields';
+import { allowInvoiceMailResend } from '../../operations/mail';
 
 /** How long the API waits for a command's answer before telling the caller to ask again. */
 const COMMAND_DEADLINE_MS = 30_000;
@@ -85,6 +86,7 @@ export function contractCommandRoutes({ sql, temporal, logger }: ApiDependencies
   router.post('/Invoices/:invoiceNumber/resendMail', async (request, response) => {
     const project = projectOf(request);
     const contractNumber = await findContractOfInvoice({ sql }, project.id, request.params.invoiceNumber);
+    await allowInvoiceMailResend({ sql }, project.id, request.params.invoiceNumber);
     const result = await sendCommand(request, contractNumber, resendMailUpdate, [{ invoiceNumber: request.params.invoiceNumber }]);
     response.status(202).json(result);
   });

@@ -6,7 +6,7 @@ import { projectOf } from '../auth';
 import { pageOf, paginationSchema } from '../schemas';
 
 export const mailLogQuerySchema = paginationSchema.extend({
-  status: z.enum(['PENDING', 'COMMITTING', 'SENT', 'FAILED']).optional(),
+  status: z.enum(['PENDING', 'COMMITTING', 'SENT', 'FAILED', 'UNCERTAIN']).optional(),
   kind: z.string().regex(/^[A-Z][A-Z_]{0,49}$/, 'must be a mail kind such as INVOICE or CREDIT_LIMIT_PAUSE').optional(),
   businessKey: z.string().min(1).max(200).optional(),
 });

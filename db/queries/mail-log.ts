@@ -1,6 +1,6 @@
 import type { Queryable, Sql } from '../client';
 
-export type MailStatus = 'PENDING' | 'COMMITTING' | 'SENT' | 'FAILED';
+export type MailStatus = 'PENDING' | 'COMMITTING' | 'SENT' | 'FAILED' | 'UNCERTAIN';
 
 export interface MailLogEntry {
   id: string;
@@ -100,5 +100,17 @@ export async function markMailCommitting(connection: Sql, id: string, statementT
 /** The SMTP server has the mail; `note` says so when it was only inferred (an attempt died after the mark). */
 export async function recordMailSent(sql: Queryable, id: string, messageId: string, note: string | null): Promise<void> {
   await sql`update mail_log set status = 'SENT', error = ${note}, sent_at = now(), message_id = ${messageId} where id = ${id}`;
+}
+
+/** Whether the SMTP server has the mail is unknown: an attempt was cut off after COMMITTING. */
+export async function recordMailUncertain(sql: Queryable, id: string, reason: string): Promise<void> {
+  await sql`update mail_log set status = 'UNCERTAIN', error = ${reason} where id = ${id} and status = 'COMMITTING'`;
+}
+
+/** An UNCERTAIN mail an operator re-sends becomes FAILED, which the next attempt sends. */
+export async function releaseUncertainMail(sql: Queryable, mail: { projectId: string; kind: string; businessKey: string }): Promise<void> {
+  await sql`
+    update mail_log set status = 'FAILED', error = 'delivery was uncertain; re-sent on request'
+    where project_id = ${mail.projectId} and kind = ${mail.kind} and business_key = ${mail.businessKey} and status = 'UNCERTAIN'`;
 }
 

@@ -14,7 +14,7 @@ export async function readBusinessFigures(sql: Sql): Promise<BusinessFigures> {
       select currency, count(*)::int as count, sum(gross_total)::text as "grossTotal" from invoices group by currency order by currency`,
     sql<{ status: string; count: number }[]>`select status, count(*)::int as count from contracts group by status`,
     sql<{ count: number }[]>`select count(*)::int as count from contracts where status = 'PAUSED' and pause_reason = 'CREDIT_LIMIT'`,
-    sql<{ kind: string; count: number }[]>`select kind, count(*)::int as count from mail_log where status = 'FAILED' group by kind`,
+    sql<{ kind: string; count: number }[]>`select kind, count(*)::int as count from mail_log where status in ('FAILED', 'UNCERTAIN') group by kind`,
   ]);
   return { invoices, contracts, pausedForCreditLimit: paused[0]!.count, failedMails };
 }

@@ -1,3 +1,4 @@
+import { releaseUncertainMail } from '../../db/queries/mail-log';
 import { notifyOperatorOfCreditLimit } from '../../operations/mail';
 import { createMailer, type Mailer } from '../../mail/mailer';
 import type { Config } from '../../config/config';
@@ -116,21 +117,33 @@ test('a database too slow to record the send in time: nothing is delivered, and 
   expect(smtp.received.length - before).toBe(1);
 });
 
-test('an attempt interrupted after the end-of-data mark counts as delivered: the retry records SENT and sends nothing', async () => {
+test('an attempt cut off after COMMITTING is neither sent again nor counted as delivered: the mail is UNCERTAIN until an operator re-sends it', async () => {
   const project = await createProject(sql, 'mail-interrupted', 'Europe/Berlin');
   const deps = { sql, mailer: createMailer(mailConfig), logger: createLogger({ level: 'silent', name: 'test' }), config: { mail: mailConfig } as Config };
-  // what a worker killed between the mark and the SENT record leaves behind
+  // what an attempt leaves behind when the database's COMMITTING confirmation was lost with its connection,
+  // or when the worker was killed around the end-of-data mark: the server may or may not have the mail
   await sql`
     insert into mail_log (project_id, kind, business_key, recipient, subject, status, attempts)
     values (${project.id}, 'CREDIT_LIMIT_PAUSE', 'V-CUT:2026-11-25', 'operator@kontor.test', 'Vertrag V-CUT', 'COMMITTING', 1)`;
   const before = smtp.received.length;
   const request = { projectId: project.id, contractNumber: 'V-CUT', pausedOn: '2026-11-25', grossTotal: '119.00', shortfall: '19.00' };
-  expect(await notifyOperatorOfCreditLimit(deps, request)).toBe('ALREADY_SENT');
+  const logged = async () =>
+    (await sql<{ status: string; attempts: number; error: string | null }[]>`
+      select status, attempts, error from mail_log where project_id = ${project.id} and business_key = 'V-CUT:2026-11-25'`)[0];
+  expect(await notifyOperatorOfCreditLimit(deps, request)).toBe('UNCERTAIN');
+  expect(await logged()).toEqual({ status: 'UNCERTAIN', attempts: 2, error: expect.stringContaining('may or may not have it') });
+  // a further attempt (Temporal's retry of the same activity) sends nothing either
+  expect(await notifyOperatorOfCreditLimit(deps, request)).toBe('UNCERTAIN');
   await settle();
   expect(smtp.received.length - before).toBe(0);
-  const [row] = await sql<{ status: string; attempts: number; error: string; messageId: string }[]>`
-    select status, attempts, error, message_id as "messageId" from mail_log where project_id = ${project.id} and business_key = 'V-CUT:2026-11-25'`;
-  expect(row).toEqual({ status: 'SENT', attempts: 2, error: expect.stringContaining('counted as delivered'), messageId: expect.stringMatching(/^<credit_limit_pause\.V-CUT/) });
+
+  // the operator re-sends it: it goes once, and never again
+  await releaseUncertainMail(sql, { projectId: project.id, kind: 'CREDIT_LIMIT_PAUSE', businessKey: 'V-CUT:2026-11-25' });
+  expect(await notifyOperatorOfCreditLimit(deps, request)).toBe('SENT');
+  expect(await notifyOperatorOfCreditLimit(deps, request)).toBe('ALREADY_SENT');
+  await settle();
+  expect(smtp.received.length - before).toBe(1);
+  expect(await logged()).toMatchObject({ status: 'SENT', error: null });
 });
 
 test('a recipient refused with 550 is REFUSED and stays FAILED: the gate never marks it COMMITTING, so sending it again delivers it once', async () => {
