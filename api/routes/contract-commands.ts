@@ -19,23 +19,12 @@ import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
 import { idempotencyKeySchema } from '../schemas';
-import { positiveDecimalSchema, isoDateSchema } from '../../validation/fields';
+import { changeSubscriptionSchema, pauseSchema, rebillSchema, terminateSchema } from '../../validation/contracts';
 import { allowInvoiceMailResend } from '../../operations/mail';
 
 /** How long the API waits for a command's answer before telling the caller to ask again. */
 const COMMAND_DEADLINE_MS = 30_000;
 
-export const rebillSchema = z.object({ from: isoDateSchema });
-export const pauseSchema = z
-  .object({ from: isoDateSchema, until: isoDateSchema, itemNumbers: z.array(z.string().min(1).max(100)).min(1).optional() })
-  .refine((pause) => pause.until > pause.from, { path: ['until'], message: 'must be after from' });
-export const changeSubscriptionSchema = z.object({
-  effectiveDate: isoDateSchema,
-  items: z
-    .array(z.object({ itemNumber: z.string().min(1).max(100), quantity: positiveDecimalSchema }))
-    .min(1),
-});
-export const terminateSchema = z.object({ endDate: isoDateSchema.optional() });
 export const cancelSchema = z.object({ reason: z.string().max(500).optional() }).default({});
 
 /**

@@ -118,6 +118,20 @@ describe('lists in requests are capped', () => {
     expectFieldProblem(response, 'invoiceNumbers');
     expect(JSON.stringify(response.body.errors)).toContain('at most 10000 invoices');
   });
+
+  test('contract commands: a pause naming 101 items, a change to 101 items and a re-billing from 1999 are refused with 400 naming the field', async () => {
+    const { contractNumber } = await created(await api.call('POST', '/Contracts', dailyContract({ startDate: today })));
+    const many = Array.from({ length: 101 }, (_, index) => dailyItems[index % dailyItems.length]!);
+    const pause = await api.call('POST', `/Contracts/${contractNumber}/pause`, { from: addDays(today, 1), until: addDays(today, 5), itemNumbers: many });
+    expectFieldProblem(pause, 'itemNumbers');
+    expect(JSON.stringify(pause.body.errors)).toContain('at most 100 items');
+    const change = await api.call('POST', `/Contracts/${contractNumber}/Subscription`, { effectiveDate: today, items: many.map((itemNumber) => ({ itemNumber, quantity: '1' })) });
+    expectFieldProblem(change, 'items');
+    expect(JSON.stringify(change.body.errors)).toContain('at most 100 items');
+    const rebill = await api.call('POST', `/Contracts/${contractNumber}/rebill`, { from: '1999-12-31' });
+    expectFieldProblem(rebill, 'from');
+    expect(JSON.stringify(rebill.body.errors)).toContain('must not be before 2000-01-01');
+  });
 });
 
 describe('billing runs of the worker', () => {
