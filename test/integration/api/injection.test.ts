@@ -74,7 +74,7 @@ beforeAll(async () => {
   const contract = await api.call('POST', '/Contracts', {
     customerNumber,
     accountNumber,
-    startDate: '2099-01-01',
+    startDate: '2050-01-01',
     billingInterval: { count: 1, unit: 'MONTH' },
     subscription: [{ itemNumber: 'BASE', quantity: '1' }],
   });
@@ -162,7 +162,7 @@ describe.each(HOSTILE)('%s', (_name, value) => {
   });
 
   test('in the references of a new contract', async () => {
-    const contract = { customerNumber, accountNumber, startDate: '2099-01-01', billingInterval: { count: 1, unit: 'MONTH' }, subscription: [{ itemNumber: 'BASE' }] };
+    const contract = { customerNumber, accountNumber, startDate: '2050-01-01', billingInterval: { count: 1, unit: 'MONTH' }, subscription: [{ itemNumber: 'BASE' }] };
     for (const field of ['customerNumber', 'accountNumber', 'subscription.0.itemNumber']) {
       const payload = withField(contract, field.replace('.0.', '.'), value);
       if (field.startsWith('subscription')) payload.subscription = [{ itemNumber: value }];

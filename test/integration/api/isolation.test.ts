@@ -110,6 +110,7 @@ const FOREIGN_CALLS: ForeignCall[] = [
   { route: 'GET /Invoices', method: 'GET', path: () => `/Invoices?customerNumber=${a.customerNumber}`, expect: 'LIST_WITHOUT_A' },
   { route: 'GET /Invoices/:invoiceNumber', method: 'GET', path: () => `/Invoices/${a.invoiceNumber}`, expect: 'NOT_FOUND' },
   { route: 'POST /Invoices/:invoiceNumber/cancel', method: 'POST', path: () => `/Invoices/${a.invoiceNumber}/cancel`, body: () => ({ reason: 'fremd' }), expect: 'NOT_FOUND' },
+  { route: 'POST /Invoices/:invoiceNumber/resendMail', method: 'POST', path: () => `/Invoices/${a.invoiceNumber}/resendMail`, expect: 'NOT_FOUND' },
   { route: 'GET /InvoiceCorrections/:invoiceCorrectionNumber', method: 'GET', path: () => `/InvoiceCorrections/${a.correctionNumber}`, expect: 'NOT_FOUND' },
   { route: 'GET /Invoices/:invoiceNumber/Document', method: 'GET', path: () => `/Invoices/${a.invoiceNumber}/Document`, expect: 'NOT_FOUND' },
   { route: 'GET /Invoices/:invoiceNumber/Document', method: 'GET', path: () => `/Invoices/${a.invoiceNumber}/Document?format=xrechnung`, expect: 'NOT_FOUND' },
@@ -250,7 +251,7 @@ beforeAll(async () => {
   a.contractNumber = (await created(api.call('POST', '/Contracts', {
     customerNumber: a.customerNumber,
     accountNumber: a.accountNumber,
-    startDate: '2099-01-01',
+    startDate: '2050-01-01',
     billingInterval: { count: 1, unit: 'MONTH' },
     subscription: [{ itemNumber: a.itemNumber, quantity: '1' }],
   }))).contractNumber;
