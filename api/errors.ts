@@ -6,7 +6,7 @@ import { BillingError } from '../billing/errors';
 import type { Logger } from '../config/logger';
 import { OperationError, type OperationErrorKind } from '../operations/errors';
 
-/** Stable error keys of the public API (API.md); clients branch on these, never on text. */
+/** Stable error keys of the public API (the OpenAPI document lists them); clients branch on these, never on text. */
 export const ERROR_KEYS = [
   'INCORRECT_INPUT_DATA',
   'NOT_FOUND',

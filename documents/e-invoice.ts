@@ -254,7 +254,7 @@ class EInvoiceGenerator {
     formatter.fillInvoiceDefaults(invoice);
     const preceding = options.precedingInvoice;
     if (preceding) {
-      // the library's CII output loses BT-25 (TOOLCHAIN.md), so the reference goes into the rendered XML
+      // @e-invoice-eu/core's CII output drops the preceding-invoice reference (BT-25), so it goes into the rendered XML
       const render = formatter.renderXML.bind(formatter);
       formatter.renderXML = (data: object) => withPrecedingInvoiceReference(render(data), preceding);
     }

@@ -5,7 +5,8 @@ import { wallClockAt } from '../billing/zoned-date';
 
 /*
  * A SEPA core direct debit initiation (pain.008.001.08) written with the `sepa` package. Plain data in, the
- * XML text out: no I/O, no clock. What the package needs is met here, at its boundary only (TOOLCHAIN.md):
+ * XML text out: no I/O, no clock. What the package needs is met here, at its boundary only (the `sepa`
+ * package 3.0.0 crashes on string amounts, reads dates in local time and misplaces the purpose code):
  * amounts become JS numbers at the very last moment and the control sums are checked against the exact
  * decimal sum afterwards; dates are handed over as local dates that carry the project's calendar day and
  * wall-clock time, since the package prints local time; no purpose code (the package would write it where the

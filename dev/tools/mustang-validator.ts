@@ -6,7 +6,7 @@ import { findOnPath, toolDirectories } from './cache';
 
 const run = promisify(execFile);
 
-/** 2.26.0's parent POM is missing on Maven Central (TOOLCHAIN.md). */
+/** Not 2.26.0: its parent POM is missing on Maven Central, so Maven cannot resolve it. */
 export const MUSTANG_VALIDATOR_VERSION = '2.25.0';
 
 const POM = `<?xml version="1.0" encoding="UTF-8"?>

@@ -6,7 +6,7 @@ import { findOnPath, toolDirectories } from './cache';
 
 const run = promisify(execFile);
 
-/** The ISO 20022 schemas are not on npm; hbci4j ships them at its jar root (TOOLCHAIN.md). */
+/** The ISO 20022 schemas are not on npm; the Maven artifact of hbci4j ships them at its jar root. */
 export const HBCI4J_VERSION = '4.1.7';
 const ARTIFACT = `com.github.hbci4j:hbci4j-core:${HBCI4J_VERSION}`;
 export const PAIN_008_SCHEMA = 'pain.008.001.08.xsd';
