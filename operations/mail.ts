@@ -123,13 +123,13 @@ async function withTimeout<T>(work: PromiseLike<T>, ms: number): Promise<T> {
  * The SMTP server has accepted the mail: recording that must outlast a database restart, because a failed
  * attempt makes Temporal send the mail again. Retries on the pool when the reserved connection went down.
  */
-async function recordSent(deps: { sql: Sql; logger: Logger }, connection: Sql, record: MailRecord, id: string, messageId: string, note: string | null = null): Promise<void> {
+async function recordSent(deps: { sql: Sql; logger: Logger }, connection: Sql, record: MailRecord, id: string, messageId: string): Promise<void> {
   const deadline = Date.now() + RECORD_SENT_PATIENCE_MS;
   let database = connection;
   for (let attempt = 1; ; attempt += 1) {
     try {
       // a connection that died with its server can leave a query unanswered rather than failed
-      await withTimeout(recordMailSent(database, id, messageId, note), RECORD_SENT_ATTEMPT_MS);
+      await withTimeout(recordMailSent(database, id, messageId), RECORD_SENT_ATTEMPT_MS);
       return;
     } catch (error) {
       if (Date.now() >= deadline) throw error;

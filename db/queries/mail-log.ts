@@ -97,9 +97,9 @@ export async function markMailCommitting(connection: Sql, id: string, statementT
   }
 }
 
-/** The SMTP server has the mail; `note` says so when it was only inferred (an attempt died after the mark). */
-export async function recordMailSent(sql: Queryable, id: string, messageId: string, note: string | null): Promise<void> {
-  await sql`update mail_log set status = 'SENT', error = ${note}, sent_at = now(), message_id = ${messageId} where id = ${id}`;
+/** The SMTP server has accepted the mail. */
+export async function recordMailSent(sql: Queryable, id: string, messageId: string): Promise<void> {
+  await sql`update mail_log set status = 'SENT', error = null, sent_at = now(), message_id = ${messageId} where id = ${id}`;
 }
 
 /** Whether the SMTP server has the mail is unknown: an attempt was cut off after COMMITTING. */
