@@ -102,14 +102,16 @@ test('an account change signalled while the run is about to continue as new make
       const { nextBillingDate } = await waitFor(() => handle.query(contractStateQuery), (state) => state.billingRuns === 1 && state.nextBillingDate !== null);
       // 11.90 booked; the next 11.90 breaks the limit of 15: the run on the next billing date pauses, and
       // while it is under way the customer pays (see runBilling below)
-      // not awaited: the run it triggers is watched below; once the test ends, the environment closes its channel
-      harness.advancePast(nextBillingDate!).catch(() => undefined);
+      // the clock moves while the run it triggers is watched below; the test waits for the move before it ends,
+      // since a call still in flight when the environment closes its channel fails outside any test
+      const clockMoved = harness.advancePast(nextBillingDate!);
       const resumed = await waitFor(() => handle.query(contractStateQuery), (state) => signalled && state.status === 'ACTIVE' && state.billingRuns >= 3, 30_000);
       expect(resumed.pauseReason).toBeNull();
       const invoices = await invoicesOf(harness.sql, contract.contractId);
       expect(invoices).toHaveLength(2);
       expect(invoices[1]!.grossTotal).toBe('11.9000');
       await handle.terminate('test finished');
+      await clockMoved;
     },
     (real) => ({
       ...real,
