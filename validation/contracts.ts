@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { addInterval } from '../billing/calendar';
 import { duePeriodsFrom, MAX_CATCH_UP_PERIODS } from '../billing/generation';
+import { MAX_SUBSCRIPTION_ITEMS } from '../billing/limits';
 import type { IsoDate } from '../billing/types';
 import { isoDateSchema, positiveDecimalSchema } from './fields';
 
@@ -22,8 +23,7 @@ import { isoDateSchema, positiveDecimalSchema } from './fields';
 
 export const EARLIEST_CONTRACT_DATE: IsoDate = '2000-01-01';
 export const CONTRACT_YEARS_AHEAD = 30;
-export const MAX_SUBSCRIPTION_ITEMS = 100;
-export { MAX_CATCH_UP_PERIODS };
+export { MAX_CATCH_UP_PERIODS, MAX_SUBSCRIPTION_ITEMS };
 
 /** Today's calendar date in UTC: the limits do not depend on a project's time zone. */
 function todayUtc(): IsoDate {

@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { isIsoDate } from '../billing/calendar';
+import { MAX_SUBSCRIPTION_ITEMS } from '../billing/limits';
 import type { DecimalString, IsoDate } from '../billing/types';
 
 /** Everything the API and the contract workflow share: ids, the task queue name and the messages. */
@@ -191,11 +192,15 @@ export function validatePauseRequest(request: PauseRequest): void {
   if (request.itemNumbers !== undefined && (!Array.isArray(request.itemNumbers) || request.itemNumbers.length === 0)) {
     throw new Error('itemNumbers: must be a non-empty list when given');
   }
+  if (request.itemNumbers !== undefined && request.itemNumbers.length > MAX_SUBSCRIPTION_ITEMS) {
+    throw new Error(`itemNumbers: at most ${MAX_SUBSCRIPTION_ITEMS} items`);
+  }
 }
 
 export function validateChangeSubscriptionRequest(request: ChangeSubscriptionRequest): void {
   requireDate(request?.effectiveDate, 'effectiveDate');
   if (!Array.isArray(request.items) || request.items.length === 0) throw new Error('items: at least one item');
+  if (request.items.length > MAX_SUBSCRIPTION_ITEMS) throw new Error(`items: at most ${MAX_SUBSCRIPTION_ITEMS} items`);
   request.items.forEach((item, index) => {
     if (typeof item.itemNumber !== 'string' || item.itemNumber.length === 0) throw new Error(`items.${index}.itemNumber: required`);
     if (typeof item.quantity !== 'string' || !DECIMAL.test(item.quantity) || /^0+(\.0+)?$/.test(item.quantity)) {

@@ -152,3 +152,21 @@ test('an interim invoice racing the billing run and the same command twice under
     await handle.terminate('test finished');
   });
 });
+
+test('a command sent to the workflow directly with more than 100 items is refused by its validator and changes nothing', async () => {
+  const start = await harness.today();
+  const { contract, itemNumber } = await contractWith({ unit: 'MONTH', count: 1, inAdvance: true, price: '10.00', start });
+  await harness.withWorker(async () => {
+    const handle = await harness.startContract(contract);
+    const before = await waitFor(() => handle.query(contractStateQuery), (state) => state.billingRuns === 1);
+    const many = Array.from({ length: 101 }, (_, index) => `${itemNumber}-${index}`);
+    await expectRefused(
+      handle.executeUpdate(changeSubscriptionUpdate, { args: [{ effectiveDate: addDays(start, 5), items: many.map((number) => ({ itemNumber: number, quantity: '1' })) }] }),
+      /items: at most 100 items/,
+    );
+    await expectRefused(handle.executeUpdate(pauseUpdate, { args: [{ from: addDays(start, 5), until: addDays(start, 9), itemNumbers: many }] }), /itemNumbers: at most 100 items/);
+    expect(await handle.query(contractStateQuery)).toEqual(before);
+    expect(await invoicesOf(harness.sql, contract.contractId)).toHaveLength(1);
+    await handle.terminate('test finished');
+  });
+});
