@@ -64,7 +64,8 @@ async function spawnOnPort(options: EmbeddedPostgresOptions, port: number): Prom
   signal?.throwIfAborted();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'dev/postgres-server.ts'), dataDir, String(port)], {
     cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // stdin stays open and unused: the server stops when it closes, i.e. when this process is gone
+    stdio: ['pipe', 'pipe', 'pipe'],
     detached: ownProcessGroup,
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
