@@ -1,6 +1,6 @@
 import type { Queryable } from '../client';
 
-export type LedgerEntryType = 'OPENING_BALANCE' | 'INVOICE' | 'CORRECTION' | 'PAYMENT' | 'CREDIT' | 'DEBIT' | 'TOPUP';
+export type LedgerEntryType = 'OPENING_BALANCE' | 'INVOICE' | 'CORRECTION' | 'PAYMENT' | 'CREDIT' | 'DEBIT' | 'TOPUP' | 'RETURN' | 'FEE';
 
 export interface LedgerEntry {
   id: string;
