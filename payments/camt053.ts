@@ -1,4 +1,5 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { decimal } from '../billing/money';
 import {
   checkedAmount,
   checkedDate,
@@ -6,6 +7,7 @@ import {
   sha256,
   StatementFormatError,
   type IncomingPayment,
+  type IncomingReturn,
   type ParsedStatement,
   type SkippedEntry,
   type StatementFormat,
@@ -18,6 +20,11 @@ import {
  * - Every value stays text: the parser converts no numbers, so `100.10` reaches the books as "100.10".
  * - Only booked (`Sts` BOOK) credit entries (`CdtDbtInd` CRDT) that are not reversals are payments; debit,
  *   pending and reversal entries come back as skipped with the reason.
+ * - A booked debit entry whose transactions carry return information (`RtrInf`) is a returned direct debit
+ *   (Rücklastschrift): one return per transaction with `RtrInf`, with its reason code, the collection's
+ *   end-to-end id and mandate, and the bank's charges (`Chrgs`: in .001.02 `Amt` or `TtlChrgsAndTaxAmt`,
+ *   in .001.08 `TtlChrgsAndTaxAmt` or the `Rcrd` amounts), read from the transaction, else from the entry
+ *   (then charged once, with the entry's first return). A return is keyed like a payment.
  * - An entry that carries several transactions (a batch booking) becomes one payment per transaction when
  *   every transaction states its amount and they add up to the entry; otherwise the entry is one payment.
  * - The business key of a payment is the bank's reference: the transaction's or entry's AcctSvcrRef
@@ -31,7 +38,7 @@ const NAMESPACE_FORMATS: Record<string, StatementFormat> = {
   'urn:iso:std:iso:20022:tech:xsd:camt.053.001.08': 'camt.053.001.08',
 };
 
-const REPEATED = new Set(['Stmt', 'Ntry', 'NtryDtls', 'TxDtls', 'Ustrd', 'Strd', 'Bal']);
+const REPEATED = new Set(['Stmt', 'Ntry', 'NtryDtls', 'TxDtls', 'Ustrd', 'Strd', 'Bal', 'Chrgs', 'Rcrd', 'RtrInf']);
 
 const parser = new XMLParser({
   ignoreAttributes: false,
@@ -76,6 +83,7 @@ export function parseCamt053(xml: string): ParsedStatement {
   if (statements.length === 0) throw new StatementFormatError('BkToCstmrStmt', 'holds no Stmt');
 
   const payments: IncomingPayment[] = [];
+  const returns: IncomingReturn[] = [];
   const skipped: SkippedEntry[] = [];
   let firstIban: string | null = null;
   statements.forEach((statement, statementIndex) => {
@@ -87,10 +95,10 @@ export function parseCamt053(xml: string): ParsedStatement {
     if (!iban) throw new StatementFormatError(`${path}.Acct.Id`, 'names no account');
     firstIban ??= iban;
     list(statement, 'Ntry').forEach((entry, entryIndex) => {
-      readEntry(entry, { path: `${path}.Ntry[${entryIndex}]`, position: `Stmt ${statementIndex + 1} / Ntry ${entryIndex + 1}`, statementId, iban, entryIndex }, payments, skipped);
+      readEntry(entry, { path: `${path}.Ntry[${entryIndex}]`, position: `Stmt ${statementIndex + 1} / Ntry ${entryIndex + 1}`, statementId, iban, entryIndex }, { payments, returns, skipped });
     });
   });
-  return { format, statementKey: `camt:${firstIban}:${messageId ?? sha256(content)}`, messageId: messageId ?? null, accountIban: firstIban, payments, skipped };
+  return { format, statementKey: `camt:${firstIban}:${messageId ?? sha256(content)}`, messageId: messageId ?? null, accountIban: firstIban, payments, returns, skipped };
 }
 
 interface EntryContext {
@@ -101,7 +109,13 @@ interface EntryContext {
   entryIndex: number;
 }
 
-function readEntry(entry: Node, context: EntryContext, payments: IncomingPayment[], skipped: SkippedEntry[]): void {
+interface Readings {
+  payments: IncomingPayment[];
+  returns: IncomingReturn[];
+  skipped: SkippedEntry[];
+}
+
+function readEntry(entry: Node, context: EntryContext, { payments, returns, skipped }: Readings): void {
   const { path, position } = context;
   const amountNode = child(entry, 'Amt');
   const currency = attribute(amountNode, 'Ccy') ?? '';
@@ -112,8 +126,12 @@ function readEntry(entry: Node, context: EntryContext, payments: IncomingPayment
   const status = typeof statusNode === 'object' ? text(child(statusNode as Node, 'Cd')) ?? text(child(statusNode as Node, 'Prtry')) : text(statusNode);
   const reversal = text(child(entry, 'RvslInd')) === 'true';
 
-  if (direction === 'DBIT') return void skipped.push({ position, amount, currency, reason: 'outgoing payment (DBIT)' });
+  const transactions = list(entry, 'NtryDtls').flatMap((details) => list(details, 'TxDtls'));
+  const isReturn = direction === 'DBIT' && transactions.some((transaction) => list(transaction, 'RtrInf').length > 0);
+  if (direction === 'DBIT' && !isReturn) return void skipped.push({ position, amount, currency, reason: 'outgoing payment (DBIT)' });
   if (status !== 'BOOK') return void skipped.push({ position, amount, currency, reason: `not booked (status ${status ?? 'missing'})` });
+  // a bank may mark a return as the reversal of the collection's credit: it is a return all the same
+  if (isReturn) return readReturns(entry, context, { amount, currency, transactions }, returns);
   if (reversal) return void skipped.push({ position, amount, currency, reason: 'reversal of an earlier debit (RvslInd)' });
 
   const bookingDate = readDate(entry, 'BookgDt', path) ?? readDate(entry, 'ValDt', path);
@@ -121,7 +139,6 @@ function readEntry(entry: Node, context: EntryContext, payments: IncomingPayment
   const valueDate = readDate(entry, 'ValDt', path);
   const entryBankReference = bounded(`${path}.AcctSvcrRef`, text(child(entry, 'AcctSvcrRef')));
   const entryReference = bounded(`${path}.NtryRef`, text(child(entry, 'NtryRef')));
-  const transactions = list(entry, 'NtryDtls').flatMap((details) => list(details, 'TxDtls'));
 
   const transactionAmounts = transactions.map((transaction, index) => {
     const node = child(transaction, 'Amt') ?? child(child(child(transaction, 'AmtDtls'), 'TxAmt'), 'Amt');
@@ -177,6 +194,132 @@ function readEntry(entry: Node, context: EntryContext, payments: IncomingPayment
       bankReference: bankReference ?? null,
     });
   }
+}
+
+/**
+ * The returns of a booked debit entry: one per transaction that carries `RtrInf`. The amount returned is
+ * the collection's: the transaction's instructed amount (`AmtDtls/InstdAmt`) when given, else its amount,
+ * else (one transaction) the entry's; charges the bank says it included (`ChrgInclInd`) are taken out of an
+ * amount that is not the instructed one. Transactions without `RtrInf` in such an entry are skipped.
+ */
+function readReturns(
+  entry: Node,
+  context: EntryContext,
+  booked: { amount: string; currency: string; transactions: Node[] },
+  returns: IncomingReturn[],
+): void {
+  const { path, position } = context;
+  const { currency, transactions } = booked;
+  const bookingDate = readDate(entry, 'BookgDt', path) ?? readDate(entry, 'ValDt', path);
+  if (!bookingDate) throw new StatementFormatError(`${path}.BookgDt`, 'is missing');
+  const entryBankReference = bounded(`${path}.AcctSvcrRef`, text(child(entry, 'AcctSvcrRef')));
+  const entryReference = bounded(`${path}.NtryRef`, text(child(entry, 'NtryRef')));
+  const entryCharges = readCharges(entry, `${path}.Chrgs`, currency);
+  const transactionsCarryCharges = transactions.some((transaction) => list(transaction, 'Chrgs').length > 0);
+  const single = transactions.length === 1;
+  let entryChargesTaken = transactionsCarryCharges;
+
+  transactions.forEach((transaction, index) => {
+    const where = `${path}.NtryDtls.TxDtls[${index}]`;
+    const information = list(transaction, 'RtrInf')[0];
+    if (!information) return;
+    const charges = transactionsCarryCharges ? readCharges(transaction, `${where}.Chrgs`, currency) : entryChargesTaken ? NO_CHARGES : entryCharges;
+    entryChargesTaken = true;
+    const details = child(transaction, 'AmtDtls');
+    const instructed = amountOf(child(child(details, 'InstdAmt'), 'Amt'), `${where}.AmtDtls.InstdAmt.Amt`);
+    const stated = amountOf(child(transaction, 'Amt') ?? child(child(details, 'TxAmt'), 'Amt'), `${where}.Amt`) ?? (single ? { amount: booked.amount, currency } : null);
+    if (!instructed && !stated) throw new StatementFormatError(`${where}.Amt`, 'a returned transaction in an entry of several must state its amount');
+    let amount: string;
+    if (instructed) {
+      amount = instructed.amount;
+    } else {
+      const returned = decimal(stated!.amount).minus(charges.included);
+      if (returned.lte(0)) throw new StatementFormatError(`${where}.Amt`, `the charges included (${charges.included}) are not less than the amount ${stated!.amount}`);
+      amount = returned.toFixed();
+    }
+    const returnCurrency = instructed?.currency ?? stated!.currency;
+    if (returnCurrency !== currency) throw new StatementFormatError(`${where}.Amt`, `currency ${returnCurrency} differs from the entry's ${currency}`);
+
+    const refs = child(transaction, 'Refs');
+    const endToEndId = bounded(`${where}.Refs.EndToEndId`, text(child(refs, 'EndToEndId')));
+    const mandateReference = bounded(`${where}.Refs.MndtId`, text(child(refs, 'MndtId')) ?? text(child(child(child(transaction, 'RltdPties'), 'Cdtr'), 'MndtId')));
+    const transactionBankReference = bounded(`${where}.Refs.AcctSvcrRef`, text(child(refs, 'AcctSvcrRef')));
+    const reason = child(information, 'Rsn');
+    const reasonCode = bounded(`${where}.RtrInf.Rsn`, text(child(reason, 'Cd')) ?? text(child(reason, 'Prtry')));
+    const additional = list(information, 'AddtlInf').map((line) => text(line) ?? '').filter((line) => line !== '');
+    const remittance = list(child(transaction, 'RmtInf'), 'Ustrd').map((line) => text(line) ?? '');
+    const reference = [...remittance, text(child(transaction, 'AddtlTxInf')) ?? ''].filter((line) => line !== '').join(' ');
+    const splitIndex = single ? null : index;
+    returns.push({
+      position: splitIndex === null ? position : `${position} / TxDtls ${index + 1}`,
+      businessKey: paymentKey(context, splitIndex, {
+        entryBankReference,
+        transactionBankReference,
+        entryReference,
+        fields: ['return', amount, currency, bookingDate, endToEndId ?? null, mandateReference ?? null, reasonCode ?? null],
+      }),
+      bookingDate,
+      amount,
+      currency,
+      reasonCode: reasonCode ?? null,
+      reasonInformation: additional.length > 0 ? additional.join(' ') : null,
+      endToEndId: endToEndId && endToEndId !== 'NOTPROVIDED' ? endToEndId : null,
+      mandateReference: mandateReference ?? null,
+      fee: charges.total,
+      reference,
+      bankReference: (splitIndex === null ? entryBankReference ?? transactionBankReference : transactionBankReference ?? entryBankReference) ?? entryReference ?? null,
+    });
+  });
+}
+
+interface Charges {
+  /** What the bank charged, "0" when nothing. */
+  total: string;
+  /** The part of it the bank says is included in the booked amount (`ChrgInclInd`). */
+  included: string;
+}
+
+const NO_CHARGES: Charges = { total: '0', included: '0' };
+
+/**
+ * The charges on an entry or a transaction. .001.02 repeats `Chrgs` (each with `TtlChrgsAndTaxAmt` or
+ * `Amt`); .001.08 has one `Chrgs` with a `TtlChrgsAndTaxAmt` and `Rcrd` records. A record credited back
+ * (`CdtDbtInd` CRDT) lowers the total.
+ */
+function readCharges(node: Node, path: string, currency: string): Charges {
+  let total = decimal('0');
+  let included = decimal('0');
+  list(node, 'Chrgs').forEach((charges, chargesIndex) => {
+    const records = list(charges, 'Rcrd');
+    const parts = records.length > 0 ? records : [charges];
+    let sumOfParts = decimal('0');
+    parts.forEach((part, partIndex) => {
+      const where = records.length > 0 ? `${path}[${chargesIndex}].Rcrd[${partIndex}]` : `${path}[${chargesIndex}]`;
+      const value = chargeOf(child(part, 'Amt') ?? (records.length > 0 ? undefined : child(part, 'TtlChrgsAndTaxAmt')), `${where}.Amt`, currency);
+      if (!value) return;
+      const signed = text(child(part, 'CdtDbtInd')) === 'CRDT' ? decimal(value.amount).negated() : decimal(value.amount);
+      sumOfParts = sumOfParts.plus(signed);
+      if (text(child(part, 'ChrgInclInd')) === 'true') included = included.plus(signed);
+    });
+    const stated = chargeOf(child(charges, 'TtlChrgsAndTaxAmt'), `${path}[${chargesIndex}].TtlChrgsAndTaxAmt`, currency);
+    total = total.plus(records.length > 0 && stated ? decimal(stated.amount) : sumOfParts);
+  });
+  if (total.isNegative()) throw new StatementFormatError(path, `charges add up to ${total.toFixed()}, less than zero`);
+  return { total: total.toFixed(), included: included.toFixed() };
+}
+
+/** A charge may be zero (a bank that waives its fee still reports it); otherwise it is checked like an amount. */
+function chargeOf(node: Node | undefined, path: string, currency: string): { amount: string; currency: string } | null {
+  if (node && /^0+(\.0+)?$/.test(text(node) ?? '')) return { amount: '0', currency: attribute(node, 'Ccy') ?? currency };
+  return amountOf(node, path, currency);
+}
+
+function amountOf(node: Node | undefined, path: string, expectedCurrency?: string): { amount: string; currency: string } | null {
+  if (!node) return null;
+  const currency = attribute(node, 'Ccy') ?? '';
+  const amount = checkedAmount(path, text(node) ?? '', currency);
+  if (expectedCurrency !== undefined && currency !== expectedCurrency) throw new StatementFormatError(path, `currency ${currency} differs from the entry's ${expectedCurrency}`);
+  return { amount, currency };
 }
 
 /**

@@ -141,7 +141,7 @@ class PaymentRows {
     if (this.columns === null) {
       throw new StatementFormatError('(file)', `the file is empty; it needs a header row such as ${PAYMENT_CSV_COLUMNS.slice(0, 6).join(this.delimiter)}`);
     }
-    return { format: 'csv', statementKey: `csv:${sha256(this.content)}`, messageId: null, accountIban: null, payments: this.payments, skipped: [] };
+    return { format: 'csv', statementKey: `csv:${sha256(this.content)}`, messageId: null, accountIban: null, payments: this.payments, returns: [], skipped: [] };
   }
 }
 

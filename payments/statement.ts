@@ -30,6 +30,64 @@ export interface SkippedEntry {
   reason: string;
 }
 
+/**
+ * A returned direct debit (Rücklastschrift) read from a bank statement: the bank took back what it had
+ * credited for one of our collections, and says why with an ISO 20022 reason code.
+ */
+export interface IncomingReturn {
+  /** Where it stands in the file: `Stmt 1 / Ntry 3`, `Stmt 1 / Ntry 3 / TxDtls 2`. */
+  position: string;
+  /** Unique per project, formed like a payment's: a second import of the same return finds it and books nothing. */
+  businessKey: string;
+  bookingDate: string;
+  /** The collection's amount that came back, greater than zero; the bank's fee is not in it. */
+  amount: DecimalString;
+  currency: string;
+  /** ISO 20022 return reason (`RtrInf/Rsn/Cd`, e.g. AM04), or the bank's proprietary code. */
+  reasonCode: string | null;
+  /** The bank's own words on the return (`RtrInf/AddtlInf`), when it gives any. */
+  reasonInformation: string | null;
+  /** The end-to-end id of the returned collection as our direct debit file set it. */
+  endToEndId: string | null;
+  mandateReference: string | null;
+  /** The bank's charges for the return, "0" when the statement names none. */
+  fee: DecimalString;
+  /** Remittance information of the returned collection, as the bank repeats it. */
+  reference: string;
+  bankReference: string | null;
+}
+
+/** What the ISO 20022 external return reason codes of SEPA direct debits mean, as the bank tells the creditor. */
+export const RETURN_REASONS: Readonly<Record<string, string>> = {
+  AC01: 'IBAN fehlerhaft (account identifier incorrect)',
+  AC04: 'Konto erloschen (account closed)',
+  AC06: 'Konto gesperrt (account blocked)',
+  AC13: 'Debitor ist Verbraucher (debtor account is a consumer account)',
+  AG01: 'Lastschrift bei diesem Konto nicht erlaubt (transaction forbidden)',
+  AG02: 'Ungültiger Transaktionscode (invalid bank operation code)',
+  AM04: 'Deckung unzureichend (insufficient funds)',
+  AM05: 'Doppelte Einreichung (duplication)',
+  BE05: 'Gläubiger unbekannt (unrecognised initiating party)',
+  CNOR: 'Bank des Gläubigers nicht erreichbar (creditor bank not registered)',
+  DNOR: 'Bank des Zahlers nicht erreichbar (debtor bank not registered)',
+  FF01: 'Ungültiges Dateiformat (invalid file format)',
+  MD01: 'Kein Mandat (no mandate)',
+  MD02: 'Mandatsdaten fehlen oder sind falsch (missing mandate information)',
+  MD06: 'Widerspruch des Zahlers (refund request by end customer)',
+  MD07: 'Zahler verstorben (end customer deceased)',
+  MS02: 'Widerspruch des Zahlers ohne Angabe von Gründen (refusal by the debtor)',
+  MS03: 'Grund nicht angegeben (reason not specified)',
+  RC01: 'BIC fehlerhaft (bank identifier incorrect)',
+  RR01: 'Regulatorische Angaben fehlen (missing debtor account or identification)',
+  RR02: 'Name oder Anschrift des Zahlers fehlt (missing debtor name or address)',
+  RR03: 'Name oder Anschrift des Gläubigers fehlt (missing creditor name or address)',
+  RR04: 'Regulatorische Gründe (regulatory reason)',
+  SL01: 'Besondere Dienstleistung der Bank des Zahlers (specific service offered by debtor agent)',
+};
+
+/** Return reasons after which the customer's mandate cannot be used again: the account is closed, blocked, or its holder died. */
+export const MANDATE_ENDING_RETURN_REASONS: ReadonlySet<string> = new Set(['AC04', 'AC06', 'MD07']);
+
 export type StatementFormat = 'camt.053.001.02' | 'camt.053.001.08' | 'csv';
 
 export interface ParsedStatement {
@@ -39,6 +97,8 @@ export interface ParsedStatement {
   messageId: string | null;
   accountIban: string | null;
   payments: IncomingPayment[];
+  /** Returned direct debits: debit entries that carry return information (`RtrInf`). */
+  returns: IncomingReturn[];
   skipped: SkippedEntry[];
 }
 
