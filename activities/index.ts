@@ -7,6 +7,7 @@ import type { TerminationRequest } from '../operations/contracts';
 import { notifyOperatorOfCreditLimit, sendInvoiceMail } from '../operations/mail';
 import type { Mailer } from '../mail/mailer';
 import { addDeliveryPause, cancelInvoice, changeSubscription, issueInterimInvoice, rebill, terminateContract } from './commands';
+import { createDunningActivities } from './dunning';
 import { asActivity } from './failures';
 
 export interface ActivityDependencies {
@@ -36,6 +37,7 @@ export function createActivities(deps: ActivityDependencies) {
     addDeliveryPause: (request: Parameters<typeof addDeliveryPause>[1]) => addDeliveryPause(attempt(), request),
     changeSubscription: (request: Parameters<typeof changeSubscription>[1]) => changeSubscription(attempt(), request),
     issueInterimInvoice: (request: Parameters<typeof issueInterimInvoice>[1]) => issueInterimInvoice(attempt(), request),
+    ...createDunningActivities(attempt),
   };
 }
 
@@ -65,3 +67,4 @@ function contractNumberOfWorkflowId(workflowId: string): string | undefined {
 export type ContractActivities = ReturnType<typeof createActivities>;
 /** What a billing run reports to the workflow, which knows the activities by their types alone. */
 export type { BillingRunResult } from '../operations/billing-runs';
+export type { DunningLook, DunningStepResult } from './dunning';

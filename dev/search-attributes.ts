@@ -1,6 +1,6 @@
 import type { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { CONTRACT_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 const INDEXED_VALUE_TYPE = {
   KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
@@ -8,7 +8,7 @@ const INDEXED_VALUE_TYPE = {
 } as const;
 
 /**
- * Registers the contract search attributes that the namespace lacks. `temporal server start-dev
+ * Registers the contract and dunning search attributes that the namespace lacks. `temporal server start-dev
  * --search-attribute` only works when the namespace is created, so an existing SQLite file needs this; it is
  * idempotent and safe to call on every start.
  */
@@ -19,7 +19,7 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
     throw error;
   });
   const known = new Set([...Object.keys(existing.customAttributes ?? {}), ...Object.keys(existing.systemAttributes ?? {})]);
-  const missing = CONTRACT_SEARCH_ATTRIBUTES.filter((key) => !known.has(key.name));
+  const missing = SEARCH_ATTRIBUTES.filter((key) => !known.has(key.name));
   if (missing.length === 0) return [];
   await connection.operatorService.addSearchAttributes({
     namespace,

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { CONTRACT_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { killDescendants } from './process-tree';
 import { ensureSearchAttributes } from './search-attributes';
 
@@ -64,7 +64,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     'warn',
     ...(options.uiPort === null ? ['--headless'] : ['--ui-port', String(options.uiPort)]),
     ...(options.dbFile === null ? [] : ['--db-filename', options.dbFile, ...SQLITE_PRAGMAS]),
-    ...CONTRACT_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${key.type === 'DATETIME' ? 'Datetime' : 'Keyword'}`]),
+    ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${key.type === 'DATETIME' ? 'Datetime' : 'Keyword'}`]),
   ];
   if (options.dbFile) await fs.mkdir(path.dirname(options.dbFile), { recursive: true });
   const child = spawn(options.cliPath, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
@@ -167,7 +167,7 @@ async function startThroughSdk(options: DevServerOptions): Promise<TemporalDevSe
       ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
       ...(options.uiPort === null ? {} : { ui: true, uiPort: options.uiPort }),
       extraArgs: options.dbFile ? SQLITE_PRAGMAS : [],
-      searchAttributes: [...CONTRACT_SEARCH_ATTRIBUTES],
+      searchAttributes: [...SEARCH_ATTRIBUTES],
     },
   });
   if (options.signal?.aborted) {

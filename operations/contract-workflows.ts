@@ -3,7 +3,9 @@ import { WorkflowIdReusePolicy, type UpdateDefinition } from '@temporalio/common
 import type { Logger } from '../config/logger';
 import type { Queryable, Sql } from '../db/client';
 import { listContractsAwaitingWorkflow, listRunningContractsOfAccount, recordWorkflowStarted } from '../db/queries/contracts';
+import { listRunningDunningOfAccount } from '../db/queries/dunning';
 import { accountChangedSignal, contractWorkflowId } from '../workflows/definitions';
+import { dunningRecheckSignal } from '../workflows/dunning-definitions';
 // the type only: callers start the workflow by its name, so the API never loads the workflow's code
 import type { contractWorkflow } from '../workflows/contract-workflow';
 import { ContractNumberKey, ContractStatusKey, CustomerNumberKey, NextBillingDateKey } from '../workflows/search-attributes';
@@ -13,15 +15,15 @@ const CONTRACT_WORKFLOW_TYPE = 'contractWorkflow';
 
 /**
  * Tells every running contract billed on this account that its balance or limit changed, so that a
- * contract paused for the credit limit can bill what it accrued. Contracts that are not paused ignore it.
+ * contract paused for the credit limit can bill what it accrued, and every dunning of an invoice on it, so
+ * that a paid invoice's dunning ends now. Contracts that are not paused ignore it.
  */
 export async function notifyAccountChanged(sql: Queryable, temporal: Client, accountId: string): Promise<void> {
-  const contracts = await listRunningContractsOfAccount(sql, accountId);
-  await Promise.allSettled(
-    contracts.map((contract) =>
-      temporal.workflow.getHandle(contractWorkflowId(contract.contractNumber, contract.projectId)).signal(accountChangedSignal),
-    ),
-  );
+  const [contracts, dunnings] = await Promise.all([listRunningContractsOfAccount(sql, accountId), listRunningDunningOfAccount(sql, accountId)]);
+  await Promise.allSettled([
+    ...contracts.map((contract) => temporal.workflow.getHandle(contractWorkflowId(contract.contractNumber, contract.projectId)).signal(accountChangedSignal)),
+    ...dunnings.map((workflowId) => temporal.workflow.getHandle(workflowId).signal(dunningRecheckSignal)),
+  ]);
 }
 
 /**

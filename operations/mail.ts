@@ -1,8 +1,11 @@
 import type { Config } from '../config/config';
 import type { Logger } from '../config/logger';
 import type { Sql } from '../db/client';
+import { findCompanyDetails } from '../db/queries/company';
+import { findPreNotification } from '../db/queries/exports';
 import { findInvoiceMailFacts } from '../db/queries/invoices';
 import { logMailAttempt, markMailCommitting, recordMailFailed, recordMailSent, recordMailUncertain, recordUnsendableMail, releaseUncertainMail } from '../db/queries/mail-log';
+import { directDebitNotice } from '../documents/invoice-document';
 import { renderInvoicePdf } from '../documents/invoice-pdf';
 import type { Mailer, OutgoingMail } from '../mail/mailer';
 import { loadInvoiceDocument } from './documents';
@@ -29,7 +32,7 @@ interface MailRecord {
  * attempt is retried with backoff. The end-of-data mark, on which the server delivers, goes out only once the
  * database has marked the row COMMITTING; an attempt cut off after that leaves the mail UNCERTAIN (see below).
  */
-async function sendOnce(
+export async function sendOnce(
   deps: { sql: Sql; mailer: Mailer; logger: Logger },
   record: MailRecord,
   mail: Omit<OutgoingMail, 'messageId'>,
@@ -158,6 +161,10 @@ export async function sendInvoiceMail(
     return 'NO_RECIPIENT';
   }
   const pdf = await invoicePdfAttachment(deps, request);
+  // an invoice that announced its direct debit says so here too, instead of asking for a transfer
+  const directDebit = await findPreNotification(deps.sql, request.projectId, request.invoiceNumber);
+  const creditorId = directDebit ? ((await findCompanyDetails(deps.sql, request.projectId))?.sepaCreditorId ?? null) : null;
+  const currency = invoice.currency.trim();
   return sendOnce(deps, { projectId: request.projectId, kind: 'INVOICE', businessKey: request.invoiceNumber }, {
     to: invoice.email,
     ...(pdf ? { attachments: [pdf] } : {}),
@@ -166,8 +173,8 @@ export async function sendInvoiceMail(
       `Guten Tag ${invoice.customerName},`,
       '',
       `anbei erhalten Sie Ihre Rechnung ${request.invoiceNumber} vom ${germanDate(invoice.invoiceDate)} zum Vertrag ${invoice.contractNumber}.`,
-      `Rechnungsbetrag: ${invoice.grossTotal} ${invoice.currency.trim()}`,
-      `Zu zahlen bis ${germanDate(invoice.dueDate)}: ${invoice.amountDue} ${invoice.currency.trim()}`,
+      `Rechnungsbetrag: ${invoice.grossTotal} ${currency}`,
+      directDebit ? directDebitNotice(directDebit, creditorId, currency) : `Zu zahlen bis ${germanDate(invoice.dueDate)}: ${invoice.amountDue} ${currency}`,
       '',
       'Mit freundlichen Grüßen',
     ].join('\n'),

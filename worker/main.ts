@@ -6,6 +6,7 @@ import { temporalConnectionOptions } from '../config/temporal-connection';
 import { createSql } from '../db/client';
 import { createActivities } from '../activities';
 import { startPendingContractWorkflows } from '../operations/contract-workflows';
+import { startPendingDunningWorkflows } from '../operations/dunning';
 import { createMailer } from '../mail/mailer';
 import { startContractReconciler, type ContractReconciler } from './contract-reconciler';
 import { freePort } from './free-port';
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
           sdkMetricsUrl: `http://127.0.0.1:${sdkMetricsPort}/metrics`,
         });
 
-  // the contract outbox: workflows of contracts committed without one are started here
+  // the outboxes: workflows of contracts committed without one, and of open invoices without a dunning, start here
   const clientConnection = config.worker.reconcileIntervalMs > 0 ? await Connection.connect(connectionOptions) : null;
   const starts = clientConnection && {
     sql,
@@ -72,7 +73,15 @@ async function main(): Promise<void> {
   };
   const reconciler: ContractReconciler | null = starts
     ? startContractReconciler({
-        round: (limit) => startPendingContractWorkflows(starts, { limit }),
+        round: async (limit) => {
+          const contracts = await startPendingContractWorkflows(starts, { limit });
+          const dunning = await startPendingDunningWorkflows(starts, { limit });
+          return {
+            started: contracts.started + dunning.started,
+            alreadyStarted: contracts.alreadyStarted + dunning.alreadyStarted,
+            failed: contracts.failed + dunning.failed,
+          };
+        },
         intervalMs: config.worker.reconcileIntervalMs,
         logger,
       })

@@ -23,6 +23,7 @@ import {
   cancelInvoiceUpdate,
   changeSubscriptionUpdate,
   contractStateQuery,
+  dunningChangedSignal,
   interimInvoiceUpdate,
   pauseUpdate,
   rebillUpdate,
@@ -73,12 +74,16 @@ const commandsInWorker = proxyLocalActivities<ContractActivities>({
  *   time in the order they arrived, billing runs included.
  * - UPDATE_ANSWERS_CARRIED: a command repeated under its update id after continue-as-new ran again and put
  *   its old result into the state; now the answer is carried and returned without touching the state.
+ * - DUNNING_PAUSE: the contract pauses while an invoice on its account is dunned at a pausing level
+ *   (`dunningChanged`), and resumes and bills what it missed when the dunning ends. Histories before it never
+ *   got the signal, so they never reach the code behind it.
  */
 const COMMANDS_AS_LOCAL_ACTIVITIES = 'commands-as-local-activities';
 const INVOICE_MAIL_QUEUE = 'invoice-mail-queue';
 const MAIL_QUEUE_CARRIED = 'mail-queue-carried';
 const COMMANDS_IN_ARRIVAL_ORDER = 'commands-in-arrival-order';
 const UPDATE_ANSWERS_CARRIED = 'update-answers-carried';
+const DUNNING_PAUSE = 'dunning-pause';
 
 /** Before MAIL_QUEUE_CARRIED: mail waits for an SMTP server that may be down for a while, with slow backoff and no end. */
 const mail = proxyActivities<ContractActivities>({
@@ -128,6 +133,7 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
   /** The mails still to send, oldest first; one at a time, each once the command or billing run that queued it is done. */
   const mailQueue = carried.mailQueue;
   carried.accountChanged ??= false;
+  const pausedForDunning = (): boolean => state.pauseReason === 'DUNNING';
   let scheduleChanged = false;
   let commandRunning = false;
   /** The tickets of the commands and billing runs waiting for their turn, in arrival order. */
@@ -187,7 +193,8 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
   }
 
   function details(): string {
-    const pause = state.status === 'PAUSED' ? ` (paused: credit limit, short by ${state.creditShortfall})` : '';
+    const pause =
+      state.status !== 'PAUSED' ? '' : pausedForDunning() ? ' (paused: dunning, until the overdue invoices are paid)' : ` (paused: credit limit, short by ${state.creditShortfall})`;
     const waiting = mailQueue.length === 0 ? '' : `Mails waiting: ${mailQueue.length} (next: ${mailKeyOf(input.contractNumber, mailQueue[0]!)})`;
     const retrying = carried.mailRetry ? `Mail not sent yet, attempt ${carried.mailRetry.attempts} failed: ${carried.mailRetry.lastError}` : '';
     const failed =
@@ -315,6 +322,9 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
 
   /** Takes a billing run's outcome into the state; mails the invoice, or the operator once per pause. */
   async function absorb(result: BillingRunResult, asOf: IsoDate): Promise<void> {
+    // a command billed while dunning pauses the contract: the billing run recorded its own status, so the
+    // dunning pause is asked for again
+    if (pausedForDunning()) carried.dunningChanged = true;
     state.billingRuns += 1;
     state.status = result.status;
     state.nextBillingDate = result.nextBillingDate;
@@ -378,6 +388,31 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
     // carried: a signal that arrives while the run is about to continue as new is acted on by the next run
     carried.accountChanged = true;
   });
+  setHandler(dunningChangedSignal, () => {
+    carried.dunningChanged = true;
+  });
+
+  /**
+   * Asks the books whether dunning pauses the contract and records it there (activity applyDunningPause).
+   * Returns true when the contract was released from a dunning pause and is to bill what it missed.
+   */
+  async function applyDunning(): Promise<boolean> {
+    if (!patched(DUNNING_PAUSE)) return false;
+    const wasPaused = pausedForDunning();
+    const after = await billing.applyDunningPause({ contractId: input.contractId });
+    if (after.pauseReason === 'DUNNING') {
+      state.status = 'PAUSED';
+      state.pauseReason = 'DUNNING';
+      state.creditShortfall = null;
+      publish();
+      return false;
+    }
+    if (!wasPaused) return false;
+    state.status = after.status as ContractState['status'];
+    state.pauseReason = null;
+    publish();
+    return true;
+  }
   setHandler(
     terminateUpdate,
     (request) =>
@@ -467,22 +502,29 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
   }
 
   while (state.status !== 'ENDED') {
-    const wakeAt = state.nextBillingDate ? billingInstant(state.nextBillingDate, input.timeZone) + jitterMs(input.contractNumber) : null;
+    // paused for dunning: no billing date wakes the contract, only the end of the dunning does
+    const wakeAt = state.nextBillingDate && !pausedForDunning() ? billingInstant(state.nextBillingDate, input.timeZone) + jitterMs(input.contractNumber) : null;
     scheduleChanged = false;
-    const woken = () => scheduleChanged || (carried.accountChanged === true && state.status === 'PAUSED') || workflowInfo().continueAsNewSuggested;
+    const woken = () =>
+      scheduleChanged || (carried.accountChanged === true && state.status === 'PAUSED') || carried.dunningChanged === true || workflowInfo().continueAsNewSuggested;
     if (wakeAt === null) {
       await condition(woken);
     } else {
       await condition(woken, Math.max(0, wakeAt - Date.now()));
     }
-    const due = wakeAt !== null && Date.now() >= wakeAt;
-    const retryPaused = carried.accountChanged === true && state.status === 'PAUSED';
+    let released = false;
+    if (carried.dunningChanged === true) {
+      carried.dunningChanged = false;
+      released = await exclusively(applyDunning);
+    }
+    const due = wakeAt !== null && Date.now() >= wakeAt && !pausedForDunning();
+    const retryPaused = carried.accountChanged === true && state.status === 'PAUSED' && !pausedForDunning();
     carried.accountChanged = false;
-    if (due || retryPaused) {
+    if (due || retryPaused || released) {
       await exclusively(bill);
       if (hasEnded()) break;
     }
-    if (due || retryPaused || workflowInfo().continueAsNewSuggested) {
+    if (due || retryPaused || released || workflowInfo().continueAsNewSuggested) {
       await readyToContinue();
       log.info('continuing as new', { contractNumber: input.contractNumber, nextBillingDate: state.nextBillingDate, mailsWaiting: mailQueue.length });
       await continueAsNew<typeof contractWorkflow>({ ...input, carried });

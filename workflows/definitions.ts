@@ -25,7 +25,8 @@ export interface ContractWorkflowInput {
 }
 
 export type ContractStatus = 'ACTIVE' | 'PAUSED' | 'TERMINATED' | 'ENDED';
-export type PauseReason = 'CREDIT_LIMIT';
+/** CREDIT_LIMIT: the invoice would break the account's limit; DUNNING: an invoice reached the project's pausing dunning level. */
+export type PauseReason = 'CREDIT_LIMIT' | 'DUNNING';
 
 export interface ContractState {
   contractNumber: string;
@@ -83,11 +84,18 @@ export interface CarriedState {
   mailRetry?: { attempts: number; lastError: string } | null;
   /** The account changed (a payment, a credit, a raised limit) and the run had not acted on it yet. */
   accountChanged?: boolean;
+  /** A dunning paused or released the account's contracts and the run had not acted on it yet. */
+  dunningChanged?: boolean;
 }
 
 /** The account's balance or limit changed (payment, manual credit, limit raised): try again if paused. */
 export const accountChangedSignal = defineSignal('accountChanged');
 export const contractStateQuery = defineQuery<ContractState>('contractState');
+/**
+ * A dunning of an invoice on the contract's account reached the level that pauses contracts, or ended: the
+ * contract asks the books whether the account is blocked, pauses (DUNNING) or resumes and bills what it missed.
+ */
+export const dunningChangedSignal = defineSignal('dunningChanged');
 
 export interface TerminateRequest {
   /** Exclusive end of service; omitted: the earliest date minimum term and notice period allow. */

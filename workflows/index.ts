@@ -1,1 +1,2 @@
 export { contractWorkflow } from './contract-workflow';
+export { dunningWorkflow } from './dunning-workflow';

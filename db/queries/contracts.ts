@@ -276,6 +276,22 @@ export async function recordContractState(
     where id = ${contractId}`;
 }
 
+/**
+ * A dunning pauses the contract (PAUSED, pause reason DUNNING) or releases it (ACTIVE; its next billing run
+ * records what it finds). Only an ACTIVE or PAUSED contract pauses, and only a contract paused for dunning is
+ * released. Returns the contract's status after.
+ */
+export async function recordDunningPause(sql: Queryable, contractId: string, blocked: boolean): Promise<{ status: string; pauseReason: string | null }> {
+  if (blocked) {
+    await sql`update contracts set status = 'PAUSED', pause_reason = 'DUNNING' where id = ${contractId} and status in ('ACTIVE', 'PAUSED')`;
+  } else {
+    await sql`update contracts set status = 'ACTIVE', pause_reason = null where id = ${contractId} and pause_reason = 'DUNNING'`;
+  }
+  const [row] = await sql<{ status: string; pauseReason: string | null }[]>`
+    select status, pause_reason as "pauseReason" from contracts where id = ${contractId}`;
+  return row!;
+}
+
 export async function recordTermination(
   sql: Queryable,
   contractId: string,

@@ -1,0 +1,271 @@
+import type { Queryable } from '../client';
+
+/** Dunning: the levels and settings of a project, the dunning process of each invoice, and the letters sent. */
+
+export interface StoredDunningLevel {
+  level: number;
+  daysAfterDue: number;
+  fee: string;
+  deadlineDays: number;
+  text: string;
+}
+
+/** The project's stored levels, by level; empty when the project dunns by the defaults. */
+export async function findDunningLevels(sql: Queryable, projectId: string): Promise<StoredDunningLevel[]> {
+  return sql<StoredDunningLevel[]>`
+    select level, days_after_due as "daysAfterDue", fee::text as fee, deadline_days as "deadlineDays", text
+    from dunning_levels where project_id = ${projectId} order by level`;
+}
+
+/** The level from which the project's contracts pause; undefined when the project never set it. */
+export async function findDunningPauseLevel(sql: Queryable, projectId: string): Promise<number | null | undefined> {
+  const [row] = await sql<{ pauseFromLevel: number | null }[]>`
+    select pause_from_level as "pauseFromLevel" from dunning_settings where project_id = ${projectId}`;
+  return row === undefined ? undefined : row.pauseFromLevel;
+}
+
+/** Replaces the project's levels and pause level as a whole. */
+export async function saveDunningLevels(sql: Queryable, projectId: string, levels: StoredDunningLevel[], pauseFromLevel: number | null): Promise<void> {
+  await sql`delete from dunning_levels where project_id = ${projectId}`;
+  await sql`
+    insert into dunning_levels ${sql(
+      levels.map((level) => ({
+        project_id: projectId,
+        level: level.level,
+        days_after_due: level.daysAfterDue,
+        fee: level.fee,
+        deadline_days: level.deadlineDays,
+        text: level.text,
+      })),
+    )}`;
+  await sql`
+    insert into dunning_settings (project_id, pause_from_level) values (${projectId}, ${pauseFromLevel})
+    on conflict (project_id) do update set pause_from_level = excluded.pause_from_level`;
+}
+
+/** What the dunning of one invoice needs to know about it. */
+export interface DunnedInvoice {
+  invoiceId: string;
+  projectId: string;
+  invoiceNumber: string;
+  status: string;
+  dueDate: string;
+  invoiceDate: string;
+  grossTotal: string;
+  currency: string;
+  accountId: string;
+  customerId: string;
+  customerNumber: string;
+  timeZone: string;
+  /** The operator stopped the dunning of this invoice. */
+  stopped: boolean;
+}
+
+const DUNNED_INVOICE = (sql: Queryable) => sql`
+  select i.id as "invoiceId", i.project_id as "projectId", i.invoice_number as "invoiceNumber", i.status,
+    i.due_date as "dueDate", i.invoice_date as "invoiceDate", i.gross_total::text as "grossTotal", trim(i.currency) as currency,
+    i.account_id as "accountId", i.customer_id as "customerId", cu.customer_number as "customerNumber",
+    p.time_zone as "timeZone", coalesce(d.stopped_at is not null, false) as stopped
+  from invoices i join customers cu on cu.id = i.customer_id join projects p on p.id = i.project_id
+    left join dunning_processes d on d.invoice_id = i.id`;
+
+export async function findDunnedInvoice(sql: Queryable, invoiceId: string): Promise<DunnedInvoice | null> {
+  const [row] = await sql<DunnedInvoice[]>`${DUNNED_INVOICE(sql)} where i.id = ${invoiceId}`;
+  return row ?? null;
+}
+
+export async function findDunnedInvoiceByNumber(sql: Queryable, projectId: string, invoiceNumber: string): Promise<DunnedInvoice | null> {
+  const [row] = await sql<DunnedInvoice[]>`${DUNNED_INVOICE(sql)} where i.project_id = ${projectId} and i.invoice_number = ${invoiceNumber}`;
+  return row ?? null;
+}
+
+/**
+ * The dunning outbox: open invoices whose dunning workflow has not been started yet, oldest first, with what
+ * the start needs.
+ */
+export async function listInvoicesAwaitingDunning(sql: Queryable, limit: number): Promise<DunnedInvoice[]> {
+  return sql<DunnedInvoice[]>`
+    ${DUNNED_INVOICE(sql)}
+    where i.status in ('OPEN', 'PARTIAL') and d.invoice_id is null
+    order by i.id limit ${limit}`;
+}
+
+/** The invoice's dunning workflow runs (or ran): marked once, whoever starts it. */
+export async function recordDunningStarted(sql: Queryable, process: { invoiceId: string; projectId: string; workflowId: string }): Promise<void> {
+  await sql`
+    insert into dunning_processes (invoice_id, project_id, workflow_id, started_at)
+    values (${process.invoiceId}, ${process.projectId}, ${process.workflowId}, now())
+    on conflict (invoice_id) do update set started_at = coalesce(dunning_processes.started_at, excluded.started_at)`;
+}
+
+/**
+ * The operator stops the invoice's dunning: the first stop's time is kept, so that a repeated stop answers the
+ * same. A stop before the workflow was started keeps the worker from starting it.
+ */
+export async function recordDunningStopped(
+  sql: Queryable,
+  process: { invoiceId: string; projectId: string; workflowId: string },
+): Promise<{ stoppedAt: Date; endReason: string | null }> {
+  const [row] = await sql<{ stoppedAt: Date; endReason: string | null }[]>`
+    insert into dunning_processes (invoice_id, project_id, workflow_id, stopped_at)
+    values (${process.invoiceId}, ${process.projectId}, ${process.workflowId}, now())
+    on conflict (invoice_id) do update set stopped_at = coalesce(dunning_processes.stopped_at, excluded.stopped_at)
+    returning stopped_at as "stoppedAt", end_reason as "endReason"`;
+  return row!;
+}
+
+/** The process ended (paid, cancelled, stopped): the first end is kept. */
+export async function recordDunningEnded(sql: Queryable, invoiceId: string, endReason: 'PAID' | 'CANCELLED' | 'STOPPED'): Promise<void> {
+  await sql`
+    update dunning_processes set end_reason = ${endReason}, ended_at = now()
+    where invoice_id = ${invoiceId} and end_reason is null`;
+}
+
+/** The workflows still dunning invoices of the account: a payment makes them look again. */
+export async function listRunningDunningOfAccount(sql: Queryable, accountId: string): Promise<string[]> {
+  const rows = await sql<{ workflowId: string }[]>`
+    select d.workflow_id as "workflowId" from dunning_processes d join invoices i on i.id = d.invoice_id
+    where i.account_id = ${accountId} and d.end_reason is null and d.started_at is not null`;
+  return rows.map((row) => row.workflowId);
+}
+
+export interface OpenItemOnNotice {
+  /** The invoice number, or the ledger text of another item (a fee). */
+  label: string;
+  invoiceNumber: string | null;
+  type: string;
+  dueDate: string;
+  amount: string;
+  open: string;
+}
+
+export interface DunningNotice {
+  id: string;
+  invoiceNumber: string;
+  customerNumber: string;
+  accountNumber: string;
+  level: number;
+  noticeDate: string;
+  fee: string;
+  deadlineDate: string;
+  openItems: OpenItemOnNotice[];
+  totalOpen: string;
+  currency: string;
+  pausesContracts: boolean;
+  createdAt: Date;
+}
+
+const NOTICE_SELECT = (sql: Queryable) => sql`
+  select n.id, i.invoice_number as "invoiceNumber", cu.customer_number as "customerNumber", a.account_number as "accountNumber",
+    n.level, n.notice_date as "noticeDate", n.fee::text as fee, n.deadline_date as "deadlineDate", n.open_items as "openItems",
+    n.total_open::text as "totalOpen", trim(i.currency) as currency, n.pauses_contracts as "pausesContracts", n.created_at as "createdAt"
+  from dunning_notices n join invoices i on i.id = n.invoice_id join customers cu on cu.id = i.customer_id
+    join accounts a on a.id = n.account_id`;
+
+export async function findDunningNotice(sql: Queryable, invoiceId: string, level: number): Promise<DunningNotice | null> {
+  const [row] = await sql<DunningNotice[]>`${NOTICE_SELECT(sql)} where n.invoice_id = ${invoiceId} and n.level = ${level}`;
+  return row ?? null;
+}
+
+export async function findDunningNoticeById(sql: Queryable, projectId: string, noticeId: string): Promise<DunningNotice | null> {
+  const [row] = await sql<DunningNotice[]>`${NOTICE_SELECT(sql)} where n.project_id = ${projectId} and n.id = ${noticeId}`;
+  return row ?? null;
+}
+
+/** The last letter of the invoice's dunning, if any. */
+export async function findLastDunningNotice(sql: Queryable, invoiceId: string): Promise<DunningNotice | null> {
+  const [row] = await sql<DunningNotice[]>`${NOTICE_SELECT(sql)} where n.invoice_id = ${invoiceId} order by n.level desc limit 1`;
+  return row ?? null;
+}
+
+export async function listDunningNotices(
+  sql: Queryable,
+  projectId: string,
+  filter: { invoiceNumber?: string; customerNumber?: string },
+  page: { afterId: string | null; limit: number },
+): Promise<DunningNotice[]> {
+  return sql<DunningNotice[]>`
+    ${NOTICE_SELECT(sql)}
+    where n.project_id = ${projectId}
+      ${filter.invoiceNumber ? sql`and i.invoice_number = ${filter.invoiceNumber}` : sql``}
+      ${filter.customerNumber ? sql`and cu.customer_number = ${filter.customerNumber}` : sql``}
+      ${page.afterId ? sql`and n.id > ${page.afterId}` : sql``}
+    order by n.id limit ${page.limit}`;
+}
+
+/** Records a letter once per invoice and level; a repeat records nothing (`created: false`). */
+export async function insertDunningNotice(
+  sql: Queryable,
+  notice: {
+    projectId: string;
+    invoiceId: string;
+    accountId: string;
+    level: number;
+    noticeDate: string;
+    fee: string;
+    feeEntryId: string | null;
+    deadlineDate: string;
+    openItems: OpenItemOnNotice[];
+    totalOpen: string;
+    pausesContracts: boolean;
+  },
+): Promise<boolean> {
+  const inserted = await sql`
+    insert into dunning_notices (project_id, invoice_id, account_id, level, notice_date, fee, fee_entry_id, deadline_date, open_items, total_open, pauses_contracts)
+    values (${notice.projectId}, ${notice.invoiceId}, ${notice.accountId}, ${notice.level}, ${notice.noticeDate}, ${notice.fee}, ${notice.feeEntryId},
+      ${notice.deadlineDate}, ${sql.json(notice.openItems as never)}, ${notice.totalOpen}, ${notice.pausesContracts})
+    on conflict (invoice_id, level) do nothing
+    returning id`;
+  return inserted.length === 1;
+}
+
+/**
+ * Whether the account is blocked by dunning: an invoice on it reached a level that pauses contracts, is still
+ * open, and its dunning was not stopped.
+ */
+export async function isAccountBlockedByDunning(sql: Queryable, accountId: string): Promise<boolean> {
+  const [row] = await sql<{ blocked: boolean }[]>`
+    select exists (
+      select 1 from dunning_notices n join invoices i on i.id = n.invoice_id
+        left join dunning_processes d on d.invoice_id = n.invoice_id
+      where n.account_id = ${accountId} and n.pauses_contracts and i.status in ('OPEN', 'PARTIAL')
+        and (d.stopped_at is null)) as blocked`;
+  return row!.blocked;
+}
+
+/** What the letter's head needs: the customer's address. */
+export interface DunnedCustomer {
+  name: string;
+  attention: string | null;
+  addressLine1: string | null;
+  addressLine2: string | null;
+  zipCode: string | null;
+  cityName: string | null;
+  country: string | null;
+  email: string | null;
+}
+
+export async function findDunnedCustomer(sql: Queryable, customerId: string): Promise<DunnedCustomer> {
+  const [row] = await sql<DunnedCustomer[]>`
+    select coalesce(nullif(company_name, ''), concat_ws(' ', first_name, last_name)) as name,
+      case when nullif(company_name, '') is not null and (first_name is not null or last_name is not null)
+        then concat_ws(' ', first_name, last_name) end as attention,
+      address_line1 as "addressLine1", address_line2 as "addressLine2", zip_code as "zipCode", city_name as "cityName",
+      country, email
+    from customers where id = ${customerId}`;
+  return row!;
+}
+
+/** The account a contract bills on. */
+export async function findAccountOfContract(sql: Queryable, contractId: string): Promise<string> {
+  const [row] = await sql<{ accountId: string }[]>`select account_id as "accountId" from contracts where id = ${contractId}`;
+  if (!row) throw new Error(`contract ${contractId} is not in the books`);
+  return row.accountId;
+}
+
+/** The texts of ledger entries, by id: how a letter names an open item that is no invoice. */
+export async function ledgerTextsOf(sql: Queryable, entryIds: string[]): Promise<Map<string, string>> {
+  if (entryIds.length === 0) return new Map();
+  const rows = await sql<{ id: string; text: string }[]>`select id, text from ledger_entries where id in ${sql(entryIds)}`;
+  return new Map(rows.map((row) => [row.id, row.text]));
+}
