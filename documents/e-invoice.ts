@@ -27,6 +27,8 @@ const EXEMPTION: Partial<Record<TaxCategory, { reason: string; code?: string }>>
 /** What an e-invoice needs beyond what § 14 UStG asks of the PDF; each missing item is named. */
 export function missingForEInvoice(data: InvoiceDocumentData): { company: string[]; customer: string[] } {
   const company = data.seller.iban ? [] : ['iban'];
+  // a direct debit names the creditor identifier (BT-90, BR-DE-30)
+  if (data.directDebit && !data.seller.sepaCreditorId) company.push('sepaCreditorId');
   const customer: string[] = [];
   if (!data.buyer.email) customer.push('email');
   if (!data.buyer.cityName) customer.push('billingAddress.cityName');
@@ -130,7 +132,15 @@ export function toEInvoiceData(data: InvoiceDocumentData): Invoice {
         isCorrection || !seller.iban
           ? // a storno is credited to the customer account, nothing is transferred
             { 'cbc:PaymentMeansCode': '97', 'cbc:PaymentMeansCode@name': 'Verrechnung mit dem Kundenkonto' }
-          : {
+          : data.directDebit
+            ? // BG-19: the mandate (BT-89) and the debited account (BT-91); the creditor identifier (BT-90) is added to the XML
+              {
+                'cbc:PaymentMeansCode': '59',
+                'cbc:PaymentMeansCode@name': 'SEPA-Lastschrift',
+                'cbc:PaymentID': data.number,
+                'cac:PaymentMandate': { 'cbc:ID': data.directDebit.mandateReference, 'cac:PayerFinancialAccount': { 'cbc:ID': data.directDebit.debtorIban } },
+              }
+            : {
               'cbc:PaymentMeansCode': '58',
               'cbc:PaymentMeansCode@name': 'SEPA-Überweisung',
               'cbc:PaymentID': data.number,
@@ -144,9 +154,11 @@ export function toEInvoiceData(data: InvoiceDocumentData): Invoice {
       'cac:PaymentTerms': {
         'cbc:Note': isCorrection
           ? `Der Betrag von ${germanMoney(money(data.grossTotal), currency)} wird Ihrem Kundenkonto gutgeschrieben.`
-          : decimal(data.amountDue).gt(0)
-            ? `Zahlbar ohne Abzug bis ${germanDate(data.dueDate!)}.`
-            : 'Mit Ihrem Guthaben verrechnet; es ist nichts zu zahlen.',
+          : data.directDebit
+            ? `Der Betrag von ${germanMoney(data.directDebit.amount, currency)} wird am ${germanDate(data.directDebit.collectionDate)} per SEPA-Lastschrift eingezogen.`
+            : decimal(data.amountDue).gt(0)
+              ? `Zahlbar ohne Abzug bis ${germanDate(data.dueDate!)}.`
+              : 'Mit Ihrem Guthaben verrechnet; es ist nichts zu zahlen.',
       },
       'cac:TaxTotal': [
         {
@@ -247,7 +259,10 @@ class EInvoiceGenerator {
     return validator;
   }
 
-  async generate(input: Invoice, options: { format: EInvoiceFormatName; pdf?: Buffer; precedingInvoice?: { number: string; date: string } }): Promise<string | Uint8Array> {
+  async generate(
+    input: Invoice,
+    options: { format: EInvoiceFormatName; pdf?: Buffer; precedingInvoice?: { number: string; date: string }; creditorId?: string },
+  ): Promise<string | Uint8Array> {
     const formatter = this.factory.createFormatService(options.format, quietLogger) as RenderingFormat;
     const format = this.factory.normalizeFormat(options.format);
     const invoice = this.validation.validate('invoice data', this.validatorFor(format, formatter), structuredClone(input));
@@ -257,6 +272,12 @@ class EInvoiceGenerator {
       // @e-invoice-eu/core's CII output drops the preceding-invoice reference (BT-25), so it goes into the rendered XML
       const render = formatter.renderXML.bind(formatter);
       formatter.renderXML = (data: object) => withPrecedingInvoiceReference(render(data), preceding);
+    }
+    const { creditorId } = options;
+    if (creditorId) {
+      // the library writes BT-90 only from a payee party (BG-10), which the seller collecting itself has none of
+      const render = formatter.renderXML.bind(formatter);
+      formatter.renderXML = (data: object) => withCreditorReference(render(data), creditorId);
     }
     return formatter.generate(invoice, {
       format,
@@ -281,6 +302,16 @@ export function withPrecedingInvoiceReference(xml: string, preceding: { number: 
   return xml.slice(0, end) + reference + xml.slice(end);
 }
 
+const HEADER_SETTLEMENT_START = '<ram:ApplicableHeaderTradeSettlement>';
+
+/** BT-90: ram:CreditorReferenceID is the first element of ram:ApplicableHeaderTradeSettlement. */
+export function withCreditorReference(xml: string, creditorId: string): string {
+  const at = xml.indexOf(HEADER_SETTLEMENT_START);
+  if (at < 0) throw new Error('the generated CII has no header trade settlement to put the creditor identifier in');
+  const end = at + HEADER_SETTLEMENT_START.length;
+  return `${xml.slice(0, end)}\n\t\t\t<ram:CreditorReferenceID>${escapeXml(creditorId)}</ram:CreditorReferenceID>${xml.slice(end)}`;
+}
+
 function escapeXml(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
@@ -293,15 +324,16 @@ function eInvoiceGenerator(): EInvoiceGenerator {
 }
 
 const precedingOf = (data: InvoiceDocumentData) => (data.corrects ? { number: data.corrects.invoiceNumber, date: data.corrects.invoiceDate } : undefined);
+const creditorOf = (data: InvoiceDocumentData) => (data.directDebit && data.seller.sepaCreditorId ? data.seller.sepaCreditorId : undefined);
 
 /** The XRechnung (CII syntax) XML of an invoice or correction. */
 export async function renderXRechnung(data: InvoiceDocumentData): Promise<string> {
-  const xml = await eInvoiceGenerator().generate(toEInvoiceData(data), { format: 'XRECHNUNG-CII', precedingInvoice: precedingOf(data) });
+  const xml = await eInvoiceGenerator().generate(toEInvoiceData(data), { format: 'XRECHNUNG-CII', precedingInvoice: precedingOf(data), creditorId: creditorOf(data) });
   return typeof xml === 'string' ? xml : Buffer.from(xml).toString('utf8');
 }
 
 /** Factur-X (ZUGFeRD) EN 16931: our PDF turned into PDF/A-3 with the CII XML embedded. */
 export async function renderFacturX(data: InvoiceDocumentData, pdf: Buffer): Promise<Buffer> {
-  const result = await eInvoiceGenerator().generate(toEInvoiceData(data), { format: 'Factur-X-EN16931', pdf, precedingInvoice: precedingOf(data) });
+  const result = await eInvoiceGenerator().generate(toEInvoiceData(data), { format: 'Factur-X-EN16931', pdf, precedingInvoice: precedingOf(data), creditorId: creditorOf(data) });
   return Buffer.from(result);
 }

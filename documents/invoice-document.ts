@@ -1,4 +1,5 @@
 import type { TaxCategory } from '../billing/types';
+import { germanDate, germanMoney } from './german-format';
 
 /** The seller as every document names it: the project's issuing company. */
 export interface DocumentSeller {
@@ -60,6 +61,38 @@ export interface DocumentTax {
 }
 
 /**
+ * The direct debit an invoice announces (its pre-notification, recorded when it was issued): the document
+ * says when and how much is debited from which account under which mandate, instead of asking for a
+ * transfer. The creditor identifier is the seller's.
+ */
+export interface DocumentDirectDebit {
+  collectionDate: string;
+  amount: string;
+  mandateReference: string;
+  debtorIban: string;
+}
+
+/** An IBAN as a pre-notification shows the debited account: country and check digits and the last four, the rest masked. */
+export function maskedIban(iban: string): string {
+  const compact = iban.replace(/\s+/g, '');
+  const masked = `${compact.slice(0, 4)}${'X'.repeat(Math.max(compact.length - 8, 0))}${compact.slice(-4)}`;
+  return masked.replace(/(.{4})(?=.)/g, '$1 ');
+}
+
+/**
+ * The pre-notification of the direct debit (SEPA rulebook: day, amount, mandate and creditor identifier), as
+ * the invoice's document and its mail say it in place of the request to transfer the amount; the debited
+ * account is shown masked.
+ */
+export function directDebitNotice(debit: DocumentDirectDebit, creditorId: string | null, currency: string): string {
+  const creditor = creditorId ? `, Gläubiger-Identifikationsnummer ${creditorId}` : '';
+  return (
+    `Der Betrag von ${germanMoney(debit.amount, currency)} wird am ${germanDate(debit.collectionDate)} per SEPA-Lastschrift von Ihrem Konto ` +
+    `IBAN ${maskedIban(debit.debtorIban)} eingezogen. Mandatsreferenz ${debit.mandateReference}${creditor}.`
+  );
+}
+
+/**
  * Everything an invoice or correction document shows, read from the books. Amounts are as the document
  * prints them: a correction carries the exact negation of its invoice's lines, taxes and totals.
  */
@@ -81,6 +114,8 @@ export interface InvoiceDocumentData {
   creditApplied: string;
   amountDue: string;
   notices: string[];
+  /** Invoices only: the direct debit the invoice announced, or null when it asks for a transfer. */
+  directDebit: DocumentDirectDebit | null;
   /** Corrections only: the invoice they cancel. */
   corrects: { invoiceNumber: string; invoiceDate: string } | null;
   reason: string | null;

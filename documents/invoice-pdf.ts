@@ -3,7 +3,7 @@ import PDFDocument from 'pdfkit';
 import { decimal } from '../billing/money';
 import type { TaxCategory } from '../billing/types';
 import { germanDate, germanMoney, germanPeriod, germanPlain, germanUnitPrice } from './german-format';
-import type { DocumentTax, InvoiceDocumentData } from './invoice-document';
+import { directDebitNotice, type DocumentTax, type InvoiceDocumentData } from './invoice-document';
 
 /*
  * The invoice and correction PDF with every mandatory content of § 14 Abs. 4 UStG. Fonts are DejaVu,
@@ -195,6 +195,8 @@ export async function renderInvoicePdf(data: InvoiceDocumentData): Promise<Buffe
   doc.font('regular').moveDown(0.5);
   if (isCorrection) {
     doc.text(`Der Betrag von ${money(decimal(data.grossTotal).abs().toFixed())} wird Ihrem Kundenkonto gutgeschrieben.`, PAGE.left, doc.y, { width });
+  } else if (data.directDebit) {
+    doc.text(directDebitNotice(data.directDebit, data.seller.sepaCreditorId, data.currency), PAGE.left, doc.y, { width });
   } else if (decimal(data.amountDue).gt(0)) {
     const account = seller.iban ? ` auf das Konto ${formatIban(seller.iban)}${seller.bic ? ` (BIC ${seller.bic})` : ''}` : '';
     doc.text(`Bitte überweisen Sie ${money(data.amountDue)} bis zum ${germanDate(data.dueDate!)}${account} unter Angabe der Rechnungsnummer ${data.number}.`, PAGE.left, doc.y, { width });

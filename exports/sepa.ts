@@ -1,4 +1,5 @@
 import { Document } from 'sepa';
+import { addDays } from '../billing/calendar';
 import { decimal, formatMoney, sum } from '../billing/money';
 import type { IsoDate } from '../billing/types';
 import { wallClockAt } from '../billing/zoned-date';
@@ -26,6 +27,8 @@ export interface SepaCreditor {
 
 export interface SepaDebit {
   invoiceNumber: string;
+  /** The EndToEndId, unique per creditor: the bank names it again when it credits or returns the debit. */
+  endToEndId: string;
   /** Decimal string, more than 0. */
   amount: string;
   debtorName: string;
@@ -63,6 +66,64 @@ export function sepaText(value: string, maxLength: number): string {
     .trim()
     .slice(0, maxLength)
     .trimEnd();
+}
+
+/**
+ * The EndToEndId of an invoice's collection: the invoice number, which the payment matching finds again on
+ * the statement; a collection made again after the bank returned the earlier one adds its count ("-2"), so
+ * that every collection of the creditor has an id of its own.
+ */
+export function endToEndIdOf(invoiceNumber: string, earlierCollections: number): string {
+  const base = sepaText(invoiceNumber, 30);
+  return earlierCollections === 0 ? base : `${base}-${earlierCollections + 1}`;
+}
+
+/**
+ * The day an invoice announces for its direct debit (pre-notification, SEPA rulebook: at least the agreed
+ * number of days ahead): its due date, or the invoice date plus the project's pre-notification days when
+ * that is later, and never before the mandate was signed.
+ */
+export function preNotifiedCollectionDate(invoice: { invoiceDate: IsoDate; dueDate: IsoDate; mandateSignedOn: IsoDate }, preNotificationDays: number): IsoDate {
+  const noticed = addDays(invoice.invoiceDate, preNotificationDays);
+  return [invoice.dueDate, noticed, invoice.mandateSignedOn].reduce((latest, date) => (date > latest ? date : latest));
+}
+
+/** What an invoice and its customer's mandate are when the invoice is issued. */
+export interface PreNotificationFacts {
+  invoiceDate: IsoDate;
+  dueDate: IsoDate;
+  currency: string;
+  amountDue: string;
+  mandateReference: string | null;
+  mandateSignedOn: IsoDate | null;
+  iban: string | null;
+  mandateUnusableReason: string | null;
+  preNotificationDays: number;
+}
+
+/** The direct debit an invoice announces. */
+export interface DirectDebitPreNotification {
+  collectionDate: IsoDate;
+  amount: string;
+  mandateReference: string;
+  debtorIban: string;
+}
+
+/**
+ * The pre-notification an invoice gives: one to a customer whose mandate is usable when it is issued (a
+ * reference, a signing date, an IBAN, no return that closed it), for a euro amount due; none otherwise, and
+ * the invoice asks for a transfer.
+ */
+export function preNotificationOf(facts: PreNotificationFacts): DirectDebitPreNotification | null {
+  const { mandateReference, mandateSignedOn, iban } = facts;
+  if (mandateReference === null || mandateSignedOn === null || iban === null || facts.mandateUnusableReason !== null) return null;
+  if (facts.currency !== 'EUR' || !decimal(facts.amountDue).gt(0)) return null;
+  return {
+    collectionDate: preNotifiedCollectionDate({ invoiceDate: facts.invoiceDate, dueDate: facts.dueDate, mandateSignedOn }, facts.preNotificationDays),
+    amount: formatMoney(decimal(facts.amountDue), 'EUR'),
+    mandateReference,
+    debtorIban: iban,
+  };
 }
 
 /** A local Date whose calendar day (and wall-clock time) are those given, which is what the package prints. */
@@ -104,7 +165,7 @@ export function buildDirectDebitXml(file: DirectDebitFile): string {
     document.addPaymentInfo(info);
     for (const debit of debits) {
       const transaction = info.createTransaction();
-      transaction.end2endId = sepaText(debit.invoiceNumber, 35);
+      transaction.end2endId = debit.endToEndId;
       transaction.amount = amountForLibrary(debit.amount);
       transaction.currency = 'EUR';
       transaction.debtorName = sepaText(debit.debtorName, 70);

@@ -21,6 +21,7 @@ import { findInvoiceByRunKey, insertInvoice, listInvoicesBillingFrom } from '../
 import type { ContractStatus, InterimInvoiceResult, RebillResult } from '../workflows/definitions';
 import { carryOutOnce, type CommandContext, type CommandDependencies } from './contract-commands';
 import { OperationError } from './errors';
+import { preNotifyDirectDebit } from './exports';
 import { cancelInvoiceWithin } from './invoices';
 
 export interface BillingRunRequest {
@@ -144,6 +145,7 @@ export async function billContract(
     amounts,
     activityIds: amounts.lines.map((line) => activityIdByKey.get(line.activityKey)!),
   });
+  await preNotifyDirectDebit(tx, invoice.id);
   return { ...state(status), outcome: 'INVOICED', invoiceNumber: invoice.invoiceNumber, grossTotal: invoice.grossTotal, amountDue: invoice.amountDue };
 }
 

@@ -3,6 +3,7 @@ import { decimal, formatMoney } from '../billing/money';
 import type { TaxCategory } from '../billing/types';
 import type { Queryable } from '../db/client';
 import { findCompanyDetails } from '../db/queries/company';
+import { findPreNotification } from '../db/queries/exports';
 import {
   findInvoice,
   findInvoiceBuyer,
@@ -114,6 +115,7 @@ export async function loadInvoiceDocument(deps: { sql: Queryable }, projectId: s
       creditApplied: money(invoice.creditApplied),
       amountDue: money(invoice.amountDue),
       notices: invoice.notices,
+      directDebit: await findPreNotification(sql, projectId, invoiceNumber),
       corrects: null,
       reason: null,
     },
@@ -150,6 +152,7 @@ export async function loadCorrectionDocument(deps: { sql: Queryable }, projectId
       creditApplied: formatMoney(decimal('0'), currency),
       amountDue: money(correction.grossTotal),
       notices: correction.notices,
+      directDebit: null,
       corrects: { invoiceNumber: correction.invoiceNumber, invoiceDate: correction.invoiceDate },
       reason: correction.reason,
     },

@@ -4,20 +4,24 @@ import { validateCreditorID } from 'sepa';
 import { decimal, formatMoney, sum } from '../billing/money';
 import type { IsoDate } from '../billing/types';
 import { calendarDateAt, wallClockAt } from '../billing/zoned-date';
-import type { Sql } from '../db/client';
+import type { Queryable, Sql } from '../db/client';
 import {
   findSepaMessage,
+  insertPreNotification,
   insertSepaMessage,
   loadBookedDocuments,
   loadCollectionCandidates,
+  loadPreNotificationFacts,
+  lockAccountsInOrder,
   lockCreditor,
   mandatesCollectedBefore,
   type BookedDocumentRow,
   type CollectionCandidate,
   type Creditor,
 } from '../db/queries/exports';
+import { invoiceOpenAmounts } from '../db/queries/open-items';
 import { datevBookings, DatevExportError, datevFileName, formatDatevBookingBatch, type DatevDocument, type DatevSettings } from '../exports/datev';
-import { buildDirectDebitXml, type SepaDebit, type SequenceType } from '../exports/sepa';
+import { buildDirectDebitXml, endToEndIdOf, preNotificationOf, type SepaDebit, type SequenceType } from '../exports/sepa';
 import { OperationError, type FieldProblem } from './errors';
 
 /**
@@ -87,15 +91,19 @@ function toDatevDocument(row: BookedDocumentRow): DatevDocument {
   return { ...row, lines: row.lines.map((line) => ({ ...line })), taxes: row.taxes.map((tax) => ({ ...tax })) };
 }
 
+/** Why an invoice is not collected. NOTHING_DUE is what messages made before open items said for NOTHING_OPEN. */
 export type SkipReason =
   | 'NOT_FOUND'
   | 'NOT_OPEN'
+  | 'NOTHING_OPEN'
   | 'NOTHING_DUE'
   | 'ALREADY_COLLECTED'
   | 'NOT_EUR'
   | 'NO_MANDATE'
+  | 'MANDATE_UNUSABLE'
   | 'INVALID_IBAN'
-  | 'MANDATE_SIGNED_AFTER_COLLECTION_DATE';
+  | 'MANDATE_SIGNED_AFTER_COLLECTION_DATE'
+  | 'PRE_NOTIFICATION_PENDING';
 
 export interface SkippedInvoice {
   invoiceNumber: string;
@@ -107,7 +115,9 @@ export interface SkippedInvoice {
 export interface CollectedInvoice {
   invoiceNumber: string;
   customerNumber: string;
+  /** What was open on the invoice when the file was made. */
   amount: string;
+  endToEndId: string;
   sequenceType: SequenceType;
   mandateReference: string;
 }
@@ -130,18 +140,26 @@ export interface SepaCollection {
 export interface SepaCollectionRequest {
   /** Requested collection date (ReqdColltnDt): today or later in the project's time zone. */
   collectionDate: IsoDate;
-  /** Collect only these; null: every open invoice with an amount due. */
+  /** Collect only these; null: every invoice with something open. */
   invoiceNumbers: readonly string[] | null;
   /** The caller's idempotency key: the same key answers the message it made the first time. */
   requestKey: string | null;
 }
 
 /**
- * A SEPA core direct debit file (pain.008) collecting the open invoices (or the ones named) of customers
- * with a mandate, and records each collection so that no invoice is collected twice. The first collection
- * under a mandate is FRST, every later one RCUR. Invoices that cannot be collected are skipped, each with
- * why; with none left, nothing is stored (409). The creditor is locked for the transaction, so concurrent
- * exports run one after the other. `replayed` says that the request key made this message before.
+ * A SEPA core direct debit file (pain.008) collecting what is open on the OPEN and PARTIAL invoices (or the
+ * ones named) of customers with a usable mandate, and records each collection with its end-to-end id, so
+ * that no invoice is collected again while a collection of it is out; once the bank returned it, the next
+ * export may collect it again. The first collection under a mandate is FRST, every later one RCUR. An
+ * invoice is never collected before the day its pre-notification announced. Invoices that cannot be
+ * collected are skipped, each with why; with none left, nothing is stored (409).
+ *
+ * Locks: the creditor first, so that exports of a project run one after the other; then the accounts of
+ * the invoices in the order of their ids, the lock every payment, storno and return takes before it
+ * changes what is open; then the invoices, read as committed once those locks are held. So an invoice
+ * paid or cancelled before the export holds its account is never debited, and a payment that comes while
+ * it holds it waits and is booked after the collection. `replayed` says that the request key made this
+ * message before.
  */
 export async function exportSepaCollection(
   deps: ExportDependencies,
@@ -152,75 +170,117 @@ export async function exportSepaCollection(
   const today = calendarDateAt(createdAt, project.timeZone);
   if (request.collectionDate < today) throw OperationError.invalid('collectionDate', `must not lie in the past (today is ${today} in ${project.timeZone})`);
 
-  return deps.sql.begin(async (tx) => {
-    const creditor = usableCreditor(await lockCreditor(tx, project.id));
-    if (request.requestKey !== null) {
-      const earlier = await findSepaMessage(tx, project.id, { requestKey: request.requestKey });
-      if (earlier) return { replayed: true, document: earlier.document, summary: earlier.summary as SepaExportSummary };
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await deps.sql.begin((tx) => exportWithin(tx, createdAt, project, request));
+    } catch (error) {
+      // a storno that locked its invoice before its account can meet the export the other way round; the
+      // database ends one of them, and the export, which wrote nothing yet, simply runs again
+      if (attempt < DEADLOCK_ATTEMPTS && (error as { code?: unknown } | null)?.code === DEADLOCK_DETECTED) continue;
+      throw error;
     }
-    const candidates = await loadCollectionCandidates(tx, project.id, request.invoiceNumbers);
-    const { collectable, skipped } = sortOut(candidates, request.invoiceNumbers, request.collectionDate);
-    if (collectable.length === 0) {
-      throw OperationError.ofFields(
-        'CONFLICT',
-        'CONFLICT',
-        `no invoice to collect${skipped.length > 0 ? `: ${skipped.length} skipped` : ': no open invoice has an amount due'}`,
-        skipped.map((invoice) => ({ path: `invoices.${invoice.invoiceNumber}`, message: `${invoice.reason}: ${invoice.detail}` })),
-      );
-    }
-    const recurring = await mandatesCollectedBefore(tx, project.id, [...new Set(collectable.map((invoice) => invoice.mandateReference!))]);
-    const debits: SepaDebit[] = collectable.map((invoice) => ({
-      invoiceNumber: invoice.invoiceNumber,
-      amount: formatMoney(decimal(invoice.amountDue), 'EUR'),
-      debtorName: invoice.customerName,
-      debtorIban: invoice.iban!,
-      debtorBic: invoice.bic,
-      mandateReference: invoice.mandateReference!,
-      mandateSignedOn: invoice.mandateSignedOn!,
-      sequenceType: recurring.has(invoice.mandateReference!) ? 'RCUR' : 'FRST',
-    }));
-    const messageId = `K-${timestampOf(createdAt, project.timeZone)}-${randomBytes(3).toString('hex')}`;
-    const document = buildDirectDebitXml({
-      messageId,
-      createdAt,
-      timeZone: project.timeZone,
-      collectionDate: request.collectionDate,
-      creditor: { name: creditor.legalName, iban: creditor.iban, bic: creditor.bic, creditorId: creditor.sepaCreditorId },
-      debits,
-    });
-    const controlSum = formatMoney(sum(debits.map((debit) => decimal(debit.amount))), 'EUR');
-    const summary: SepaExportSummary = {
-      messageId,
-      collectionDate: request.collectionDate,
-      numberOfTransactions: debits.length,
-      controlSum,
-      collected: debits.map((debit, index) => ({
-        invoiceNumber: debit.invoiceNumber,
-        customerNumber: collectable[index]!.customerNumber,
-        amount: debit.amount,
-        sequenceType: debit.sequenceType,
-        mandateReference: debit.mandateReference,
-      })),
-      skipped,
-    };
-    const stored = await insertSepaMessage(tx, {
-      projectId: project.id,
-      messageId,
-      requestKey: request.requestKey,
-      collectionDate: request.collectionDate,
-      controlSum,
-      document,
-      summary,
-      collections: collectable.map((invoice, index) => ({
-        invoiceId: invoice.invoiceId,
-        mandateReference: invoice.mandateReference!,
-        sequenceType: debits[index]!.sequenceType,
-        amount: debits[index]!.amount,
-      })),
-    });
-    if (!stored) throw OperationError.conflict('an invoice of this export was collected by another export at the same time; nothing was exported, try again');
-    return { replayed: false, document, summary };
+  }
+}
+
+const DEADLOCK_DETECTED = '40P01';
+const DEADLOCK_ATTEMPTS = 3;
+
+async function exportWithin(
+  tx: Queryable,
+  createdAt: number,
+  project: ExportingProject,
+  request: SepaCollectionRequest,
+): Promise<SepaCollection & { replayed: boolean }> {
+  const creditor = usableCreditor(await lockCreditor(tx, project.id));
+  if (request.requestKey !== null) {
+    const earlier = await findSepaMessage(tx, project.id, { requestKey: request.requestKey });
+    if (earlier) return { replayed: true, document: earlier.document, summary: earlier.summary as SepaExportSummary };
+  }
+  const accounts = new Set((await loadCollectionCandidates(tx, project.id, request.invoiceNumbers, { lock: false })).map((invoice) => invoice.accountId));
+  await lockAccountsInOrder(tx, [...accounts]);
+  // an invoice issued meanwhile on an account not locked here is left to the next export
+  const locked = await loadCollectionCandidates(tx, project.id, request.invoiceNumbers, { lock: true });
+  const candidates = locked.filter((invoice) => accounts.has(invoice.accountId));
+  const open = await invoiceOpenAmounts(tx, candidates.map((invoice) => invoice.invoiceId));
+  const { collectable, skipped } = sortOut(candidates, open, request.collectionDate);
+  const found = new Set(locked.map((invoice) => invoice.invoiceNumber));
+  for (const invoiceNumber of new Set(request.invoiceNumbers ?? [])) {
+    if (!found.has(invoiceNumber)) skipped.push({ invoiceNumber, customerNumber: null, reason: 'NOT_FOUND', detail: `there is no invoice ${invoiceNumber}` });
+  }
+  if (collectable.length === 0) {
+    throw OperationError.ofFields(
+      'CONFLICT',
+      'CONFLICT',
+      `no invoice to collect${skipped.length > 0 ? `: ${skipped.length} skipped` : ': no invoice has anything open'}`,
+      skipped.map((invoice) => ({ path: `invoices.${invoice.invoiceNumber}`, message: `${invoice.reason}: ${invoice.detail}` })),
+    );
+  }
+  const recurring = await mandatesCollectedBefore(tx, project.id, [...new Set(collectable.map(({ invoice }) => invoice.mandateReference!))]);
+  const debits: SepaDebit[] = collectable.map(({ invoice, amount }) => ({
+    invoiceNumber: invoice.invoiceNumber,
+    endToEndId: endToEndIdOf(invoice.invoiceNumber, invoice.earlierCollections),
+    amount,
+    debtorName: invoice.customerName,
+    debtorIban: invoice.iban!,
+    debtorBic: invoice.bic,
+    mandateReference: invoice.mandateReference!,
+    mandateSignedOn: invoice.mandateSignedOn!,
+    sequenceType: recurring.has(invoice.mandateReference!) ? 'RCUR' : 'FRST',
+  }));
+  const messageId = `K-${timestampOf(createdAt, project.timeZone)}-${randomBytes(3).toString('hex')}`;
+  const document = buildDirectDebitXml({
+    messageId,
+    createdAt,
+    timeZone: project.timeZone,
+    collectionDate: request.collectionDate,
+    creditor: { name: creditor.legalName, iban: creditor.iban, bic: creditor.bic, creditorId: creditor.sepaCreditorId },
+    debits,
   });
+  const controlSum = formatMoney(sum(debits.map((debit) => decimal(debit.amount))), 'EUR');
+  const summary: SepaExportSummary = {
+    messageId,
+    collectionDate: request.collectionDate,
+    numberOfTransactions: debits.length,
+    controlSum,
+    collected: debits.map((debit, index) => ({
+      invoiceNumber: debit.invoiceNumber,
+      customerNumber: collectable[index]!.invoice.customerNumber,
+      amount: debit.amount,
+      endToEndId: debit.endToEndId,
+      sequenceType: debit.sequenceType,
+      mandateReference: debit.mandateReference,
+    })),
+    skipped,
+  };
+  const stored = await insertSepaMessage(tx, {
+    projectId: project.id,
+    messageId,
+    requestKey: request.requestKey,
+    collectionDate: request.collectionDate,
+    controlSum,
+    document,
+    summary,
+    collections: debits.map((debit, index) => ({
+      invoiceId: collectable[index]!.invoice.invoiceId,
+      endToEndId: debit.endToEndId,
+      mandateReference: debit.mandateReference,
+      sequenceType: debit.sequenceType,
+      amount: debit.amount,
+    })),
+  });
+  if (!stored) throw OperationError.conflict('an invoice of this export was collected by another export at the same time; nothing was exported, try again');
+  return { replayed: false, document, summary };
+}
+
+/**
+ * Records the direct debit an invoice announces, inside the transaction that issues it: when the customer's
+ * mandate is usable then, the invoice's document and mail say when and how much will be debited from which
+ * account instead of asking for a transfer, and no export collects it before that day.
+ */
+export async function preNotifyDirectDebit(tx: Queryable, invoiceId: string): Promise<void> {
+  const facts = await loadPreNotificationFacts(tx, invoiceId);
+  const notice = facts === null ? null : preNotificationOf(facts);
+  if (notice !== null) await insertPreNotification(tx, invoiceId, notice);
 }
 
 /** A SEPA message made earlier, by its message id (404 when the project has none of that id). */
@@ -258,29 +318,31 @@ function usableCreditor(creditor: Creditor | null): UsableCreditor {
   return { legalName: creditor.legalName, iban: creditor.iban!, bic: creditor.bic, sepaCreditorId: creditor.sepaCreditorId! };
 }
 
-/** Which invoices the file collects, and why each of the others is not collected. */
+/** Which invoices the file collects and for how much (what is open on each), and why each of the others is not collected. */
 function sortOut(
   candidates: CollectionCandidate[],
-  requested: readonly string[] | null,
+  openAmounts: Map<string, string>,
   collectionDate: string,
-): { collectable: CollectionCandidate[]; skipped: SkippedInvoice[] } {
+): { collectable: { invoice: CollectionCandidate; amount: string }[]; skipped: SkippedInvoice[] } {
   const skipped: SkippedInvoice[] = [];
   const skip = (invoice: CollectionCandidate, reason: SkipReason, detail: string) =>
     skipped.push({ invoiceNumber: invoice.invoiceNumber, customerNumber: invoice.customerNumber, reason, detail });
-  const collectable: CollectionCandidate[] = [];
+  const collectable: { invoice: CollectionCandidate; amount: string }[] = [];
   for (const invoice of candidates) {
-    if (invoice.collectedBy !== null) skip(invoice, 'ALREADY_COLLECTED', `collected by SEPA message ${invoice.collectedBy}`);
-    else if (invoice.status !== 'OPEN') skip(invoice, 'NOT_OPEN', `the invoice is ${invoice.status}`);
-    else if (!decimal(invoice.amountDue).gt(0)) skip(invoice, 'NOTHING_DUE', 'the invoice has no amount due');
+    const open = formatMoney(decimal(openAmounts.get(invoice.invoiceId) ?? '0'), invoice.currency);
+    if (invoice.collectedBy !== null) skip(invoice, 'ALREADY_COLLECTED', `collected by SEPA message ${invoice.collectedBy}, which the bank has not returned`);
+    else if (invoice.status !== 'OPEN' && invoice.status !== 'PARTIAL') skip(invoice, 'NOT_OPEN', `the invoice is ${invoice.status}`);
+    else if (!decimal(open).gt(0)) skip(invoice, 'NOTHING_OPEN', 'nothing is open on the invoice');
     else if (invoice.currency !== 'EUR') skip(invoice, 'NOT_EUR', `SEPA collects euros only; the invoice is in ${invoice.currency}`);
     else if (invoice.mandateReference === null || invoice.mandateSignedOn === null) skip(invoice, 'NO_MANDATE', `customer ${invoice.customerNumber} has no SEPA mandate`);
-    else if (invoice.iban === null || !isValidIBAN(invoice.iban)) skip(invoice, 'INVALID_IBAN', `customer ${invoice.customerNumber} has no valid IBAN`);
+    else if (invoice.mandateUnusableReason !== null) {
+      const since = invoice.mandateUnusableSince === null ? '' : ` since ${invoice.mandateUnusableSince}`;
+      skip(invoice, 'MANDATE_UNUSABLE', `the bank reported mandate ${invoice.mandateReference} of customer ${invoice.customerNumber} unusable${since}: ${invoice.mandateUnusableReason}`);
+    } else if (invoice.iban === null || !isValidIBAN(invoice.iban)) skip(invoice, 'INVALID_IBAN', `customer ${invoice.customerNumber} has no valid IBAN`);
     else if (invoice.mandateSignedOn > collectionDate) skip(invoice, 'MANDATE_SIGNED_AFTER_COLLECTION_DATE', `the mandate was signed on ${invoice.mandateSignedOn}`);
-    else collectable.push(invoice);
-  }
-  const found = new Set(candidates.map((invoice) => invoice.invoiceNumber));
-  for (const invoiceNumber of new Set(requested ?? [])) {
-    if (!found.has(invoiceNumber)) skipped.push({ invoiceNumber, customerNumber: null, reason: 'NOT_FOUND', detail: `there is no invoice ${invoiceNumber}` });
+    else if (invoice.preNotifiedOn !== null && collectionDate < invoice.preNotifiedOn) {
+      skip(invoice, 'PRE_NOTIFICATION_PENDING', `the invoice announced its direct debit for ${invoice.preNotifiedOn}`);
+    } else collectable.push({ invoice, amount: open });
   }
   return { collectable, skipped };
 }

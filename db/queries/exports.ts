@@ -117,47 +117,81 @@ export async function lockCreditor(sql: Queryable, projectId: string): Promise<C
 
 export interface CollectionCandidate {
   invoiceId: string;
+  accountId: string;
   invoiceNumber: string;
-  status: 'OPEN' | 'PAID' | 'CANCELLED';
+  invoiceDate: IsoDate;
+  status: 'OPEN' | 'PARTIAL' | 'PAID' | 'CANCELLED';
   currency: string;
-  amountDue: string;
   customerNumber: string;
   customerName: string;
   iban: string | null;
   bic: string | null;
   mandateReference: string | null;
   mandateSignedOn: IsoDate | null;
-  /** The message that collected the invoice already, if one did. */
+  /** Why the bank called the mandate unusable (AC04, AC06, MD07 …), and since when; null while it is usable. */
+  mandateUnusableReason: string | null;
+  mandateUnusableSince: IsoDate | null;
+  /** The message of the collection still out (not returned), if there is one. */
   collectedBy: string | null;
+  /** Collections of the invoice made before, returned ones included: they give the next its end-to-end id. */
+  earlierCollections: number;
+  /** The day the invoice announced for its direct debit, when it gave a pre-notification. */
+  preNotifiedOn: IsoDate | null;
 }
 
 /**
- * Invoices that a direct debit could collect: every open one with an amount due, or the ones named (whatever
- * their state, so that the answer can say why one is not collected), with the customer's mandate. The names
- * travel as one array parameter, however many they are, so that the statement orders them all.
+ * Invoices that a direct debit could collect: every OPEN or PARTIAL one, or the ones named (whatever their
+ * state, so that the answer can say why one is not collected), with the customer's mandate, the collection
+ * still out and the pre-notified day. The names travel as one array parameter, however many they are, so
+ * that the statement orders them all. With `lock`, the invoice rows are locked until the transaction ends
+ * and a row changed meanwhile is read as committed: the caller holds the locks of their accounts first.
  */
-export async function loadCollectionCandidates(sql: Queryable, projectId: string, invoiceNumbers: readonly string[] | null): Promise<CollectionCandidate[]> {
+export async function loadCollectionCandidates(
+  sql: Queryable,
+  projectId: string,
+  invoiceNumbers: readonly string[] | null,
+  { lock }: { lock: boolean },
+): Promise<CollectionCandidate[]> {
   return sql<CollectionCandidate[]>`
-    select i.id as "invoiceId", i.invoice_number as "invoiceNumber", i.status, trim(i.currency) as currency, i.amount_due as "amountDue",
+    select i.id as "invoiceId", i.account_id as "accountId", i.invoice_number as "invoiceNumber", i.invoice_date as "invoiceDate",
+      i.status, trim(i.currency) as currency,
       c.customer_number as "customerNumber", coalesce(c.company_name, concat_ws(' ', c.first_name, c.last_name)) as "customerName",
       c.iban, c.bic, c.sepa_mandate_reference as "mandateReference", c.sepa_mandate_signed_on as "mandateSignedOn",
-      m.message_id as "collectedBy"
+      c.sepa_mandate_unusable_reason as "mandateUnusableReason", c.sepa_mandate_unusable_since as "mandateUnusableSince",
+      (select m.message_id from sepa_collections s join sepa_messages m on m.id = s.sepa_message_id
+        where s.invoice_id = i.id and s.returned_on is null) as "collectedBy",
+      (select count(*)::int from sepa_collections s where s.invoice_id = i.id) as "earlierCollections",
+      (select n.collection_date from sepa_pre_notifications n where n.invoice_id = i.id) as "preNotifiedOn"
     from invoices i
     join customers c on c.id = i.customer_id
-    left join sepa_collections s on s.invoice_id = i.id
-    left join sepa_messages m on m.id = s.sepa_message_id
     where i.project_id = ${projectId}
-      and ${invoiceNumbers === null ? sql`i.status = 'OPEN' and i.amount_due > 0` : sql`i.invoice_number = any(${sql.array([...invoiceNumbers])}::text[])`}
-    order by c.customer_number, i.invoice_date, i.invoice_number`;
+      and ${invoiceNumbers === null ? sql`i.status in ('OPEN', 'PARTIAL')` : sql`i.invoice_number = any(${sql.array([...invoiceNumbers])}::text[])`}
+    order by c.customer_number, i.invoice_date, i.invoice_number
+    ${lock ? sql`for update of i` : sql``}`;
 }
 
-/** The mandates among `references` that have been collected under before: their next collection is RCUR. */
+/**
+ * Takes the row locks of the accounts, the one {@link lockAccount} of db/queries/open-items.ts takes, in the
+ * order of their ids: payments, stornos and returns take an account's lock before they change what is
+ * open on it, so what the caller reads afterwards stays as read until it commits.
+ */
+export async function lockAccountsInOrder(sql: Queryable, accountIds: readonly string[]): Promise<void> {
+  const ordered = [...new Set(accountIds)].sort((left, right) => (BigInt(left) < BigInt(right) ? -1 : BigInt(left) > BigInt(right) ? 1 : 0));
+  for (const ids of chunked(ordered, IN_LIST_CHUNK)) {
+    await sql`select 1 from accounts where id in ${sql(ids)} order by id for update`;
+  }
+}
+
+/**
+ * The mandates among `references` that have been collected under before: their next collection is RCUR. A
+ * collection the bank returned does not count: the mandate's first debit has not gone through yet.
+ */
 export async function mandatesCollectedBefore(sql: Queryable, projectId: string, references: readonly string[]): Promise<Set<string>> {
   const collected = new Set<string>();
   for (const chunk of chunked(references, IN_LIST_CHUNK)) {
     const rows = await sql<{ reference: string }[]>`
       select distinct mandate_reference as reference from sepa_collections
-      where project_id = ${projectId} and mandate_reference in ${sql(chunk)}`;
+      where project_id = ${projectId} and mandate_reference in ${sql(chunk)} and returned_on is null`;
     for (const row of rows) collected.add(row.reference);
   }
   return collected;
@@ -184,12 +218,14 @@ export interface NewSepaMessage {
   controlSum: string;
   document: string;
   summary: unknown;
-  collections: { invoiceId: string; mandateReference: string; sequenceType: 'FRST' | 'RCUR'; amount: string }[];
+  collections: { invoiceId: string; endToEndId: string; mandateReference: string; sequenceType: 'FRST' | 'RCUR'; amount: string }[];
 }
 
 /**
  * Stores the file and one collection per invoice in the caller's transaction. False when an invoice was
- * collected meanwhile (its unique key refused it): the caller rolls back and nothing is stored.
+ * collected meanwhile (one collection out per invoice, sepa_collections_outstanding, refused it): the
+ * caller rolls back and nothing is stored. An end-to-end id taken already fails the statement
+ * (sepa_collections_end_to_end): it is the export's own mistake, never a race it could lose.
  */
 export async function insertSepaMessage(sql: Queryable, message: NewSepaMessage): Promise<boolean> {
   const [row] = await sql<{ id: string }[]>`
@@ -201,6 +237,7 @@ export async function insertSepaMessage(sql: Queryable, message: NewSepaMessage)
     project_id: message.projectId,
     invoice_id: collection.invoiceId,
     sepa_message_id: row!.id,
+    end_to_end_id: collection.endToEndId,
     mandate_reference: collection.mandateReference,
     sequence_type: collection.sequenceType,
     amount: collection.amount,
@@ -209,9 +246,57 @@ export async function insertSepaMessage(sql: Queryable, message: NewSepaMessage)
   for (const chunk of insertChunks(rows)) {
     const stored = await sql`
       insert into sepa_collections ${sql(chunk)}
-      on conflict (invoice_id) do nothing
+      on conflict (invoice_id) where returned_on is null do nothing
       returning invoice_id`;
     inserted += stored.length;
   }
   return inserted === message.collections.length;
+}
+
+/** What decides whether an invoice pre-notifies a direct debit, as the books hold it when it is issued. */
+export interface PreNotificationFacts {
+  invoiceId: string;
+  invoiceDate: IsoDate;
+  dueDate: IsoDate;
+  currency: string;
+  amountDue: string;
+  mandateReference: string | null;
+  mandateSignedOn: IsoDate | null;
+  iban: string | null;
+  mandateUnusableReason: string | null;
+  preNotificationDays: number;
+}
+
+export async function loadPreNotificationFacts(sql: Queryable, invoiceId: string): Promise<PreNotificationFacts | null> {
+  const [row] = await sql<PreNotificationFacts[]>`
+    select i.id as "invoiceId", i.invoice_date as "invoiceDate", i.due_date as "dueDate", trim(i.currency) as currency, i.amount_due as "amountDue",
+      c.sepa_mandate_reference as "mandateReference", c.sepa_mandate_signed_on as "mandateSignedOn", c.iban,
+      c.sepa_mandate_unusable_reason as "mandateUnusableReason", p.sepa_pre_notification_days as "preNotificationDays"
+    from invoices i join customers c on c.id = i.customer_id join projects p on p.id = i.project_id
+    where i.id = ${invoiceId}`;
+  return row ?? null;
+}
+
+/** An invoice's announced direct debit: the day, the amount, the mandate and the account debited. */
+export interface PreNotification {
+  collectionDate: IsoDate;
+  amount: string;
+  mandateReference: string;
+  debtorIban: string;
+}
+
+/** Records the invoice's pre-notification once; a repeated call (a retried billing run) keeps the first. */
+export async function insertPreNotification(sql: Queryable, invoiceId: string, notice: PreNotification): Promise<void> {
+  await sql`
+    insert into sepa_pre_notifications (invoice_id, collection_date, amount, mandate_reference, debtor_iban)
+    values (${invoiceId}, ${notice.collectionDate}, ${notice.amount}, ${notice.mandateReference}, ${notice.debtorIban})
+    on conflict (invoice_id) do nothing`;
+}
+
+export async function findPreNotification(sql: Queryable, projectId: string, invoiceNumber: string): Promise<PreNotification | null> {
+  const [row] = await sql<PreNotification[]>`
+    select n.collection_date as "collectionDate", n.amount, n.mandate_reference as "mandateReference", n.debtor_iban as "debtorIban"
+    from sepa_pre_notifications n join invoices i on i.id = n.invoice_id
+    where i.project_id = ${projectId} and i.invoice_number = ${invoiceNumber}`;
+  return row ?? null;
 }

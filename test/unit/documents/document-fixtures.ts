@@ -47,8 +47,22 @@ export function standardInvoice(): InvoiceDocumentData {
     creditApplied: '10.00',
     amountDue: '78.10',
     notices: [],
+    directDebit: null,
     corrects: null,
     reason: null,
+  };
+}
+
+/**
+ * The same invoice to a customer with a SEPA mandate: 78.10 announced for 2026-03-15 (due date and invoice
+ * date + 14 days fall on the same day), the company with its creditor identifier.
+ */
+export function directDebitInvoice(): InvoiceDocumentData {
+  const invoice = standardInvoice();
+  return {
+    ...invoice,
+    seller: { ...invoice.seller, sepaCreditorId: 'DE98ZZZ09999999999' },
+    directDebit: { collectionDate: '2026-03-15', amount: '78.10', mandateReference: 'MANDAT-K000042', debtorIban: 'DE02120300000000202051' },
   };
 }
 
@@ -68,6 +82,7 @@ export function stornoOf(invoice: InvoiceDocumentData): InvoiceDocumentData {
     grossTotal: negate(invoice.grossTotal),
     creditApplied: '0.00',
     amountDue: negate(invoice.grossTotal),
+    directDebit: null,
     corrects: { invoiceNumber: invoice.number, invoiceDate: invoice.date },
     reason: 'Preis falsch',
   };

@@ -1,5 +1,5 @@
 import { linePrice, missingForEInvoice, renderXRechnung, toEInvoiceData, withPrecedingInvoiceReference } from '../../../documents/e-invoice';
-import { standardInvoice, stornoOf } from './document-fixtures';
+import { directDebitInvoice, standardInvoice, stornoOf } from './document-fixtures';
 
 test.each([
   // unit price, quantity → price, base quantity, quantity
@@ -77,4 +77,28 @@ test('the XRechnung of a storno carries BT-25 and every stored amount unchanged'
   expect(xml).toContain('<ram:BasisQuantity unitCode="C62">100</ram:BasisQuantity>');
   expect(xml).toContain('<ram:GrandTotalAmount>88.10</ram:GrandTotalAmount>');
   expect(xml).toContain('<ram:DuePayableAmount>88.10</ram:DuePayableAmount>');
+});
+
+test('an invoice collected by direct debit is payment means 59 with mandate (BT-89), creditor id (BT-90) and debited account (BT-91)', async () => {
+  const invoice = (toEInvoiceData(directDebitInvoice()) as any)['ubl:Invoice'];
+  expect(invoice['cac:PaymentMeans']).toEqual([
+    {
+      'cbc:PaymentMeansCode': '59',
+      'cbc:PaymentMeansCode@name': 'SEPA-Lastschrift',
+      'cbc:PaymentID': 'RE-2026-000007',
+      'cac:PaymentMandate': { 'cbc:ID': 'MANDAT-K000042', 'cac:PayerFinancialAccount': { 'cbc:ID': 'DE02120300000000202051' } },
+    },
+  ]);
+  expect(invoice['cac:PaymentTerms']['cbc:Note']).toBe('Der Betrag von 78,10 € wird am 15.03.2026 per SEPA-Lastschrift eingezogen.');
+
+  const xml = await renderXRechnung(directDebitInvoice());
+  expect(xml).toMatch(/<ram:ApplicableHeaderTradeSettlement>\s*<ram:CreditorReferenceID>DE98ZZZ09999999999<\/ram:CreditorReferenceID>/);
+  expect(xml).toMatch(/<ram:SpecifiedTradeSettlementPaymentMeans>\s*<ram:TypeCode>59<\/ram:TypeCode>/);
+  expect(xml).toMatch(/<ram:PayerPartyDebtorFinancialAccount>\s*<ram:IBANID>DE02120300000000202051<\/ram:IBANID>/);
+  expect(xml).toContain('<ram:DirectDebitMandateID>MANDAT-K000042</ram:DirectDebitMandateID>');
+  expect(xml).not.toContain('PayeePartyCreditorFinancialAccount');
+
+  // without the creditor identifier the company cannot issue it as an e-invoice
+  const withoutCreditorId = directDebitInvoice();
+  expect(missingForEInvoice({ ...withoutCreditorId, seller: { ...withoutCreditorId.seller, sepaCreditorId: null } }).company).toEqual(['sepaCreditorId']);
 });

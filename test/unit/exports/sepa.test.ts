@@ -1,7 +1,17 @@
-import { buildDirectDebitXml, sepaText, type DirectDebitFile, type SepaDebit } from '../../../exports/sepa';
+import {
+  buildDirectDebitXml,
+  endToEndIdOf,
+  preNotificationOf,
+  preNotifiedCollectionDate,
+  sepaText,
+  type DirectDebitFile,
+  type PreNotificationFacts,
+  type SepaDebit,
+} from '../../../exports/sepa';
 
 const debit = (overrides: Partial<SepaDebit>): SepaDebit => ({
   invoiceNumber: 'RE-2026-000001',
+  endToEndId: overrides.invoiceNumber ?? 'RE-2026-000001',
   amount: '0.10',
   debtorName: 'Jördis Weiß & Söhne',
   debtorIban: 'DE89370400440532013000',
@@ -57,4 +67,54 @@ test('FRST and RCUR debits go into their own payment blocks, dated in Berlin', (
   expect(tag(xml, 'DtOfSgntr')).toEqual(['2026-01-15', '2026-01-15']);
   expect(tag(xml, 'Nm')).toContain('Joerdis Weiss + Soehne');
   expect(xml).not.toContain('Purp');
+});
+
+test('a collection made again after a return carries an end-to-end id of its own', () => {
+  const xml = buildDirectDebitXml(file([debit({ invoiceNumber: 'RE-2026-000007', endToEndId: endToEndIdOf('RE-2026-000007', 1), sequenceType: 'RCUR' })]));
+  expect(tag(xml, 'EndToEndId')).toEqual(['RE-2026-000007-2']);
+  expect(endToEndIdOf('RE-2026-000007', 0)).toBe('RE-2026-000007');
+  expect(endToEndIdOf('RE-2026-000007', 2)).toBe('RE-2026-000007-3');
+  // the remittance still names the invoice, which the payment matching reads
+  expect(tag(xml, 'Ustrd')).toEqual(['Rechnung RE-2026-000007']);
+});
+
+test.each([
+  // invoice date, due date, mandate signed, days → announced day
+  ['due after 14 days, 14 days notice: the due date', '2026-03-01', '2026-03-15', '2026-02-15', 14, '2026-03-15'],
+  ['due after 7 days, 14 days notice: the notice decides', '2026-03-01', '2026-03-08', '2026-02-15', 14, '2026-03-15'],
+  ['due after 30 days, 14 days notice: the due date', '2026-03-01', '2026-03-31', '2026-02-15', 14, '2026-03-31'],
+  ['due at once, 1 day notice', '2026-03-01', '2026-03-01', '2026-02-15', 1, '2026-03-02'],
+  ['notice across the year end', '2026-12-25', '2026-12-25', '2026-02-15', 14, '2027-01-08'],
+  ['a mandate signed later than both', '2026-03-01', '2026-03-08', '2026-03-20', 14, '2026-03-20'],
+] as const)('the pre-notified day: %s', (_name, invoiceDate, dueDate, mandateSignedOn, days, expected) => {
+  expect(preNotifiedCollectionDate({ invoiceDate, dueDate, mandateSignedOn }, days)).toBe(expected);
+});
+
+describe('which invoice pre-notifies a direct debit', () => {
+  const facts = (overrides: Partial<PreNotificationFacts> = {}): PreNotificationFacts => ({
+    invoiceDate: '2026-04-01',
+    dueDate: '2026-04-08',
+    currency: 'EUR',
+    amountDue: '119.0000',
+    mandateReference: 'MANDAT-1',
+    mandateSignedOn: '2026-02-15',
+    iban: 'DE89370400440532013000',
+    mandateUnusableReason: null,
+    preNotificationDays: 14,
+    ...overrides,
+  });
+
+  test('a customer with a usable mandate: the day, the amount due, the mandate and the account', () => {
+    expect(preNotificationOf(facts())).toEqual({ collectionDate: '2026-04-15', amount: '119.00', mandateReference: 'MANDAT-1', debtorIban: 'DE89370400440532013000' });
+  });
+
+  test.each([
+    ['no mandate', { mandateReference: null, mandateSignedOn: null }],
+    ['no IBAN', { iban: null }],
+    ['a mandate the bank reported unusable', { mandateUnusableReason: 'AC04 Konto erloschen' }],
+    ['nothing due: the credit covered it', { amountDue: '0.0000' }],
+    ['not in euros', { currency: 'CHF' }],
+  ])('none with %s', (_name, overrides) => {
+    expect(preNotificationOf(facts(overrides))).toBeNull();
+  });
 });
