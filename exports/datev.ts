@@ -22,6 +22,12 @@ import { wallClockAt } from '../billing/zoned-date';
  *   key: their revenue accounts say it (SKR03 e.g. 8336 reverse charge, 8195 small business, 8338 third
  *   country), so the product groups of such items need such accounts. Reverse-charge bookings carry the
  *   customer's VAT id in "EU-Land u. UStID (Bestimmung)".
+ * - Fees booked on a customer account (FEE ledger entries: dunning fees, a bank's fee for a returned direct
+ *   debit charged on to the customer) are bookings of their own: the debtor account (S) against the fee
+ *   account of their kind (H), no BU key: they are damages, not the price of a supply, so not subject to VAT.
+ *   Belegfeld 1 names the fee's own item, e.g. M2-RE-2026-000001 (the 2nd dunning level's fee of that
+ *   invoice) or RL-RE-2026-000001 (the return fee of that collection), so that DATEV keeps it apart from
+ *   the invoice's open item.
  * - Debtor account: `debtorAccountBase` + the trailing number of the customer number (K000042 → 10042 with
  *   the default base 10000 for 4-digit ledger accounts). Personenkonten have one digit more than the ledger
  *   accounts and debtors lie below 70000 (×10 per further digit); a customer number that does not fit is
@@ -62,6 +68,38 @@ export interface DatevDocument {
   customerVatId: string | null;
   lines: DatevDocumentLine[];
   taxes: DatevDocumentTax[];
+}
+
+export type DatevFeeKind = 'DUNNING' | 'RETURN' | 'OTHER';
+
+/** A fee booked on a customer account, as the ledger holds it. */
+export interface DatevFee {
+  kind: DatevFeeKind;
+  /** Belegfeld 1. */
+  documentNumber: string;
+  bookingDate: IsoDate;
+  /** The ledger entry's amount: negative charges the customer. */
+  amount: string;
+  currency: string;
+  customerNumber: string;
+  text: string;
+}
+
+/** The fee accounts (Gegenkonto) by kind; a fee of another kind goes where dunning fees go. */
+export interface DatevFeeAccounts {
+  dunningFeeAccount: string;
+  returnFeeAccount: string;
+}
+
+/**
+ * Default fee accounts of the standard charts: dunning fees and charged-on return fees are damages received,
+ * SKR03 2742 / SKR04 4970 "Versicherungsentschädigungen und Schadenersatzleistungen"; a return fee the
+ * customer pays back reduces the bank charges it made up for, SKR03 4970 / SKR04 6855 "Nebenkosten des
+ * Geldverkehrs". A client without a chart named gets those of SKR03. Longer ledger accounts get zeros added.
+ */
+export function defaultFeeAccounts(chartOfAccounts: string, accountLength: number): DatevFeeAccounts {
+  const [dunning, returned] = chartOfAccounts === '04' ? ['4970', '6855'] : ['2742', '4970'];
+  return { dunningFeeAccount: dunning.padEnd(accountLength, '0'), returnFeeAccount: returned.padEnd(accountLength, '0') };
 }
 
 export interface DatevSettings {
@@ -193,6 +231,36 @@ function bookingsOf(document: DatevDocument, settings: Pick<DatevSettings, 'debt
     });
   }
   return bookings;
+}
+
+/** One booking per fee: the customer's debtor account against the fee account, without a tax key. */
+export function datevFeeBookings(
+  fees: readonly DatevFee[],
+  settings: Pick<DatevSettings, 'debtorAccountBase' | 'accountLength'> & DatevFeeAccounts,
+): DatevBooking[] {
+  return fees.flatMap((fee) => {
+    const charged = decimal(fee.amount).negated();
+    if (charged.isZero()) return [];
+    return [
+      {
+        amount: formatMoney(charged.abs(), fee.currency),
+        side: charged.isPositive() ? 'S' : 'H',
+        currency: fee.currency,
+        account: debtorAccountOf(fee.customerNumber, settings),
+        contraAccount: fee.kind === 'RETURN' ? settings.returnFeeAccount : settings.dunningFeeAccount,
+        taxKey: '',
+        documentDate: fee.bookingDate,
+        documentNumber: fee.documentNumber,
+        text: fee.text,
+        vatIdOfDestination: '',
+      } satisfies DatevBooking,
+    ];
+  });
+}
+
+/** Bookings of documents and fees in date order; a day's bookings keep the order they were given in. */
+export function inDateOrder(bookings: readonly DatevBooking[]): DatevBooking[] {
+  return [...bookings].sort((left, right) => (left.documentDate < right.documentDate ? -1 : left.documentDate > right.documentDate ? 1 : 0));
 }
 
 type ColumnType = 'amount' | 'text' | 'number' | 'account' | 'date';

@@ -10,17 +10,30 @@ import {
   insertPreNotification,
   insertSepaMessage,
   loadBookedDocuments,
+  loadBookedFees,
   loadCollectionCandidates,
   loadPreNotificationFacts,
   lockAccountsInOrder,
   lockCreditor,
   mandatesCollectedBefore,
   type BookedDocumentRow,
+  type BookedFeeRow,
   type CollectionCandidate,
   type Creditor,
 } from '../db/queries/exports';
 import { invoiceOpenAmounts } from '../db/queries/open-items';
-import { datevBookings, DatevExportError, datevFileName, formatDatevBookingBatch, type DatevDocument, type DatevSettings } from '../exports/datev';
+import {
+  datevBookings,
+  DatevExportError,
+  datevFeeBookings,
+  datevFileName,
+  defaultFeeAccounts,
+  formatDatevBookingBatch,
+  inDateOrder,
+  type DatevDocument,
+  type DatevFee,
+  type DatevSettings,
+} from '../exports/datev';
 import { buildDirectDebitXml, endToEndIdOf, preNotificationOf, type SepaDebit, type SequenceType } from '../exports/sepa';
 import { OperationError, type FieldProblem } from './errors';
 
@@ -52,11 +65,16 @@ export interface DatevExportRequest {
   debtorAccountBase?: number;
   chartOfAccounts?: '03' | '04';
   currency: string;
+  /** Gegenkonto of dunning fees; default by the chart of accounts (exports/datev.ts defaultFeeAccounts). */
+  dunningFeeAccount?: string;
+  /** Gegenkonto of returned direct debits' fees charged on to the customer; default likewise. */
+  returnFeeAccount?: string;
 }
 
 /**
  * The DATEV booking batch (EXTF Buchungsstapel) of the invoices and stornos dated in [from, to] in one
- * currency, as the file's bytes and name. A document that cannot be booked (no revenue account, no debtor
+ * currency, and the fees booked on customer accounts then (dunning fees, charged-on return fees), as the
+ * file's bytes and name. A document that cannot be booked (no revenue account, no debtor
  * account, no tax key) refuses the whole batch with 422, naming what to fix.
  */
 export async function exportDatev(deps: ExportDependencies, project: ExportingProject, request: DatevExportRequest): Promise<{ fileName: string; file: Buffer }> {
@@ -73,10 +91,18 @@ export async function exportDatev(deps: ExportDependencies, project: ExportingPr
     createdAt: deps.now(),
     timeZone: project.timeZone,
   };
-  const rows = await loadBookedDocuments(deps.sql, project.id, { from: request.from, to: request.to, currency: request.currency });
+  const range = { from: request.from, to: request.to, currency: request.currency };
+  const rows = await loadBookedDocuments(deps.sql, project.id, range);
+  const fees = await loadBookedFees(deps.sql, project.id, range);
+  const defaults = defaultFeeAccounts(settings.chartOfAccounts, settings.accountLength);
+  const feeAccounts = {
+    dunningFeeAccount: request.dunningFeeAccount ?? defaults.dunningFeeAccount,
+    returnFeeAccount: request.returnFeeAccount ?? defaults.returnFeeAccount,
+  };
   let file: Buffer;
   try {
-    file = formatDatevBookingBatch(settings, datevBookings(rows.map(toDatevDocument), settings));
+    const bookings = [...datevBookings(rows.map(toDatevDocument), settings), ...datevFeeBookings(fees.map(toDatevFee), { ...settings, ...feeAccounts })];
+    file = formatDatevBookingBatch(settings, inDateOrder(bookings));
   } catch (error) {
     if (error instanceof DatevExportError) {
       throw OperationError.ofFields('UNPROCESSABLE', 'INCORRECT_INPUT_DATA', error.message, [{ path: error.path, message: error.message }]);
@@ -92,6 +118,19 @@ function toDatevDocument(row: BookedDocumentRow): DatevDocument {
 }
 
 /** Why an invoice is not collected. NOTHING_DUE is what messages made before open items said for NOTHING_OPEN. */
+/**
+ * What a fee is, from the business key its booking wrote: `dunning-fee:<invoice>:<level>` (a dunning level's
+ * fee), `return-fee:<statement entry>` (the bank's fee for a returned direct debit, charged on), anything
+ * else a fee of its own. Its document number names the fee's item: M<level>-<invoice>, RL-<end-to-end id>.
+ */
+function toDatevFee(row: BookedFeeRow): DatevFee {
+  const dunning = /^dunning-fee:(.+):(\d+)$/.exec(row.businessKey);
+  const base = { bookingDate: row.bookingDate, amount: row.amount, currency: row.currency, customerNumber: row.customerNumber, text: row.text };
+  if (dunning) return { ...base, kind: 'DUNNING', documentNumber: `M${dunning[2]}-${dunning[1]}` };
+  if (row.businessKey.startsWith('return-fee:')) return { ...base, kind: 'RETURN', documentNumber: `RL-${row.returnedEndToEndId ?? row.entryId}` };
+  return { ...base, kind: 'OTHER', documentNumber: `GEB-${row.entryId}` };
+}
+
 export type SkipReason =
   | 'NOT_FOUND'
   | 'NOT_OPEN'

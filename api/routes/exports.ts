@@ -20,6 +20,8 @@ function oneYearAfter(date: string): string {
   return month === '02' && day === '29' ? `${next.slice(0, 8)}28` : next;
 }
 
+const ledgerAccount = z.string().regex(/^\d{4,8}$/, 'must be a ledger account of 4 to 8 digits');
+
 /**
  * The booking batch's period and the header fields DATEV needs from the tax advisor's side. They have
  * defaults that import into a fresh DATEV client; real exports pass the advisor's numbers.
@@ -37,8 +39,20 @@ export const datevQuerySchema = z
     }),
     chartOfAccounts: z.enum(['03', '04'], { error: 'must be 03 (SKR03) or 04 (SKR04)' }).optional(),
     currency: currencySchema.default('EUR'),
+    dunningFeeAccount: ledgerAccount.optional().meta({
+      description: 'Gegenkonto of dunning fees; default SKR03 2742, SKR04 4970 (Schadenersatzleistungen: not subject to VAT)',
+    }),
+    returnFeeAccount: ledgerAccount.optional().meta({
+      description: "Gegenkonto of a returned direct debit's bank fee charged on to the customer; default SKR03 4970, SKR04 6855 (Nebenkosten des Geldverkehrs)",
+    }),
   })
   .superRefine((query, context) => {
+    for (const field of ['dunningFeeAccount', 'returnFeeAccount'] as const) {
+      const account = query[field];
+      if (account !== undefined && account.length !== query.accountLength) {
+        context.addIssue({ code: 'custom', path: [field], message: `must have accountLength (${query.accountLength}) digits` });
+      }
+    }
     if (query.from > query.to) context.addIssue({ code: 'custom', path: ['from'], message: `must not be after to (${query.to})` });
     const fiscalYearStart = query.fiscalYearStart ?? `${query.from.slice(0, 4)}-01-01`;
     const fiscalYearEnd = addDays(oneYearAfter(fiscalYearStart), -1);

@@ -90,6 +90,33 @@ export async function loadBookedDocuments(
   }));
 }
 
+/** A FEE ledger entry booked in the range, with the end-to-end id of the collection whose return it charges, if it does. */
+export interface BookedFeeRow {
+  entryId: string;
+  businessKey: string;
+  bookingDate: IsoDate;
+  amount: string;
+  text: string;
+  currency: string;
+  customerNumber: string;
+  returnedEndToEndId: string | null;
+}
+
+/** The fees booked on the project's accounts of one currency in [from, to], by date and entry. */
+export async function loadBookedFees(sql: Queryable, projectId: string, range: { from: IsoDate; to: IsoDate; currency: string }): Promise<BookedFeeRow[]> {
+  return sql<BookedFeeRow[]>`
+    select e.id as "entryId", e.business_key as "businessKey", e.booking_date as "bookingDate", e.amount, e.text,
+      trim(a.currency) as currency, c.customer_number as "customerNumber", s.end_to_end_id as "returnedEndToEndId"
+    from ledger_entries e
+    join accounts a on a.id = e.account_id
+    join customers c on c.id = a.customer_id
+    left join sepa_returns r on r.fee_entry_id = e.id
+    left join sepa_collections s on s.id = r.sepa_collection_id
+    where a.project_id = ${projectId} and e.entry_type = 'FEE' and a.currency = ${range.currency}
+      and e.booking_date between ${range.from} and ${range.to}
+    order by e.booking_date, e.id`;
+}
+
 function appendTo<T>(groups: Map<string, T[]>, key: string, value: T): void {
   const group = groups.get(key);
   if (group) group.push(value);

@@ -5,6 +5,9 @@ import {
   DATEV_COLUMN_TITLES,
   datevBookings,
   DatevExportError,
+  datevFeeBookings,
+  defaultFeeAccounts,
+  inDateOrder,
   datevFileName,
   datevTimestamp,
   debtorAccountOf,
@@ -166,4 +169,42 @@ test('a product group without revenue account, a rate without DATEV key and a cu
 test('the creation stamp is the project-local time with milliseconds; the file name carries the range', () => {
   expect(datevTimestamp(Date.UTC(2026, 0, 30, 13, 4, 40, 7), 'Europe/Berlin')).toBe('20260130140440007');
   expect(datevFileName('2026-03-01', '2026-03-31')).toBe('EXTF_Buchungsstapel_20260301_20260331.csv');
+});
+
+describe('fees booked on customer accounts', () => {
+  const fee = { currency: 'EUR', customerNumber: 'K000042' };
+
+  test('a dunning fee and a charged-on return fee are bookings of their own, debtor against fee account, no tax key', () => {
+    const accounts = defaultFeeAccounts('03', 4);
+    expect(accounts).toEqual({ dunningFeeAccount: '2742', returnFeeAccount: '4970' });
+    const bookings = datevFeeBookings(
+      [
+        { ...fee, kind: 'DUNNING', documentNumber: 'M2-RE-2026-000007', bookingDate: '2026-03-26', amount: '-5.0000', text: 'Mahngebühr 1. Mahnung zu Rechnung RE-2026-000007' },
+        { ...fee, kind: 'RETURN', documentNumber: 'RL-RE-2026-000007', bookingDate: '2026-03-20', amount: '-3.0000', text: 'Gebühr Rücklastschrift RE-2026-000007' },
+      ],
+      { ...settings, ...accounts },
+    );
+    expect(bookings.map(({ amount, side, account, contraAccount, taxKey, documentDate, documentNumber }) => [amount, side, account, contraAccount, taxKey, documentDate, documentNumber])).toEqual([
+      ['5.00', 'S', '10042', '2742', '', '2026-03-26', 'M2-RE-2026-000007'],
+      ['3.00', 'S', '10042', '4970', '', '2026-03-20', 'RL-RE-2026-000007'],
+    ]);
+
+    // in the file: after the invoice of 05.03., by date
+    const file = iconv.decode(formatDatevBookingBatch(settings, inDateOrder([...datevBookings([invoice()], settings), ...bookings])), 'win1252').split('\r\n');
+    expect(file.slice(2, -1).map((line) => line.split(';').slice(0, 14).filter((_, index) => [0, 1, 6, 7, 8, 9, 10, 13].includes(index)))).toEqual([
+      ['100,00', '"S"', '10042', '8400', '"3"', '0503', '"RE-2026-000007"', '"Rechnung Bäckerei Müller & Söhne ""Weißbrot"" GmbH"'],
+      ['3,00', '"S"', '10042', '4970', '""', '2003', '"RL-RE-2026-000007"', '"Gebühr Rücklastschrift RE-2026-000007"'],
+      ['5,00', '"S"', '10042', '2742', '""', '2603', '"M2-RE-2026-000007"', '"Mahngebühr 1. Mahnung zu Rechnung RE-2026-000007"'],
+    ]);
+  });
+
+  test('SKR04 and longer ledger accounts have their own defaults; a refunded fee books on the other side', () => {
+    expect(defaultFeeAccounts('04', 4)).toEqual({ dunningFeeAccount: '4970', returnFeeAccount: '6855' });
+    expect(defaultFeeAccounts('', 6)).toEqual({ dunningFeeAccount: '274200', returnFeeAccount: '497000' });
+    const [refund] = datevFeeBookings([{ ...fee, kind: 'OTHER', documentNumber: 'GEB-9', bookingDate: '2026-03-02', amount: '2.50', text: 'Gebühr erstattet' }], {
+      ...settings,
+      ...defaultFeeAccounts('03', 4),
+    });
+    expect(refund).toMatchObject({ amount: '2.50', side: 'H', contraAccount: '2742', taxKey: '' });
+  });
 });
