@@ -12,7 +12,7 @@ import { documentQuerySchema } from './routes/documents';
 import { listInvoicesSchema } from './routes/invoices';
 import { createItemSchema, updateItemSchema } from './routes/items';
 import { mailLogQuerySchema } from './routes/mail-log';
-import { bankStatementQuerySchema, listPaymentsSchema, paymentSchema } from './routes/payments';
+import { assignPaymentSchema, bankStatementQuerySchema, listPaymentsSchema, paymentIdSchema, paymentSchema } from './routes/payments';
 import { createProductGroupSchema } from './routes/product-groups';
 import { createApiKeySchema, createProjectSchema } from './routes/projects';
 import { paginationSchema } from './schemas';
@@ -69,6 +69,7 @@ export const OPERATIONS: Operation[] = [
   { operationId: 'getAccount', method: 'get', path: '/Accounts/{accountNumber}', summary: 'Read an account', response: { status: 200, description: 'the account' } },
   { operationId: 'updateAccount', method: 'put', path: '/Accounts/{accountNumber}', summary: "Change an account's name, credit limit or minimum top-up", body: updateAccountSchema, response: { status: 200, description: 'the account' } },
   { operationId: 'listTransactions', method: 'get', path: '/Accounts/{accountNumber}/Transactions', summary: "List an account's ledger (Kontobewegungen)", query: paginationSchema, response: page('a page of ledger entries') },
+  { operationId: 'listOpenItems', method: 'get', path: '/Accounts/{accountNumber}/OpenItems', summary: "List an account's open items (Offene Posten) and its unallocated credit", response: { status: 200, description: 'the open items, oldest due date first, and the credit entries no item took yet' } },
   { operationId: 'bookTransaction', method: 'post', path: '/Accounts/{accountNumber}/Transactions', summary: 'Book a credit, debit or top-up', body: bookingSchema, idempotent: true, response: { status: 201, description: 'the ledger entry (200: booked before under this Idempotency-Key)' }, errors: [422] },
   // Master data
   { operationId: 'listTaxGroups', method: 'get', path: '/TaxGroups', summary: 'List the tax groups with their dated rates', response: page('every tax group') },
@@ -104,6 +105,7 @@ export const OPERATIONS: Operation[] = [
   { operationId: 'replaceCompany', method: 'put', path: '/Company', summary: 'Replace the company details printed on invoices', body: companyDetailsSchema, response: { status: 200, description: 'the company details' } },
   // Payments
   { operationId: 'bookPayment', method: 'post', path: '/Payments', summary: 'Book an incoming payment, matched against open invoices', body: paymentSchema, idempotent: true, response: { status: 201, description: 'the matching result (200: booked before under this key)' } },
+  { operationId: 'assignPayment', method: 'post', path: '/Payments/{paymentId}/assign', summary: 'Assign an UNMATCHED payment to an account or to invoices', params: { paymentId: paymentIdSchema }, body: assignPaymentSchema, response: { status: 200, description: 'the payment as booked now (a repeat answers the same and books nothing)' }, errors: [409, 422] },
   { operationId: 'listPayments', method: 'get', path: '/Payments', summary: 'List incoming payments', query: listPaymentsSchema, response: page('a page of payments') },
   {
     operationId: 'importBankStatement',

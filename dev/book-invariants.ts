@@ -30,9 +30,94 @@ export async function checkBookInvariants(sql: Sql): Promise<string[]> {
     where (select count(*) from ledger_entries e where e.invoice_id = i.id and e.entry_type = 'INVOICE' and e.amount = -i.gross_total) <> 1`;
   for (const invoice of unbooked) problems.push(`invoice ${invoice.invoiceNumber} is not booked exactly once on its account`);
 
+  problems.push(...(await checkAllocations(sql)));
+
   const doubleMails = await sql<{ businessKey: string }[]>`
     select business_key as "businessKey" from mail_log where kind = 'INVOICE' group by project_id, business_key having count(*) > 1`;
   for (const mail of doubleMails) problems.push(`invoice mail ${mail.businessKey} logged twice`);
+  return problems;
+}
+
+/**
+ * Open items (see db/migrations/013_open_items.sql), for the books of every project: each allocation joins a
+ * credit (a positive entry) to an open item (a negative one) of its own account; no pair of entries nets below
+ * zero and no entry has more allocated than its amount; so for every account the balance (the ledger's sum)
+ * is its unallocated credit less its open amounts, computed here from the entries and the allocations on
+ * their own. No account has unallocated credit beside an open item (every write settles it). An invoice's
+ * status is what its allocations make it: CANCELLED exactly when it has a storno, else PAID when its gross is
+ * allocated (with the day it was paid), PARTIAL when part of it is, OPEN when none is; an invoice of no
+ * positive gross is PAID.
+ */
+export async function checkAllocations(sql: Sql, projectId: string | null = null): Promise<string[]> {
+  const problems: string[] = [];
+  const ofProject = (alias: string) => (projectId === null ? sql`true` : sql`${sql(alias)}.project_id = ${projectId}`);
+
+  const crossed = await sql<{ id: string; accountId: string; credit: string; debit: string }[]>`
+    select al.id, al.account_id as "accountId", c.amount::text as credit, d.amount::text as debit
+    from allocations al join ledger_entries c on c.id = al.credit_entry_id join ledger_entries d on d.id = al.debit_entry_id
+      join accounts a on a.id = al.account_id
+    where ${ofProject('a')} and (c.amount <= 0 or d.amount >= 0 or c.account_id <> al.account_id or d.account_id <> al.account_id)`;
+  listSome(problems, crossed, (row) => `open items: allocation ${row.id} on account ${row.accountId} joins entries of ${row.credit} and ${row.debit}, not a credit and an open item of that account`);
+
+  const negativePairs = await sql<{ creditEntryId: string; debitEntryId: string; net: string }[]>`
+    select al.credit_entry_id as "creditEntryId", al.debit_entry_id as "debitEntryId", sum(al.amount)::text as net
+    from allocations al join accounts a on a.id = al.account_id where ${ofProject('a')}
+    group by 1, 2 having sum(al.amount) < 0`;
+  listSome(problems, negativePairs, (row) => `open items: allocations from entry ${row.creditEntryId} to ${row.debitEntryId} net ${row.net}`);
+
+  const overAllocated = await sql<{ entryId: string; amount: string; allocated: string }[]>`
+    with sides as (
+      select credit_entry_id as entry_id, amount from allocations union all select debit_entry_id, amount from allocations)
+    select e.id as "entryId", e.amount::text as amount, sum(s.amount)::text as allocated
+    from sides s join ledger_entries e on e.id = s.entry_id join accounts a on a.id = e.account_id
+    where ${ofProject('a')} group by e.id having sum(s.amount) > abs(e.amount) or sum(s.amount) < 0`;
+  listSome(problems, overAllocated, (row) => `open items: entry ${row.entryId} of ${row.amount} has ${row.allocated} allocated`);
+
+  const accounts = await sql<{ accountNumber: string; balance: string; unallocated: string; open: string }[]>`
+    with allocated as (
+      select entry_id, sum(amount) as amount from (
+        select credit_entry_id as entry_id, amount from allocations union all select debit_entry_id, amount from allocations) sides
+      group by entry_id),
+    entries as (
+      select e.account_id, e.amount, abs(e.amount) - coalesce(al.amount, 0) as left_over
+      from ledger_entries e left join allocated al on al.entry_id = e.id)
+    select a.account_number as "accountNumber",
+      coalesce(sum(e.amount), 0)::text as balance,
+      coalesce(sum(e.left_over) filter (where e.amount > 0), 0)::text as unallocated,
+      coalesce(sum(e.left_over) filter (where e.amount < 0), 0)::text as open
+    from accounts a left join entries e on e.account_id = a.id
+    where ${ofProject('a')} group by a.id`;
+  for (const account of accounts) {
+    const [balance, unallocated, open] = [account.balance, account.unallocated, account.open].map((value) => Math.round(Number(value) * 10_000));
+    if (balance !== unallocated! - open!) {
+      problems.push(`open items: account ${account.accountNumber} has balance ${account.balance}, but unallocated credit ${account.unallocated} less open items ${account.open}`);
+    }
+    if (unallocated! > 0 && open! > 0) problems.push(`open items: account ${account.accountNumber} has unallocated credit ${account.unallocated} beside open items of ${account.open}`);
+  }
+
+  const invoices = await sql<{ invoiceNumber: string; status: string; gross: string; allocated: string; paidOn: string | null; corrections: number }[]>`
+    select i.invoice_number as "invoiceNumber", i.status, i.gross_total::text as gross, i.paid_on as "paidOn",
+      coalesce((select sum(al.amount) from allocations al join ledger_entries e on e.id = al.debit_entry_id
+        where e.invoice_id = i.id and e.entry_type = 'INVOICE'), 0)::text as allocated,
+      (select count(*)::int from invoice_corrections c where c.invoice_id = i.id) as corrections
+    from invoices i where ${ofProject('i')}`;
+  const wrong: string[] = [];
+  for (const invoice of invoices) {
+    const [gross, allocated] = [invoice.gross, invoice.allocated].map((value) => Math.round(Number(value) * 10_000)) as [number, number];
+    const describe = `${invoice.invoiceNumber} (${invoice.status}, gross ${invoice.gross}, allocated ${invoice.allocated}, paid on ${invoice.paidOn}, ${invoice.corrections} stornos)`;
+    if ((invoice.status === 'CANCELLED') !== (invoice.corrections === 1)) {
+      wrong.push(`${describe}: status and storno disagree`);
+      continue;
+    }
+    if (invoice.status === 'CANCELLED') {
+      if (gross > 0 && allocated !== gross) wrong.push(`${describe}: cancelled but its storno does not settle it`);
+      continue;
+    }
+    const expected = gross <= 0 || allocated >= gross ? 'PAID' : allocated > 0 ? 'PARTIAL' : 'OPEN';
+    if (invoice.status !== expected) wrong.push(`${describe}: its allocations make it ${expected}`);
+    else if ((invoice.status === 'PAID') !== (invoice.paidOn !== null)) wrong.push(`${describe}: paid_on disagrees with the status`);
+  }
+  listSome(problems, wrong, (line) => `open items: ${line}`);
   return problems;
 }
 
@@ -414,60 +499,36 @@ export interface OpenItemFindings {
   problems: string[];
   invoices: number;
   open: number;
+  partial: number;
   paid: number;
   cancelled: number;
-  /** Invoices that payments were applied to. */
+  /** Invoices that payments were allocated to. */
   withPayments: number;
   mismatches: number;
 }
 
 /**
- * Open items: no invoice has more applied to it than was due (its gross less the credit applied at
- * issue), and its status matches: CANCELLED exactly when a storno exists; otherwise PAID exactly when
- * nothing is left open (at once when credit covered it), with the day it was settled. Every payment's
- * allocations add up to what it applied, on invoices of the account it is booked on.
+ * Open items of one project: the invariants of {@link checkAllocations} (a payment's entry, like every
+ * credit, never has more allocated than its amount, and only to items of its own account), with the
+ * invoices counted by status.
  */
 export async function checkOpenItems(sql: Sql, projectId: string): Promise<OpenItemFindings> {
-  const problems: string[] = [];
-  const invoices = await sql<
-    { invoiceNumber: string; status: string; gross: string; creditApplied: string; amountDue: string; allocated: string; corrections: number; paidOn: string | null; payments: number }[]
-  >`
-    select i.invoice_number as "invoiceNumber", i.status, i.gross_total::text as gross, i.credit_applied::text as "creditApplied",
-      i.amount_due::text as "amountDue", coalesce(sum(pa.amount), 0)::text as allocated, count(pa.payment_id)::int as payments,
-      (select count(*)::int from invoice_corrections c where c.invoice_id = i.id) as corrections, i.paid_on as "paidOn"
-    from invoices i left join payment_allocations pa on pa.invoice_id = i.id
-    where i.project_id = ${projectId} group by i.id order by i.id`;
-  const wrong: string[] = [];
-  for (const invoice of invoices) {
-    const [gross, creditApplied, due, allocated] = [invoice.gross, invoice.creditApplied, invoice.amountDue, invoice.allocated].map(Number) as [number, number, number, number];
-    const cents = (value: number) => Math.round(value * 10_000);
-    const settled = cents(due) <= 0 || cents(allocated) >= cents(due);
-    const describe = `${invoice.invoiceNumber} (${invoice.status}, gross ${invoice.gross}, due ${invoice.amountDue}, applied ${invoice.allocated}, ${invoice.corrections} stornos)`;
-    if (cents(allocated) > Math.max(cents(due), 0) || cents(allocated) > Math.max(cents(gross), 0)) wrong.push(`${describe}: more applied than was due`);
-    if (cents(due) !== cents(gross) - cents(creditApplied) || cents(creditApplied) < 0) wrong.push(`${describe}: amount due is not gross less credit applied (${invoice.creditApplied})`);
-    if ((invoice.status === 'CANCELLED') !== (invoice.corrections === 1)) wrong.push(`${describe}: status and storno disagree`);
-    else if (invoice.status === 'PAID' && (!settled || invoice.paidOn === null)) wrong.push(`${describe}: PAID with an open amount or no day of settlement`);
-    else if (invoice.status === 'OPEN' && (settled || invoice.paidOn !== null)) wrong.push(`${describe}: OPEN although settled`);
-  }
-  listSome(problems, wrong, (line) => `open items: ${line}`);
-
-  const payments = await sql<{ businessKey: string; applied: string; allocated: string; foreign: number }[]>`
-    select p.business_key as "businessKey", p.amount_applied::text as applied, coalesce(sum(pa.amount), 0)::text as allocated,
-      count(*) filter (where i.account_id is distinct from p.account_id)::int as foreign
-    from payments p left join payment_allocations pa on pa.payment_id = p.id left join invoices i on i.id = pa.invoice_id
-    where p.project_id = ${projectId} group by p.id
-    having p.amount_applied <> coalesce(sum(pa.amount), 0) or count(*) filter (where pa.invoice_id is not null and i.account_id is distinct from p.account_id) > 0`;
-  listSome(problems, payments, (row) => `open items: payment ${row.businessKey} applied ${row.applied} but its allocations sum to ${row.allocated}${row.foreign ? ', some on invoices of another account' : ''}`);
-
+  const problems = await checkAllocations(sql, projectId);
+  const invoices = await sql<{ status: string; payments: number }[]>`
+    select i.status,
+      (select count(*)::int from allocations al join ledger_entries e on e.id = al.debit_entry_id join ledger_entries c on c.id = al.credit_entry_id
+        where e.invoice_id = i.id and e.entry_type = 'INVOICE' and c.entry_type = 'PAYMENT') as payments
+    from invoices i where i.project_id = ${projectId}`;
   const count = (status: string) => invoices.filter((invoice) => invoice.status === status).length;
   return {
     problems,
     invoices: invoices.length,
     open: count('OPEN'),
+    partial: count('PARTIAL'),
     paid: count('PAID'),
     cancelled: count('CANCELLED'),
     withPayments: invoices.filter((invoice) => invoice.payments > 0).length,
-    mismatches: wrong.length + payments.length,
+    mismatches: problems.length,
   };
 }
 

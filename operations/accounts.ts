@@ -10,6 +10,14 @@ import type { Project } from '../db/queries/projects';
 import { findAccount, insertAccount, listCustomerAccounts as listAccountsOfCustomer, lockAccount, updateAccountTerms, type Account } from '../db/queries/accounts';
 import { findCustomer } from '../db/queries/customers';
 import { bookLedgerEntry, findLedgerEntry, listLedgerEntries, type LedgerEntry } from '../db/queries/ledger';
+import {
+  accountOpenTotals,
+  lockAccount as lockAccountForBooking,
+  openItemsOfAccount,
+  settleAccount,
+  unallocatedCreditsOfAccount,
+  type OpenItem,
+} from '../db/queries/open-items';
 import type { createAccountSchema } from '../validation/accounts';
 import { fitsCurrency } from '../validation/fields';
 import { notifyAccountChanged } from './contract-workflows';
@@ -117,6 +125,36 @@ export async function listAccountTransactions(
   return { currency: account.currency, entries: await listLedgerEntries(deps.sql, account.id, page) };
 }
 
+/** An account's open items (Offene Posten) and the credit on it that no item took yet. */
+export interface AccountOpenItems {
+  accountNumber: string;
+  currency: string;
+  /** The ledger's sum: unallocated credit less the open amounts. */
+  balance: string;
+  unallocatedCredit: string;
+  openTotal: string;
+  openItems: OpenItem[];
+  credits: { entryId: string; type: string; bookingDate: string; amount: string; unallocated: string }[];
+}
+
+/** What is open on an account, oldest due date first, and which credit entries still hold unallocated credit. */
+export async function getAccountOpenItems(deps: { sql: Sql }, projectId: string, accountNumber: string): Promise<AccountOpenItems> {
+  return deps.sql.begin('isolation level repeatable read read only', async (tx) => {
+    const account = await findAccount(tx, projectId, accountNumber);
+    if (!account) throw OperationError.notFound(`account ${accountNumber}`);
+    const totals = await accountOpenTotals(tx, account.id);
+    return {
+      accountNumber,
+      currency: account.currency,
+      balance: account.balance,
+      unallocatedCredit: totals.unallocatedCredit,
+      openTotal: totals.openItems,
+      openItems: await openItemsOfAccount(tx, account.id),
+      credits: await unallocatedCreditsOfAccount(tx, account.id),
+    };
+  }) as Promise<AccountOpenItems>;
+}
+
 /**
  * Changes an account's name and limits. The credit limit is a POSTPAID term and the minimum top-up a
  * PREPAID one: the other kind of account may only repeat the value it has. Afterwards the account's
@@ -188,13 +226,14 @@ export async function bookManualTransaction(
     }
   }
   const amount = booking.type === 'DEBIT' ? decimal(booking.amount).negated().toFixed() : booking.amount;
-  const { entry, created } = await bookLedgerEntry(sql, {
-    accountId: account.id,
-    type: booking.type,
-    amount,
-    bookingDate: booking.bookingDate ?? calendarDateAt(Date.now(), project.timeZone),
-    text: booking.text ?? DEFAULT_TEXT[booking.type],
-    businessKey,
+  const bookingDate = booking.bookingDate ?? calendarDateAt(Date.now(), project.timeZone);
+  // booked and settled in one transaction under the account's lock: a credit pays the oldest open items, a
+  // debit is an open item the account's unallocated credit pays
+  const { entry, created } = await sql.begin(async (tx) => {
+    await lockAccountForBooking(tx, account.id);
+    const booked = await bookLedgerEntry(tx, { accountId: account.id, type: booking.type, amount, bookingDate, text: booking.text ?? DEFAULT_TEXT[booking.type], businessKey });
+    if (booked.created) await settleAccount(tx, account.id, bookingDate);
+    return booked;
   });
   if (created && booking.type !== 'DEBIT') await notifyAccountChanged(sql, temporal, account.id);
   return { entry, created, currency: account.currency };

@@ -18,6 +18,7 @@ import {
 } from '../db/queries/billing';
 import { contractExists, recordContractState } from '../db/queries/contracts';
 import { findInvoiceByRunKey, insertInvoice, listInvoicesBillingFrom } from '../db/queries/invoicing';
+import { allocateUnallocatedCreditTo, refreshInvoiceStatus, settleAccount } from '../db/queries/open-items';
 import type { ContractStatus, InterimInvoiceResult, RebillResult } from '../workflows/definitions';
 import { carryOutOnce, type CommandContext, type CommandDependencies } from './contract-commands';
 import { OperationError } from './errors';
@@ -145,6 +146,12 @@ export async function billContract(
     amounts,
     activityIds: amounts.lines.map((line) => activityIdByKey.get(line.activityKey)!),
   });
+  // the credit the invoice offsets (creditApplied) is allocated to it from the account's oldest credit, so that
+  // what is open of it is its amount due; then whatever else is unallocated settles the account's open items
+  // (a credit invoice's own credit among them). The account is locked by loadContractForBilling.
+  await allocateUnallocatedCreditTo(tx, { accountId: contract.account.id, debitEntryId: invoice.ledgerEntryId, amount: amounts.creditApplied, reason: 'ISSUE', bookingDate: asOf });
+  await settleAccount(tx, contract.account.id, asOf);
+  await refreshInvoiceStatus(tx, invoice.id, asOf);
   await preNotifyDirectDebit(tx, invoice.id);
   return { ...state(status), outcome: 'INVOICED', invoiceNumber: invoice.invoiceNumber, grossTotal: invoice.grossTotal, amountDue: invoice.amountDue };
 }

@@ -1,25 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { decimal, formatMoney } from '../billing/money';
+import { Decimal, decimal, formatMoney } from '../billing/money';
 import { calendarDateAt } from '../billing/zoned-date';
 import type { Queryable, Sql } from '../db/client';
 import type { Project } from '../db/queries/projects';
 import { insertPaymentEntry } from '../db/queries/ledger';
+import { allocate, allocationsOfCredit, lockAccount, refreshInvoiceStatus, settleAccount, type AllocationReason } from '../db/queries/open-items';
 import {
+  describeAllocatedEntries,
   findAccountRef,
   findPaymentByKey,
   insertPayment,
   listPayments as listPaymentsOfProject,
   loadAccountsOfIban,
   loadInvoiceCandidates,
+  lockPaymentById,
   lockPaymentsOfProject,
   recordBankStatement,
-  recordPaymentAllocation,
+  recordPaymentAssignment,
+  type InvoiceStatus,
+  type OpenInvoice,
   type PaymentListRow,
   type StoredPayment,
 } from '../db/queries/payments';
 import { parseCamt053 } from '../payments/camt053';
-import { invoiceNumbersIn, matchPayment, type AccountRef, type PaymentOutcome } from '../payments/matching';
+import { invoiceNumbersIn, matchPayment, type AccountRef, type MatchFacts, type PaymentDecision, type PaymentOutcome } from '../payments/matching';
 import { readPaymentsCsv } from '../payments/payments-csv';
 import { normalizeIban, StatementFormatError, type IncomingPayment, type ParsedStatement, type SkippedEntry, type StatementFormat } from '../payments/statement';
 import { notifyAccountChanged } from './contract-workflows';
@@ -64,8 +69,12 @@ export interface PaymentResult {
   outcome: PaymentOutcome | 'DUPLICATE';
   /** Where the payment is booked (for DUPLICATE: where the first import booked it). */
   accountNumber: string | null;
-  invoices: { invoiceNumber: string; amountApplied: string; status: 'OPEN' | 'PAID' | 'CANCELLED' }[];
-  /** What this request applied to invoices and booked as credit; both "0.00" for a duplicate. */
+  /**
+   * The invoices the payment settled, with their status after it: those it names first, in their order, then
+   * the account's oldest open invoices that what was left over settled.
+   */
+  invoices: { invoiceNumber: string; amountApplied: string; status: InvoiceStatus }[];
+  /** What this request applied to open items and left as unallocated credit; both "0.00" for a duplicate. */
   amountApplied: string;
   creditBooked: string;
   reason: string;
@@ -219,11 +228,12 @@ async function bookPaymentsIn(
   return { results, changedAccountIds: [...changed] };
 }
 
-async function matchAndBook(
+/** The facts the matching reads for a payment and what it decides from them. */
+async function decide(
   tx: Queryable,
-  request: { projectId: string; bankStatementId: string | null; fallbackAccount: AccountRef | null },
+  request: { projectId: string; fallbackAccount: AccountRef | null },
   payment: IncomingPayment,
-): Promise<{ result: PaymentResult; accountId: string | null }> {
+): Promise<{ decision: PaymentDecision; candidates: OpenInvoice[] }> {
   const numbers = invoiceNumbersIn(payment.reference, payment.endToEndId);
   const referencedInvoices = numbers.length === 0 ? [] : await loadInvoiceCandidates(tx, request.projectId, { numbers });
   const mentioned = new Map(numbers.map((number, index) => [number, index]));
@@ -231,10 +241,93 @@ async function matchAndBook(
   const needsAmountMatch = !referencedInvoices.some((invoice) => invoice.currency === payment.currency);
   const sameAmountInvoices = needsAmountMatch ? await loadInvoiceCandidates(tx, request.projectId, { openAmount: payment.amount, currency: payment.currency }) : [];
   const payerIbanAccounts = needsAmountMatch && payment.payerIban ? await loadAccountsOfIban(tx, request.projectId, payment.payerIban, payment.currency) : [];
+  const facts: MatchFacts = { referencedInvoices, sameAmountInvoices, payerIbanAccounts, fallbackAccount: request.fallbackAccount };
+  return { decision: matchPayment(payment, facts), candidates: [...referencedInvoices, ...sameAmountInvoices] };
+}
 
-  const decision = matchPayment(payment, { referencedInvoices, sameAmountInvoices, payerIbanAccounts, fallbackAccount: request.fallbackAccount });
+/**
+ * Matches with the account locked: the decision names an account, its lock is taken (every writer of its
+ * ledger and allocations queues there), and the facts are read again under it, until the decision names an
+ * account already locked or none.
+ */
+async function decideLocked(
+  tx: Queryable,
+  request: { projectId: string; fallbackAccount: AccountRef | null },
+  payment: IncomingPayment,
+): Promise<{ decision: PaymentDecision; candidates: OpenInvoice[] }> {
+  const locked = new Set<string>();
+  for (;;) {
+    const decided = await decide(tx, request, payment);
+    const accountId = decided.decision.account?.accountId;
+    if (accountId === undefined || locked.has(accountId)) return decided;
+    await lockAccount(tx, accountId);
+    locked.add(accountId);
+  }
+}
 
+interface AppliedPayment {
+  invoices: PaymentResult['invoices'];
+  amountApplied: string;
+  creditBooked: string;
+  /** What the settlement added to the matching's reason. */
+  settledNote: string | null;
+}
+
+/**
+ * Allocates a payment's PAYMENT entry to the invoices the decision gives it, then settles the account (what
+ * is left over pays its oldest other open items), and reads back what the entry settled: the answer's
+ * invoices, the amount applied and the credit left.
+ */
+async function allocatePayment(
+  tx: Queryable,
+  booking: { accountId: string; ledgerEntryId: string; amount: string; currency: string; bookingDate: string; reason: AllocationReason },
+  decision: PaymentDecision,
+  candidates: OpenInvoice[],
+): Promise<AppliedPayment> {
+  const entryOf = new Map(candidates.map((invoice) => [invoice.invoiceId, invoice.entryId]));
+  for (const allocation of decision.allocations) {
+    await allocate(tx, {
+      accountId: booking.accountId,
+      creditEntryId: booking.ledgerEntryId,
+      debitEntryId: entryOf.get(allocation.invoiceId)!,
+      amount: allocation.amount,
+      reason: booking.reason,
+      bookingDate: booking.bookingDate,
+    });
+    await refreshInvoiceStatus(tx, allocation.invoiceId, booking.bookingDate);
+  }
+  await settleAccount(tx, booking.accountId, booking.bookingDate);
+  const money = (value: Decimal) => formatMoney(value, booking.currency);
+  const allocated = await allocationsOfCredit(tx, booking.ledgerEntryId);
+  const described = await describeAllocatedEntries(tx, allocated.map((row) => row.debitEntryId));
+  const named = decision.allocations.map((allocation) => allocation.invoiceNumber);
+  const rows = allocated.map((row) => ({ ...row, ...described.get(row.debitEntryId)! }));
+  const position = (invoiceNumber: string | null) => (invoiceNumber !== null && named.includes(invoiceNumber) ? named.indexOf(invoiceNumber) : named.length);
+  rows.sort((a, b) => position(a.invoiceNumber) - position(b.invoiceNumber));
+  const applied = rows.reduce((total, row) => total.plus(decimal(row.amount)), new Decimal(0));
+  const settled = rows.filter((row) => row.invoiceNumber === null || !named.includes(row.invoiceNumber));
+  return {
+    invoices: rows
+      .filter((row) => row.invoiceNumber !== null)
+      .map((row) => ({ invoiceNumber: row.invoiceNumber!, amountApplied: money(decimal(row.amount)), status: row.status! })),
+    amountApplied: money(applied),
+    creditBooked: money(decimal(booking.amount).minus(applied)),
+    settledNote:
+      settled.length === 0
+        ? null
+        : `${money(settled.reduce((total, row) => total.plus(decimal(row.amount)), new Decimal(0)))} settled the oldest open items: ${settled.map((row) => row.invoiceNumber ?? row.description).join(', ')}`,
+  };
+}
+
+async function matchAndBook(
+  tx: Queryable,
+  request: { projectId: string; bankStatementId: string | null; fallbackAccount: AccountRef | null },
+  payment: IncomingPayment,
+): Promise<{ result: PaymentResult; accountId: string | null }> {
+  const { decision, candidates } = await decideLocked(tx, request, payment);
+  const none = formatMoney(new Decimal(0), payment.currency);
   let ledgerEntryId: string | null = null;
+  let applied: AppliedPayment = { invoices: [], amountApplied: none, creditBooked: none, settledNote: null };
   if (decision.account) {
     const single = decision.allocations.length === 1 ? decision.allocations[0]!.invoiceId : null;
     const text = decision.allocations.length > 0 ? `Zahlung ${decision.allocations.map((allocation) => allocation.invoiceNumber).join(', ')}` : `Zahlungseingang${payment.payerName ? ` ${payment.payerName}` : ''}`;
@@ -246,7 +339,14 @@ async function matchAndBook(
       invoiceId: single,
       businessKey: `payment:${payment.businessKey}`,
     });
+    applied = await allocatePayment(
+      tx,
+      { accountId: decision.account.accountId, ledgerEntryId, amount: payment.amount, currency: payment.currency, bookingDate: payment.bookingDate, reason: 'PAYMENT' },
+      decision,
+      candidates,
+    );
   }
+  const reason = [decision.reason, applied.settledNote].filter((note) => note !== null).join('; ');
   const paymentId = await insertPayment(tx, {
     projectId: request.projectId,
     businessKey: payment.businessKey,
@@ -263,33 +363,20 @@ async function matchAndBook(
     outcome: decision.outcome,
     accountId: decision.account?.accountId ?? null,
     ledgerEntryId,
-    amountApplied: decision.amountApplied,
-    creditBooked: decision.creditBooked,
-    reason: decision.reason,
+    amountApplied: applied.amountApplied,
+    creditBooked: applied.creditBooked,
+    reason,
   });
-  for (const allocation of decision.allocations) {
-    await recordPaymentAllocation(tx, {
-      paymentId,
-      invoiceId: allocation.invoiceId,
-      amount: allocation.amount,
-      settles: decimal(allocation.openAfter).isZero(),
-      bookingDate: payment.bookingDate,
-    });
-  }
   return {
     accountId: decision.account?.accountId ?? null,
     result: {
       ...describe(payment, paymentId),
       outcome: decision.outcome,
       accountNumber: decision.account?.accountNumber ?? null,
-      invoices: decision.allocations.map((allocation) => ({
-        invoiceNumber: allocation.invoiceNumber,
-        amountApplied: allocation.amount,
-        status: decimal(allocation.openAfter).isZero() ? 'PAID' : 'OPEN',
-      })),
-      amountApplied: decision.amountApplied,
-      creditBooked: decision.creditBooked,
-      reason: decision.reason,
+      invoices: applied.invoices,
+      amountApplied: applied.amountApplied,
+      creditBooked: applied.creditBooked,
+      reason,
     },
   };
 }
@@ -320,5 +407,146 @@ function describe(payment: IncomingPayment, paymentId: string) {
     reference: payment.reference,
     payerName: payment.payerName,
     payerIban: payment.payerIban,
+  };
+}
+
+/** Where an UNMATCHED payment is assigned afterwards: an account, or invoices (of one account) it pays. */
+export type PaymentAssignment = { accountNumber: string } | { invoiceNumbers: string[] };
+
+/**
+ * Assigns an UNMATCHED payment by hand (`POST /Payments/{paymentId}/assign`): to an account, where it is
+ * credit that settles the oldest open items, or to invoices of one account, which it pays in the order given
+ * as a payment naming them would. It is booked as the PAYMENT entry it would have had (its business key),
+ * allocated (reason ASSIGNMENT), the account settled, and the payment records the outcome and when it was
+ * assigned. Assigning it again to the same account answers the same and books nothing; another target, or a
+ * payment that was not UNMATCHED, is a conflict (409). Accounts and invoices of other projects do not exist.
+ */
+export async function assignPayment(
+  deps: { sql: Sql; temporal: Client },
+  project: ProjectRef,
+  paymentId: string,
+  assignment: PaymentAssignment,
+): Promise<PaymentResult & { assignedAt: Date | null }> {
+  const today = calendarDateAt(Date.now(), project.timeZone);
+  const booked = await deps.sql.begin(async (tx) => {
+    await lockPaymentsOfProject(tx, project.id);
+    const stored = await lockPaymentById(tx, project.id, paymentId);
+    if (!stored) throw OperationError.notFound(`payment ${paymentId}`);
+    const incoming: IncomingPayment = {
+      position: 'assignment',
+      businessKey: stored.businessKey,
+      bookingDate: stored.bookingDate,
+      valueDate: null,
+      amount: stored.amount,
+      currency: stored.currency,
+      reference: stored.reference,
+      payerName: stored.payerName,
+      payerIban: stored.payerIban,
+      endToEndId: null,
+      bankReference: null,
+    };
+    const target = await assignmentTarget(tx, project.id, incoming, assignment);
+    if (stored.outcome !== 'UNMATCHED') {
+      if (stored.assignedAt !== null && stored.accountId === target.accountId) return { result: assignedBefore(incoming, stored), accountId: null };
+      throw OperationError.conflict(
+        stored.assignedAt !== null
+          ? `payment ${paymentId} was assigned to account ${stored.accountNumber} already`
+          : `payment ${paymentId} is ${stored.outcome}, booked on account ${stored.accountNumber}: only an UNMATCHED payment is assigned by hand`,
+        'PAYMENT_NOT_UNMATCHED',
+        'paymentId',
+      );
+    }
+    await lockAccount(tx, target.accountId);
+    // read again under the account's lock: what is open now is what the payment pays
+    const invoices = 'invoiceNumbers' in assignment ? await invoicesInOrder(tx, project.id, assignment.invoiceNumbers) : [];
+    const decision = matchPayment(incoming, { referencedInvoices: invoices, sameAmountInvoices: [], payerIbanAccounts: [], fallbackAccount: target });
+    const account = decision.account!;
+    const ledgerEntryId = await insertPaymentEntry(tx, {
+      accountId: account.accountId,
+      amount: formatMoney(decimal(incoming.amount), incoming.currency),
+      bookingDate: incoming.bookingDate,
+      text: (decision.allocations.length > 0 ? `Zahlung ${decision.allocations.map((allocation) => allocation.invoiceNumber).join(', ')} (zugeordnet)` : `Zahlungseingang${incoming.payerName ? ` ${incoming.payerName}` : ''} (zugeordnet)`).slice(0, 500),
+      invoiceId: decision.allocations.length === 1 ? decision.allocations[0]!.invoiceId : null,
+      businessKey: `payment:${incoming.businessKey}`,
+    });
+    const applied = await allocatePayment(
+      tx,
+      { accountId: account.accountId, ledgerEntryId, amount: incoming.amount, currency: incoming.currency, bookingDate: today, reason: 'ASSIGNMENT' },
+      decision,
+      invoices,
+    );
+    const reason = [`assigned by hand on ${today}`, decision.reason, applied.settledNote].filter((note) => note !== null).join('; ');
+    await recordPaymentAssignment(tx, {
+      paymentId: stored.id,
+      outcome: decision.outcome,
+      accountId: account.accountId,
+      ledgerEntryId,
+      amountApplied: applied.amountApplied,
+      creditBooked: applied.creditBooked,
+      reason,
+    });
+    const assigned = (await lockPaymentById(tx, project.id, stored.id))!;
+    return {
+      accountId: account.accountId,
+      result: {
+        ...describe(incoming, stored.id),
+        outcome: decision.outcome,
+        accountNumber: account.accountNumber,
+        invoices: applied.invoices,
+        amountApplied: applied.amountApplied,
+        creditBooked: applied.creditBooked,
+        reason,
+        assignedAt: assigned.assignedAt,
+      },
+    };
+  });
+  if (booked.accountId !== null) await notifyAccountChanged(deps.sql, deps.temporal, booked.accountId);
+  return booked.result;
+}
+
+/** The account an assignment books on, refusing what this project does not hold or what is in another currency. */
+async function assignmentTarget(tx: Queryable, projectId: string, payment: IncomingPayment, assignment: PaymentAssignment): Promise<AccountRef> {
+  if ('accountNumber' in assignment) {
+    const account = await findAccountRef(tx, projectId, assignment.accountNumber);
+    if (!account) throw OperationError.invalid('accountNumber', `no account ${assignment.accountNumber} in this project`);
+    if (account.currency !== payment.currency) {
+      throw OperationError.unprocessable('accountNumber', `account ${account.accountNumber} is kept in ${account.currency}, the payment is in ${payment.currency}`);
+    }
+    return account;
+  }
+  const invoices = await invoicesInOrder(tx, projectId, assignment.invoiceNumbers);
+  const found = new Set(invoices.map((invoice) => invoice.invoiceNumber));
+  const missing = assignment.invoiceNumbers.findIndex((number) => !found.has(number));
+  if (missing >= 0) throw OperationError.invalid(`invoiceNumbers.${missing}`, `no invoice ${assignment.invoiceNumbers[missing]} in this project`);
+  const otherCurrency = invoices.findIndex((invoice) => invoice.currency !== payment.currency);
+  if (otherCurrency >= 0) {
+    throw OperationError.unprocessable(`invoiceNumbers.${otherCurrency}`, `invoice ${invoices[otherCurrency]!.invoiceNumber} is in ${invoices[otherCurrency]!.currency}, the payment is in ${payment.currency}`);
+  }
+  const otherAccount = invoices.findIndex((invoice) => invoice.accountId !== invoices[0]!.accountId);
+  if (otherAccount >= 0) {
+    throw OperationError.unprocessable(`invoiceNumbers.${otherAccount}`, `invoice ${invoices[otherAccount]!.invoiceNumber} is on account ${invoices[otherAccount]!.accountNumber}, not on ${invoices[0]!.accountNumber} with the first`);
+  }
+  return { accountId: invoices[0]!.accountId, accountNumber: invoices[0]!.accountNumber, currency: invoices[0]!.currency };
+}
+
+/** The project's invoices with these numbers, in the order given. */
+async function invoicesInOrder(tx: Queryable, projectId: string, numbers: string[]): Promise<OpenInvoice[]> {
+  const position = new Map(numbers.map((number, index) => [number, index]));
+  const invoices = await loadInvoiceCandidates(tx, projectId, { numbers: [...new Set(numbers)] });
+  return invoices.sort((a, b) => position.get(a.invoiceNumber)! - position.get(b.invoiceNumber)!);
+}
+
+/** The answer of an assignment made before: what it booked then, nothing booked now. */
+function assignedBefore(payment: IncomingPayment, stored: StoredPayment & { reason: string }): PaymentResult & { assignedAt: Date | null } {
+  const money = (amount: string) => formatMoney(decimal(amount), stored.currency);
+  return {
+    ...describe(payment, stored.id),
+    outcome: stored.outcome as PaymentOutcome,
+    accountNumber: stored.accountNumber,
+    invoices: stored.invoices.map((invoice) => ({ ...invoice, amountApplied: money(invoice.amountApplied) })),
+    amountApplied: money(stored.amountApplied),
+    creditBooked: money(stored.creditBooked),
+    reason: stored.reason,
+    assignedAt: stored.assignedAt,
   };
 }

@@ -6,12 +6,12 @@ import { Decimal, decimal, formatMoney, type DecimalString } from '../billing/mo
  *
  * 1. Invoice numbers in the reference (or the end-to-end id): every `RE-YYYY-NNNNNN` the payer wrote, also
  *    as `RE 2026 000001` or `re2026000001`. The first one that exists in the payment's currency names the
- *    account; the open ones of that account receive the money in the order the payer wrote them, each up to
- *    its open amount (amount due less what earlier payments applied). An invoice that receives its whole
- *    open amount becomes PAID; a smaller amount leaves it OPEN with less open. What is left over is credit
- *    on the account, which the next invoice offsets (creditApplied). Named invoices on other accounts or in
- *    another currency receive nothing. When every named invoice is paid or cancelled already, the whole
- *    payment is credit on that account.
+ *    account; the open (OPEN or PARTIAL) ones of that account receive the money in the order the payer wrote
+ *    them, each up to its open amount (gross less what is allocated to it). An invoice that receives its
+ *    whole open amount becomes PAID; a smaller amount leaves it PARTIAL with less open. What is left over is
+ *    credit on the account, which settles its oldest other open items or the next invoice (creditApplied).
+ *    Named invoices on other accounts or in another currency receive nothing. When every named invoice is
+ *    paid or cancelled already, the whole payment is credit on that account.
  * 2. Otherwise amount and payer: open invoices in the payment's currency whose open amount equals the
  *    payment exactly and whose customer is the payer (the payer's name equals the customer's company name
  *    or first and last name, compared without case, accents, punctuation, word order and legal form such as
@@ -31,8 +31,8 @@ export interface AccountRef {
 export interface InvoiceCandidate extends AccountRef {
   invoiceId: string;
   invoiceNumber: string;
-  status: 'OPEN' | 'PAID' | 'CANCELLED';
-  /** Amount due less what earlier payments applied. */
+  status: 'OPEN' | 'PARTIAL' | 'PAID' | 'CANCELLED';
+  /** Gross less what is allocated to it. */
   openAmount: DecimalString;
   invoiceDate: string;
   customerNames: string[];
@@ -137,8 +137,8 @@ export function matchPayment(payment: PaymentToMatch, facts: MatchFacts): Paymen
     for (const invoice of referenced) {
       if (invoice.accountId !== account.accountId) continue;
       const open = decimal(invoice.openAmount);
-      if (invoice.status !== 'OPEN' || !open.gt(0)) {
-        notes.push(`${invoice.invoiceNumber} is ${invoice.status === 'OPEN' ? 'settled' : invoice.status} already`);
+      if (!isOpen(invoice) || !open.gt(0)) {
+        notes.push(`${invoice.invoiceNumber} is ${isOpen(invoice) ? 'settled' : invoice.status} already`);
         continue;
       }
       if (!left.gt(0)) {
@@ -155,7 +155,7 @@ export function matchPayment(payment: PaymentToMatch, facts: MatchFacts): Paymen
     const applied = amount.minus(left);
     if (left.gt(0)) notes.push(`${money(left)} booked as credit on ${account.accountNumber}`);
     const settledAll = allocations.length > 0 && allocations.every((allocation) => decimal(allocation.openAfter).isZero());
-    const stillOpen = referenced.some((invoice) => invoice.accountId === account.accountId && invoice.status === 'OPEN' && decimal(invoice.openAmount).gt(0) && !allocations.some((a) => a.invoiceId === invoice.invoiceId));
+    const stillOpen = referenced.some((invoice) => invoice.accountId === account.accountId && isOpen(invoice) && decimal(invoice.openAmount).gt(0) && !allocations.some((a) => a.invoiceId === invoice.invoiceId));
     const outcome: PaymentOutcome = applied.isZero() ? 'CREDIT' : left.isZero() && settledAll && !stillOpen ? 'MATCHED' : 'PARTIAL';
     return { outcome, account, allocations, amountApplied: money(applied), creditBooked: money(left), reason: notes.join('; ') };
   }
@@ -163,7 +163,7 @@ export function matchPayment(payment: PaymentToMatch, facts: MatchFacts): Paymen
   const notes: string[] = [];
   if (facts.referencedInvoices.length > 0) notes.push(`${facts.referencedInvoices.map((invoice) => invoice.invoiceNumber).join(', ')} not in ${currency}`);
   const byPayer = facts.sameAmountInvoices
-    .filter((invoice) => invoice.currency === currency && invoice.status === 'OPEN' && decimal(invoice.openAmount).eq(amount))
+    .filter((invoice) => invoice.currency === currency && isOpen(invoice) && decimal(invoice.openAmount).eq(amount))
     .filter((invoice) => isSamePayer(payment, invoice));
   const accounts = new Set(byPayer.map((invoice) => invoice.accountId));
   if (accounts.size === 1) {
@@ -189,6 +189,11 @@ export function matchPayment(payment: PaymentToMatch, facts: MatchFacts): Paymen
   }
   notes.push('no invoice number, no open invoice of this amount and payer, no account of the payer: booked nowhere');
   return { outcome: 'UNMATCHED', account: null, allocations: [], amountApplied: none, creditBooked: none, reason: notes.join('; ') };
+}
+
+/** OPEN and PARTIAL invoices have something open; PAID and CANCELLED ones take nothing. */
+function isOpen(invoice: InvoiceCandidate): boolean {
+  return invoice.status === 'OPEN' || invoice.status === 'PARTIAL';
 }
 
 function accountOf(account: AccountRef): AccountRef {

@@ -10,6 +10,7 @@ import {
   type LedgerEntry,
   changeAccountTerms,
   getAccount,
+  getAccountOpenItems,
   listAccountTransactions,
   listCustomerAccounts,
   openCustomerAccount,
@@ -67,6 +68,31 @@ export function accountRoutes({ sql, temporal }: ApiDependencies): Router {
     const query = paginationSchema.parse(request.query);
     const { currency, entries } = await listAccountTransactions(deps, project.id, accountNumber, { afterId: query.afterId, limit: query.limit + 1 });
     response.json(pageOf(entries, query.limit, (entry) => publicEntry(entry, currency)));
+  });
+
+  /** Open items (Offene Posten): what is open of each, oldest due date first, and the credit no item took yet. */
+  router.get('/Accounts/:accountNumber/OpenItems', async (request, response) => {
+    const project = projectOf(request);
+    const { accountNumber } = accountNumberParam.parse(request.params);
+    const open = await getAccountOpenItems(deps, project.id, accountNumber);
+    const money = (amount: string) => formatMoney(decimal(amount), open.currency);
+    response.json({
+      accountNumber: open.accountNumber,
+      currency: open.currency,
+      balance: money(open.balance),
+      unallocatedCredit: money(open.unallocatedCredit),
+      openTotal: money(open.openTotal),
+      openItems: open.openItems.map((item) => ({
+        entryId: item.entryId,
+        type: item.type,
+        invoiceNumber: item.invoiceNumber,
+        bookingDate: item.bookingDate,
+        dueDate: item.dueDate,
+        amount: money(item.amount),
+        amountOpen: money(item.open),
+      })),
+      credits: open.credits.map((credit) => ({ ...credit, amount: money(credit.amount), unallocated: money(credit.unallocated) })),
+    });
   });
 
   /**

@@ -10,7 +10,7 @@ import { businessNumberSchema } from '../../validation/fields';
 export const listInvoicesSchema = paginationSchema.extend({
   contractNumber: businessNumberSchema.optional(),
   customerNumber: businessNumberSchema.optional(),
-  status: z.enum(['OPEN', 'PAID', 'CANCELLED']).optional(),
+  status: z.enum(['OPEN', 'PARTIAL', 'PAID', 'CANCELLED']).optional(),
 });
 const invoiceNumberParam = z.object({ invoiceNumber: businessNumberSchema });
 const correctionNumberParam = z.object({ invoiceCorrectionNumber: businessNumberSchema });
@@ -72,6 +72,7 @@ function publicHeader({ id: _id, ...invoice }: InvoiceHeader) {
     grossTotal: money(invoice.grossTotal, currency),
     creditApplied: money(invoice.creditApplied, currency),
     amountDue: money(invoice.amountDue, currency),
+    amountOpen: money(invoice.amountOpen, currency),
   };
 }
 

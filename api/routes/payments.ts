@@ -5,7 +5,7 @@ import { isKnownCurrency } from '../../payments/statement';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
-import { bookPayment, importBankStatement, listPayments, type PaymentListRow } from '../../operations/payments';
+import { assignPayment, bookPayment, importBankStatement, listPayments, type PaymentListRow } from '../../operations/payments';
 import { pageOf, paginationSchema, idempotencyKeySchema } from '../schemas';
 import { businessNumberSchema, currencySchema, fitsCurrency, isoDateSchema, positiveDecimalSchema } from '../../validation/fields';
 
@@ -49,6 +49,21 @@ export const paymentSchema = z
 
 export const bankStatementQuerySchema = z.object({ accountNumber: businessNumberSchema.optional() });
 export const listPaymentsSchema = paginationSchema.extend({ outcome: z.enum(['MATCHED', 'PARTIAL', 'CREDIT', 'UNMATCHED']).optional() });
+export const paymentIdSchema = z.string().regex(/^\d{1,18}$/, 'must be a payment id');
+const paymentIdParam = z.object({ paymentId: paymentIdSchema });
+
+/** An UNMATCHED payment assigned by hand: to an account, or to invoices of one account, never both. */
+export const assignPaymentSchema = z
+  .object({
+    accountNumber: businessNumberSchema.optional(),
+    invoiceNumbers: z.array(businessNumberSchema).min(1).max(100).optional(),
+  })
+  .strict()
+  .superRefine((assignment, context) => {
+    if ((assignment.accountNumber === undefined) === (assignment.invoiceNumbers === undefined)) {
+      context.addIssue({ code: 'custom', path: assignment.accountNumber === undefined ? ['accountNumber'] : ['invoiceNumbers'], message: 'name either accountNumber or invoiceNumbers' });
+    }
+  });
 
 
 /**
@@ -82,6 +97,18 @@ export function paymentRoutes({ sql, temporal }: ApiDependencies): Router {
     }
     const format = request.is(CSV_TYPES) !== false ? 'csv' : 'camt.053';
     response.json(await importBankStatement(deps, project, { format, text: request.body, accountNumber: query.accountNumber }));
+  });
+
+  /**
+   * Assigns an UNMATCHED payment afterwards, to `accountNumber` or to `invoiceNumbers`: booked once (a repeat
+   * answers the same), 409 for a payment that is not UNMATCHED or was assigned elsewhere.
+   */
+  router.post('/Payments/:paymentId/assign', async (request, response) => {
+    const project = projectOf(request);
+    const { paymentId } = paymentIdParam.parse(request.params);
+    const body = assignPaymentSchema.parse(request.body);
+    const assignment = body.invoiceNumbers !== undefined ? { invoiceNumbers: body.invoiceNumbers } : { accountNumber: body.accountNumber! };
+    response.json(await assignPayment(deps, project, paymentId, assignment));
   });
 
   router.get('/Payments', async (request, response) => {

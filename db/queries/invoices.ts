@@ -1,6 +1,6 @@
 import type { Queryable } from '../client';
 
-export type InvoiceStatus = 'OPEN' | 'PAID' | 'CANCELLED';
+export type InvoiceStatus = 'OPEN' | 'PARTIAL' | 'PAID' | 'CANCELLED';
 
 export interface InvoiceHeader {
   id: string;
@@ -17,6 +17,10 @@ export interface InvoiceHeader {
   grossTotal: string;
   creditApplied: string;
   amountDue: string;
+  /** Gross less what is allocated to the invoice (credit offset at issue, payments, settlements); 0 when cancelled. */
+  amountOpen: string;
+  /** The day it became PAID. */
+  paidOn: string | null;
   notices: string[];
   correctionNumber: string | null;
 }
@@ -68,7 +72,11 @@ const HEADER_SELECT = (sql: Queryable) => sql`
   select i.id, i.invoice_number as "invoiceNumber", c.contract_number as "contractNumber", cu.customer_number as "customerNumber",
     a.account_number as "accountNumber", i.invoice_date as "invoiceDate", i.due_date as "dueDate", i.status,
     trim(i.currency) as currency, i.net_total as "netTotal", i.tax_total as "taxTotal", i.gross_total as "grossTotal",
-    i.credit_applied as "creditApplied", i.amount_due as "amountDue", i.notices, ic.correction_number as "correctionNumber"
+    i.credit_applied as "creditApplied", i.amount_due as "amountDue",
+    case when i.status = 'CANCELLED' or i.gross_total <= 0 then 0
+      else i.gross_total - coalesce((select sum(al.amount) from allocations al join ledger_entries e on e.id = al.debit_entry_id
+        where e.invoice_id = i.id and e.entry_type = 'INVOICE'), 0) end as "amountOpen",
+    i.paid_on as "paidOn", i.notices, ic.correction_number as "correctionNumber"
   from invoices i
     join contracts c on c.id = i.contract_id
     join customers cu on cu.id = i.customer_id

@@ -2,6 +2,7 @@ import type { InvoiceAmounts } from '../../billing/invoice';
 import { chunked, IN_LIST_CHUNK, insertChunks } from '../chunked';
 import type { Queryable } from '../client';
 import { decimal, formatMoney } from '../../billing/money';
+import { invoiceSettlement } from '../../billing/open-items';
 import { takeNextNumberCte } from '../numbers';
 
 export interface IssuedInvoice {
@@ -47,21 +48,22 @@ export interface NewInvoice {
  * Issues an invoice inside the caller's transaction: takes the next gap-free number, writes the invoice,
  * its lines and tax rows, marks the activities billed and books the gross amount on the account.
  */
-export async function insertInvoice(sql: Queryable, invoice: NewInvoice): Promise<IssuedInvoice> {
+export async function insertInvoice(sql: Queryable, invoice: NewInvoice): Promise<IssuedInvoice & { ledgerEntryId: string }> {
   const { amounts } = invoice;
   // The number range row stays locked from taking a number to the commit, which serialises all invoicing of
   // a project. So the invoice is written under a provisional number, unique to this billing run and never
   // committed, and the last statement takes the real number, puts it on the invoice and books it.
   const provisionalNumber = `~${invoice.contractId}:${invoice.billingRunKey}`;
-  // an invoice the account's credit covers in full is settled the day it is issued
-  const settled = !decimal(amounts.amountDue).gt(0);
+  // its status follows from the credit it offsets (allocated to it at issue): PAID the day it is issued when
+  // that covers it in full, PARTIAL when it covers a part
+  const { status } = invoiceSettlement(amounts.grossTotal, amounts.creditApplied);
   const [row] = await sql<{ id: string }[]>`
     insert into invoices (project_id, invoice_number, contract_id, customer_id, account_id, billing_run_key,
       invoice_date, due_date, currency, net_total, tax_total, gross_total, credit_applied, amount_due, notices, status, paid_on)
     values (${invoice.projectId}, ${provisionalNumber}, ${invoice.contractId}, ${invoice.customerId}, ${invoice.accountId},
       ${invoice.billingRunKey}, ${invoice.invoiceDate}, ${invoice.dueDate}, ${invoice.currency}, ${amounts.netTotal},
       ${amounts.taxTotal}, ${amounts.grossTotal}, ${amounts.creditApplied}, ${amounts.amountDue}, ${amounts.notices},
-      ${settled ? 'PAID' : 'OPEN'}, ${settled ? invoice.invoiceDate : null})
+      ${status}, ${status === 'PAID' ? invoice.invoiceDate : null})
     returning id`;
   const invoiceId = row!.id;
   const lines = amounts.lines.map((line, index) => ({
@@ -92,7 +94,7 @@ export async function insertInvoice(sql: Queryable, invoice: NewInvoice): Promis
   if (billed !== invoice.activityIds.length) {
     throw new Error(`invoice of billing run ${invoice.billingRunKey}: ${invoice.activityIds.length - billed} activities were billed concurrently`);
   }
-  const [numbered] = await sql<{ invoiceNumber: string }[]>`
+  const [numbered] = await sql<{ invoiceNumber: string; ledgerEntryId: string }[]>`
     with ${takeNextNumberCte(sql, invoice.projectId, 'INVOICE', invoice.invoiceDate)},
     numbered as (
       update invoices set invoice_number = taken_number.number from taken_number where invoices.id = ${invoiceId}
@@ -103,7 +105,7 @@ export async function insertInvoice(sql: Queryable, invoice: NewInvoice): Promis
         'Rechnung ' || invoice_number, ${invoiceId}, 'invoice:' || invoice_number
       from numbered
       returning id)
-    select invoice_number as "invoiceNumber" from numbered, booked`;
-  const invoiceNumber = numbered!.invoiceNumber;
-  return { id: invoiceId, invoiceNumber, invoiceDate: invoice.invoiceDate, grossTotal: amounts.grossTotal, amountDue: amounts.amountDue };
+    select invoice_number as "invoiceNumber", booked.id as "ledgerEntryId" from numbered, booked`;
+  const { invoiceNumber, ledgerEntryId } = numbered!;
+  return { id: invoiceId, invoiceNumber, invoiceDate: invoice.invoiceDate, grossTotal: amounts.grossTotal, amountDue: amounts.amountDue, ledgerEntryId };
 }

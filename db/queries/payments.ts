@@ -7,7 +7,7 @@ const PAYMENTS_LOCK = 7_171_004;
 
 /** The payments.outcome column: what the matching decided for a payment (payments/matching.ts). */
 export type StoredPaymentOutcome = 'MATCHED' | 'PARTIAL' | 'CREDIT' | 'UNMATCHED';
-export type InvoiceStatus = 'OPEN' | 'PAID' | 'CANCELLED';
+export type InvoiceStatus = 'OPEN' | 'PARTIAL' | 'PAID' | 'CANCELLED';
 
 /** An account a payment can be booked on. */
 export interface PaymentAccount {
@@ -20,8 +20,10 @@ export interface PaymentAccount {
 export interface OpenInvoice extends PaymentAccount {
   invoiceId: string;
   invoiceNumber: string;
+  /** The invoice's INVOICE ledger entry, the open item a payment is allocated to. */
+  entryId: string;
   status: InvoiceStatus;
-  /** Amount due less what earlier payments applied. */
+  /** Gross less what is allocated to it (credit offset at issue, payments, settlements). */
   openAmount: string;
   invoiceDate: string;
   customerNames: string[];
@@ -60,6 +62,8 @@ export interface NewPayment {
 export interface StoredPayment {
   id: string;
   outcome: StoredPaymentOutcome;
+  accountId: string | null;
+  assignedAt: Date | null;
   accountNumber: string | null;
   amountApplied: string;
   creditBooked: string;
@@ -95,25 +99,25 @@ export async function findAccountRef(sql: Queryable, projectId: string, accountN
 }
 
 /**
- * Invoices with what is still open on them, locked against a concurrent storno: by number (any state; in date
- * order per 10,000 numbers, the caller orders them as the payer named them), or the open ones of a currency
- * whose open amount is exactly the given amount.
+ * Invoices with what is still open on them: by number (any state; in date order per 10,000 numbers, the
+ * caller orders them as the payer named them), or the open and partly paid ones of a currency whose open
+ * amount is exactly the given amount. Not locked: the caller locks the account it books on and reads again.
  */
 export async function loadInvoiceCandidates(
   sql: Queryable,
   projectId: string,
   filter: { numbers: string[] } | { openAmount: string; currency: string },
 ): Promise<OpenInvoice[]> {
-  const open = sql`i.amount_due - coalesce((select sum(pa.amount) from payment_allocations pa where pa.invoice_id = i.id), 0)`;
+  const open = sql`i.gross_total - coalesce((select sum(al.amount) from allocations al where al.debit_entry_id = e.id), 0)`;
   const select = (condition: ReturnType<Queryable>) => sql<OpenInvoice[]>`
-    select i.id as "invoiceId", i.invoice_number as "invoiceNumber", i.status, ${open} as "openAmount", i.invoice_date as "invoiceDate",
+    select i.id as "invoiceId", i.invoice_number as "invoiceNumber", e.id as "entryId", i.status, ${open} as "openAmount", i.invoice_date as "invoiceDate",
       a.id as "accountId", a.account_number as "accountNumber", trim(i.currency) as currency,
       array_remove(array[c.company_name, nullif(concat_ws(' ', c.first_name, c.last_name), '')], null) as "customerNames",
       upper(replace(c.iban, ' ', '')) as "customerIban"
     from invoices i join accounts a on a.id = i.account_id join customers c on c.id = i.customer_id
+      join ledger_entries e on e.invoice_id = i.id and e.entry_type = 'INVOICE'
     where i.project_id = ${projectId} and ${condition}
-    order by i.invoice_date, i.invoice_number
-    for update of i`;
+    order by i.invoice_date, i.invoice_number`;
   const rows: OpenInvoice[] = [];
   if ('numbers' in filter) {
     // a reference may name any number of invoices: they are looked up (and locked) 10,000 at a time
@@ -121,7 +125,7 @@ export async function loadInvoiceCandidates(
       for (const row of await select(sql`i.invoice_number in ${sql(numbers)}`)) rows.push(row);
     }
   } else {
-    for (const row of await select(sql`i.status = 'OPEN' and i.currency = ${filter.currency} and ${open} = ${filter.openAmount}`)) rows.push(row);
+    for (const row of await select(sql`i.status in ('OPEN', 'PARTIAL') and i.currency = ${filter.currency} and ${open} = ${filter.openAmount}`)) rows.push(row);
   }
   return rows.map((row) => ({ ...row, openAmount: formatMoney(decimal(row.openAmount), row.currency) }));
 }
@@ -135,18 +139,57 @@ export async function loadAccountsOfIban(sql: Queryable, projectId: string, iban
     order by a.id`;
 }
 
+/**
+ * What a payment's entry settled when it was booked or assigned (allocations written in that transaction,
+ * whose start time is the payment's created_at or assigned_at), net per invoice.
+ */
+const PAYMENT_INVOICES = (sql: Queryable) => sql`
+  coalesce((
+    select json_agg(json_build_object('invoiceNumber', applied.invoice_number, 'amountApplied', applied.amount::text, 'status', applied.status) order by applied.invoice_number)
+    from (
+      select i.invoice_number, i.status, sum(al.amount) as amount
+      from allocations al join ledger_entries e on e.id = al.debit_entry_id join invoices i on i.id = e.invoice_id and e.entry_type = 'INVOICE'
+      where al.credit_entry_id = p.ledger_entry_id and al.created_at in (p.created_at, p.assigned_at)
+      group by i.invoice_number, i.status having sum(al.amount) <> 0) applied
+  ), '[]'::json)`;
+
+const STORED_PAYMENT_SELECT = (sql: Queryable) => sql`
+  select p.id, p.outcome, p.account_id as "accountId", p.assigned_at as "assignedAt", a.account_number as "accountNumber",
+    p.amount_applied as "amountApplied", p.credit_booked as "creditBooked", trim(p.currency) as currency, p.created_at as "createdAt",
+    ${PAYMENT_INVOICES(sql)} as invoices
+  from payments p left join accounts a on a.id = p.account_id`;
+
 /** The payment booked under a business key, with the invoices it was applied to; null when there is none. */
 export async function findPaymentByKey(sql: Queryable, projectId: string, businessKey: string): Promise<StoredPayment | null> {
   const [row] = await sql<StoredPayment[]>`
-    select p.id, p.outcome, a.account_number as "accountNumber", p.amount_applied as "amountApplied", p.credit_booked as "creditBooked",
-      trim(p.currency) as currency, p.created_at as "createdAt",
-      coalesce((
-        select json_agg(json_build_object('invoiceNumber', i.invoice_number, 'amountApplied', pa.amount::text, 'status', i.status) order by i.invoice_number)
-        from payment_allocations pa join invoices i on i.id = pa.invoice_id where pa.payment_id = p.id
-      ), '[]'::json) as invoices
-    from payments p left join accounts a on a.id = p.account_id
-    where p.project_id = ${projectId} and p.business_key = ${businessKey}`;
+    ${STORED_PAYMENT_SELECT(sql)} where p.project_id = ${projectId} and p.business_key = ${businessKey}`;
   return row ?? null;
+}
+
+/** A payment by its id, as the assignment of an UNMATCHED one reads it, locked; null when the project has none. */
+export async function lockPaymentById(
+  sql: Queryable,
+  projectId: string,
+  paymentId: string,
+): Promise<(StoredPayment & { businessKey: string; amount: string; bookingDate: string; reference: string; payerName: string | null; payerIban: string | null; reason: string }) | null> {
+  if (!/^\d{1,18}$/.test(paymentId)) return null;
+  await sql`select 1 from payments where project_id = ${projectId} and id = ${paymentId} for update`;
+  const [row] = await sql<(StoredPayment & { businessKey: string; amount: string; bookingDate: string; reference: string; payerName: string | null; payerIban: string | null; reason: string })[]>`
+    select s.*, p.business_key as "businessKey", p.amount, p.booking_date as "bookingDate", p.reference, p.payer_name as "payerName",
+      p.payer_iban as "payerIban", p.reason
+    from (${STORED_PAYMENT_SELECT(sql)} where p.project_id = ${projectId} and p.id = ${paymentId}) s join payments p on p.id = s.id`;
+  return row ?? null;
+}
+
+/** Books an UNMATCHED payment on an account afterwards: its outcome, account, entry and what it applied. */
+export async function recordPaymentAssignment(
+  sql: Queryable,
+  assignment: { paymentId: string; outcome: StoredPaymentOutcome; accountId: string; ledgerEntryId: string; amountApplied: string; creditBooked: string; reason: string },
+): Promise<void> {
+  await sql`
+    update payments set outcome = ${assignment.outcome}, account_id = ${assignment.accountId}, ledger_entry_id = ${assignment.ledgerEntryId},
+      amount_applied = ${assignment.amountApplied}, credit_booked = ${assignment.creditBooked}, reason = ${assignment.reason}, assigned_at = now()
+    where id = ${assignment.paymentId} and outcome = 'UNMATCHED'`;
 }
 
 export async function insertPayment(sql: Queryable, payment: NewPayment): Promise<string> {
@@ -159,18 +202,6 @@ export async function insertPayment(sql: Queryable, payment: NewPayment): Promis
       ${payment.creditBooked}, ${payment.reason})
     returning id`;
   return row!.id;
-}
-
-/** What a payment applied to an invoice; an invoice whose open amount it clears is PAID on the payment's booking date. */
-export async function recordPaymentAllocation(
-  sql: Queryable,
-  allocation: { paymentId: string; invoiceId: string; amount: string; settles: boolean; bookingDate: string },
-): Promise<void> {
-  await sql`
-    insert into payment_allocations (payment_id, invoice_id, amount) values (${allocation.paymentId}, ${allocation.invoiceId}, ${allocation.amount})`;
-  if (allocation.settles) {
-    await sql`update invoices set status = 'PAID', paid_on = ${allocation.bookingDate} where id = ${allocation.invoiceId} and status = 'OPEN'`;
-  }
 }
 
 export interface PaymentListRow {
@@ -187,8 +218,9 @@ export interface PaymentListRow {
   amountApplied: string;
   creditBooked: string;
   reason: string;
-  invoices: { invoiceNumber: string; amountApplied: string }[];
+  invoices: { invoiceNumber: string; amountApplied: string; status: InvoiceStatus }[];
   createdAt: Date;
+  assignedAt: Date | null;
 }
 
 /** The payments of a project in booking order, optionally only those of one outcome (UNMATCHED: what needs a hand). */
@@ -200,14 +232,27 @@ export async function listPayments(
   return sql<PaymentListRow[]>`
     select p.id, p.business_key as "businessKey", p.booking_date as "bookingDate", p.amount, trim(p.currency) as currency, p.reference,
       p.payer_name as "payerName", p.payer_iban as "payerIban", p.outcome, a.account_number as "accountNumber",
-      p.amount_applied as "amountApplied", p.credit_booked as "creditBooked", p.reason, p.created_at as "createdAt",
-      coalesce((
-        select json_agg(json_build_object('invoiceNumber', i.invoice_number, 'amountApplied', pa.amount::text) order by i.invoice_number)
-        from payment_allocations pa join invoices i on i.id = pa.invoice_id where pa.payment_id = p.id
-      ), '[]'::json) as invoices
+      p.amount_applied as "amountApplied", p.credit_booked as "creditBooked", p.reason, p.created_at as "createdAt", p.assigned_at as "assignedAt",
+      ${PAYMENT_INVOICES(sql)} as invoices
     from payments p left join accounts a on a.id = p.account_id
     where p.project_id = ${projectId}
       ${filter.outcome ? sql`and p.outcome = ${filter.outcome}` : sql``}
       ${filter.afterId ? sql`and p.id > ${filter.afterId}` : sql``}
     order by p.id limit ${filter.limit}`;
+}
+
+/** Per ledger entry: the invoice it books (number and status now) or, for another open item, its text. */
+export async function describeAllocatedEntries(
+  sql: Queryable,
+  entryIds: string[],
+): Promise<Map<string, { invoiceNumber: string | null; status: InvoiceStatus | null; description: string }>> {
+  const described = new Map<string, { invoiceNumber: string | null; status: InvoiceStatus | null; description: string }>();
+  for (const ids of chunked(entryIds, IN_LIST_CHUNK)) {
+    const rows = await sql<{ entryId: string; invoiceNumber: string | null; status: InvoiceStatus | null; description: string }[]>`
+      select e.id as "entryId", i.invoice_number as "invoiceNumber", i.status, e.text as description
+      from ledger_entries e left join invoices i on i.id = e.invoice_id and e.entry_type = 'INVOICE'
+      where e.id in ${sql(ids)}`;
+    for (const { entryId, ...row } of rows) described.set(entryId, row);
+  }
+  return described;
 }

@@ -75,7 +75,7 @@ async function postStatement(body: string, contentType: string, query = ''): Pro
 async function counts(): Promise<{ payments: number; ledger: number; statements: number; allocations: number; paid: number }> {
   const [row] = await engine.sql<{ payments: number; ledger: number; statements: number; allocations: number; paid: number }[]>`
     select (select count(*)::int from payments) as payments, (select count(*)::int from ledger_entries where entry_type = 'PAYMENT') as ledger,
-      (select count(*)::int from bank_statements) as statements, (select count(*)::int from payment_allocations) as allocations,
+      (select count(*)::int from bank_statements) as statements, (select count(*)::int from allocations) as allocations,
       (select count(*)::int from invoices where status = 'PAID') as paid`;
   return row!;
 }
@@ -192,8 +192,8 @@ test('a partial payment leaves the invoice open; the overpaid rest is credit tha
 
   const partial = await engine.call('POST', '/Payments', { amount: '5.00', currency: 'EUR', reference: invoice.invoiceNumber, payerName: 'Teilzahler AG' });
   expect(partial.status).toBe(201);
-  expect(partial.body).toMatchObject({ outcome: 'PARTIAL', invoices: [{ invoiceNumber: invoice.invoiceNumber, amountApplied: '5.00', status: 'OPEN' }], creditBooked: '0.00' });
-  expect((await engine.call('GET', `/Invoices/${invoice.invoiceNumber}`)).body.status).toBe('OPEN');
+  expect(partial.body).toMatchObject({ outcome: 'PARTIAL', invoices: [{ invoiceNumber: invoice.invoiceNumber, amountApplied: '5.00', status: 'PARTIAL' }], creditBooked: '0.00' });
+  expect((await engine.call('GET', `/Invoices/${invoice.invoiceNumber}`)).body).toMatchObject({ status: 'PARTIAL', amountOpen: '6.90' });
   expect(await balanceAndLedgerSum(accountNumber)).toEqual({ balance: '-6.90', ledgerSum: '-6.90' });
 
   // 6.90 was still open: 10.00 settles it and leaves 3.10 on the account
@@ -219,7 +219,8 @@ test('a partial payment leaves the invoice open; the overpaid rest is credit tha
   expect(interim.status).toBe(200);
   expect(interim.body.invoiceNumber).toEqual(expect.any(String));
   const next = (await engine.call('GET', `/Invoices/${interim.body.invoiceNumber}`)).body;
-  expect(next).toMatchObject({ grossTotal: '11.90', creditApplied: '3.10', amountDue: '8.80', status: 'OPEN' });
+  // the credit it offsets is allocated to it at issue: partly settled, 8.80 open
+  expect(next).toMatchObject({ grossTotal: '11.90', creditApplied: '3.10', amountDue: '8.80', status: 'PARTIAL', amountOpen: '8.80' });
   expect(await balanceAndLedgerSum(accountNumber)).toEqual({ balance: '-8.80', ledgerSum: '-8.80' });
 
   // what is due after the credit is what pays the next invoice in full
@@ -250,7 +251,7 @@ test('a CSV statement: by invoice number, by amount and payer name, by payer IBA
   const byIban = await billedContract({ companyName: 'Iban Kunde GmbH', price: '30.00', iban: 'DE12 5001 0517 0648 4898 90' });
   const [numbered] = await invoicesOf(byNumber.contractNumber, 1);
   const [named] = await invoicesOf(byName.contractNumber, 1);
-  await invoicesOf(byIban.contractNumber, 1);
+  const [ibanInvoice] = await invoicesOf(byIban.contractNumber, 1);
   expect(named.amountDue).toBe('27.37');
 
   const csv = [
@@ -267,13 +268,16 @@ test('a CSV statement: by invoice number, by amount and payer name, by payer IBA
   expect(imported.body.payments.map((payment: any) => [payment.position, payment.outcome, payment.accountNumber, payment.invoices.map((invoice: any) => invoice.invoiceNumber)])).toEqual([
     ['line 2', 'MATCHED', byNumber.accountNumber, [numbered.invoiceNumber]],
     ['line 3', 'MATCHED', byName.accountNumber, [named.invoiceNumber]],
-    ['line 4', 'CREDIT', byIban.accountNumber, []],
+    // credit by the payer's IBAN settles the account's open invoice in part (before open items it stayed OPEN beside the credit)
+    ['line 4', 'CREDIT', byIban.accountNumber, [ibanInvoice.invoiceNumber]],
     ['line 5', 'UNMATCHED', null, []],
   ]);
   const after = await counts();
   // the unmatched payment is stored but booked nowhere: four payments, three ledger rows
   expect({ payments: after.payments - before.payments, ledger: after.ledger - before.ledger, paid: after.paid - before.paid }).toEqual({ payments: 4, ledger: 3, paid: 2 });
   expect((await balanceAndLedgerSum(byIban.accountNumber)).balance).toBe('-30.70');
+  expect((await engine.call('GET', `/Invoices/${ibanInvoice.invoiceNumber}`)).body).toMatchObject({ grossTotal: '35.70', status: 'PARTIAL', amountOpen: '30.70' });
+  expect(imported.body.payments[2]).toMatchObject({ amountApplied: '5.00', creditBooked: '0.00', invoices: [{ invoiceNumber: ibanInvoice.invoiceNumber, amountApplied: '5.00', status: 'PARTIAL' }] });
 
   const unmatched = await engine.call('GET', '/Payments?outcome=UNMATCHED');
   expect(unmatched.body.items).toEqual(expect.arrayContaining([expect.objectContaining({ amount: '1000.00', accountNumber: null, payerIban: 'DE75512108001245126199' })]));
