@@ -5,7 +5,7 @@ import { createAccountSchema, updateAccountSchema } from '../validation/accounts
 import { listActivitiesSchema, manualActivitySchema } from './routes/activities';
 import { cancelSchema } from './routes/contract-commands';
 import { changeSubscriptionSchema, pauseSchema, rebillSchema, terminateSchema } from '../validation/contracts';
-import { companyDetailsSchema } from './routes/company';
+import { companyDetailsSchema, receivablesSettingsSchema } from './routes/company';
 import { createContractSchema, listContractsSchema } from './routes/contracts';
 import { createCustomerSchema, customerFieldsSchema } from '../validation/customers';
 import { documentQuerySchema } from './routes/documents';
@@ -103,6 +103,16 @@ export const OPERATIONS: Operation[] = [
   { operationId: 'getInvoiceCorrectionDocument', method: 'get', path: '/InvoiceCorrections/{invoiceCorrectionNumber}/Document', summary: 'The cancellation document as PDF, XRechnung CII XML or Factur-X PDF/A-3', query: documentQuerySchema, response: { status: 200, description: 'the document', contentTypes: ['application/pdf', 'application/xml'] }, errors: [409] },
   { operationId: 'getCompany', method: 'get', path: '/Company', summary: "The company that issues the project's invoices", response: { status: 200, description: 'the company details' }, errors: [404] },
   { operationId: 'replaceCompany', method: 'put', path: '/Company', summary: 'Replace the company details printed on invoices', body: companyDetailsSchema, response: { status: 200, description: 'the company details' } },
+  { operationId: 'getReceivablesSettings', method: 'get', path: '/Settings/receivables', summary: "The project's pre-notification days of direct debits and whether return fees are charged on", response: { status: 200, description: 'the receivables settings' } },
+  {
+    operationId: 'replaceReceivablesSettings',
+    method: 'put',
+    path: '/Settings/receivables',
+    summary: 'Replace the receivables settings',
+    description: 'The pre-notification days count for invoices issued afterwards; an issued invoice keeps the day it announced.',
+    body: receivablesSettingsSchema,
+    response: { status: 200, description: 'the receivables settings' },
+  },
   // Payments
   { operationId: 'bookPayment', method: 'post', path: '/Payments', summary: 'Book an incoming payment, matched against open invoices', body: paymentSchema, idempotent: true, response: { status: 201, description: 'the matching result (200: booked before under this key)' } },
   { operationId: 'assignPayment', method: 'post', path: '/Payments/{paymentId}/assign', summary: 'Assign an UNMATCHED payment to an account or to invoices', params: { paymentId: paymentIdSchema }, body: assignPaymentSchema, response: { status: 200, description: 'the payment as booked now (a repeat answers the same and books nothing)' }, errors: [409, 422] },
@@ -122,7 +132,7 @@ export const OPERATIONS: Operation[] = [
     operationId: 'exportDatev',
     method: 'get',
     path: '/Exports/datev',
-    summary: 'DATEV booking batch (EXTF 700, Buchungsstapel) of the invoices and stornos dated in a range',
+    summary: 'DATEV booking batch (EXTF 700, Buchungsstapel) of the invoices, stornos and fees dated in a range',
     description: 'A batch never crosses the end of a fiscal year. 422 INCORRECT_INPUT_DATA when a document cannot be booked with these settings: its customer number gives no debtor account, its product group has no revenue account, or its VAT rate has no DATEV tax key.',
     query: datevQuerySchema,
     response: { status: 200, description: 'the batch as a Windows-1252 CSV file (an attachment)', contentTypes: ['text/csv'] },
@@ -134,7 +144,7 @@ export const OPERATIONS: Operation[] = [
     path: '/Exports/sepa',
     summary: 'SEPA direct debit file (pain.008.001.08) of the open invoices of customers with a mandate',
     description:
-      'Each invoice is collected once: FRST for the first collection under a mandate, RCUR after. The XML answer names the message and the skipped invoices in the X-Sepa-Message-Id, X-Sepa-Collected and X-Sepa-Skipped headers; `Accept: application/json` answers with a summary of what was collected and skipped, and the document. 409 CONFLICT when nothing is left to collect (`errors` says why each invoice was skipped); 422 COMPANY_DETAILS_MISSING without the company\'s creditor identifier and IBAN (PUT /Company).',
+      'Collects what is open on each OPEN or PARTIAL invoice at the time of the export, never an invoice whose collection is still out (a returned one may be collected again by a new export), never before the day the invoice\'s pre-notification announced (PRE_NOTIFICATION_PENDING), and never under a mandate the bank reported unusable (MANDATE_UNUSABLE). FRST for the first collection under a mandate, RCUR after. The XML answer names the message and the skipped invoices in the X-Sepa-Message-Id, X-Sepa-Collected and X-Sepa-Skipped headers; `Accept: application/json` answers with a summary of what was collected and skipped, and the document. 409 CONFLICT when nothing is left to collect (`errors` says why each invoice was skipped); 422 COMPANY_DETAILS_MISSING without the company\'s creditor identifier and IBAN (PUT /Company).',
     body: sepaExportSchema,
     idempotent: true,
     response: { status: 201, description: 'the pain.008 XML (or the JSON summary); 200 when the Idempotency-Key was used before', contentTypes: ['application/xml', 'application/json'] },

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { validateCreditorID } from 'sepa';
 import { z } from 'zod';
-import { getCompanyDetails, replaceCompanyDetails } from '../../operations/company';
+import { getCompanyDetails, getReceivablesSettings, replaceCompanyDetails, replaceReceivablesSettings } from '../../operations/company';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { bicSchema, ibanSchema } from '../../validation/fields';
@@ -70,7 +70,21 @@ export const companyDetailsSchema = z
     }
   });
 
-/** The company that issues the project's invoices (GET /Company, PUT /Company replaces all of it). */
+/** The project's receivables settings; PUT replaces both. */
+export const receivablesSettingsSchema = z.object({
+  sepaPreNotificationDays: z
+    .number({ error: 'must be a whole number of days from 1 to 60' })
+    .int('must be a whole number of days from 1 to 60')
+    .min(1, 'must be a whole number of days from 1 to 60')
+    .max(60, 'must be a whole number of days from 1 to 60')
+    .meta({ description: 'days from the invoice date to the earliest direct debit its pre-notification announces (SEPA rulebook default 14)' }),
+  chargeReturnFees: z.boolean({ error: 'must be true or false' }).meta({ description: "whether the bank's fee for a returned direct debit is booked on the customer's account" }),
+});
+
+/**
+ * The company that issues the project's invoices (GET /Company, PUT /Company replaces all of it), and how
+ * the project handles its receivables (GET and PUT /Settings/receivables).
+ */
 export function companyRoutes({ sql }: ApiDependencies): Router {
   const router = Router();
   const deps = { sql };
@@ -84,6 +98,17 @@ export function companyRoutes({ sql }: ApiDependencies): Router {
     const project = projectOf(request);
     const body = companyDetailsSchema.parse(request.body);
     response.json(await replaceCompanyDetails(deps, project.id, body));
+  });
+
+  router.get('/Settings/receivables', async (request, response) => {
+    const project = projectOf(request);
+    response.json(await getReceivablesSettings(deps, project.id));
+  });
+
+  router.put('/Settings/receivables', async (request, response) => {
+    const project = projectOf(request);
+    const body = receivablesSettingsSchema.parse(request.body);
+    response.json(await replaceReceivablesSettings(deps, project.id, body));
   });
 
   return router;

@@ -144,3 +144,28 @@ export async function revokeApiKey(sql: Sql, projectId: string, id: string, revo
     return 'REVOKED';
   });
 }
+
+/** How a project handles its receivables: the direct debit's pre-notification and returned debits' fees. */
+export interface ReceivablesSettings {
+  /** Days from the invoice date to the earliest direct debit its pre-notification announces (1 to 60). */
+  sepaPreNotificationDays: number;
+  /** Whether the bank's fee for a returned direct debit is charged on to the customer's account. */
+  chargeReturnFees: boolean;
+}
+
+export async function findReceivablesSettings(sql: Queryable, projectId: string): Promise<ReceivablesSettings> {
+  const [row] = await sql<ReceivablesSettings[]>`
+    select sepa_pre_notification_days as "sepaPreNotificationDays", charge_return_fees as "chargeReturnFees"
+    from projects where id = ${projectId}`;
+  if (!row) throw new Error(`project ${projectId} does not exist`);
+  return row;
+}
+
+export async function saveReceivablesSettings(sql: Queryable, projectId: string, settings: ReceivablesSettings): Promise<ReceivablesSettings> {
+  const [row] = await sql<ReceivablesSettings[]>`
+    update projects set sepa_pre_notification_days = ${settings.sepaPreNotificationDays}, charge_return_fees = ${settings.chargeReturnFees}
+    where id = ${projectId}
+    returning sepa_pre_notification_days as "sepaPreNotificationDays", charge_return_fees as "chargeReturnFees"`;
+  if (!row) throw new Error(`project ${projectId} does not exist`);
+  return row;
+}
