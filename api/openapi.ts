@@ -121,10 +121,10 @@ export const OPERATIONS: Operation[] = [
     operationId: 'importBankStatement',
     method: 'post',
     path: '/BankStatements',
-    summary: 'Import a bank statement (camt.053 .001.02/.001.08 or CSV) and match its payments',
+    summary: 'Import a bank statement (camt.053 .001.02/.001.08 or CSV): match its payments, book its returned direct debits',
     query: bankStatementQuerySchema,
     rawBody: { contentTypes: ['application/xml', 'text/xml', 'text/csv', 'application/csv'], description: 'the statement file, UTF-8' },
-    response: { status: 200, description: 'a summary and the result per payment' },
+    response: { status: 200, description: 'a summary, the result per payment and per returned direct debit (Rücklastschrift)' },
     errors: [413, 415],
   },
   // Exports

@@ -28,6 +28,7 @@ import { invoiceNumbersIn, matchPayment, type AccountRef, type MatchFacts, type 
 import { readPaymentsCsv } from '../payments/payments-csv';
 import { normalizeIban, StatementFormatError, type IncomingPayment, type ParsedStatement, type SkippedEntry, type StatementFormat } from '../payments/statement';
 import { notifyAccountChanged } from './contract-workflows';
+import { bookReturnsIn, type ReturnResult } from './returns';
 import { OperationError } from './errors';
 
 /**
@@ -87,8 +88,22 @@ export interface BankStatementReport {
   format: StatementFormat;
   messageId: string | null;
   accountIban: string | null;
-  summary: { payments: number; matched: number; partial: number; credit: number; unmatched: number; duplicate: number; skipped: number };
+  summary: {
+    payments: number;
+    matched: number;
+    partial: number;
+    credit: number;
+    unmatched: number;
+    duplicate: number;
+    /** Returned direct debits (operations/returns.ts): all of them, and by outcome. */
+    returns: number;
+    returned: number;
+    unmatchedReturns: number;
+    duplicateReturns: number;
+    skipped: number;
+  };
   payments: PaymentResult[];
+  returns: ReturnResult[];
   skipped: SkippedEntry[];
 }
 
@@ -123,7 +138,9 @@ export async function bookPayment(
     endToEndId: null,
     bankReference: input.bankReference ?? null,
   };
-  const [result] = await bookIncomingPayments(deps, project.id, null, [payment], fallbackAccount);
+  const {
+    payments: [result],
+  } = await bookIncomingPayments(deps, project.id, null, [payment], fallbackAccount);
   return result!;
 }
 
@@ -132,6 +149,8 @@ export async function bookPayment(
  * A file that cannot be read, or holds a negative amount, an unknown currency or an impossible date, is
  * refused as a whole, naming where in the file, and books nothing. Importing the same statement again reports every payment as
  * DUPLICATE. `accountNumber` names where payments that identify no invoice and no customer are booked.
+ * Returned direct debits on a camt.053 statement are booked in the same transaction (operations/returns.ts),
+ * each reported as RETURNED, UNMATCHED or DUPLICATE.
  */
 export async function importBankStatement(
   deps: { sql: Sql; temporal: Client },
@@ -140,8 +159,9 @@ export async function importBankStatement(
 ): Promise<BankStatementReport> {
   const statement = await readStatement(file.format, file.text);
   const fallbackAccount = await fallbackAccountOf(deps.sql, project.id, file.accountNumber, 'accountNumber');
-  const results = await bookIncomingPayments(deps, project.id, statement, statement.payments, fallbackAccount);
+  const { payments: results, returns } = await bookIncomingPayments(deps, project.id, statement, statement.payments, fallbackAccount);
   const count = (outcome: string) => results.filter((result) => result.outcome === outcome).length;
+  const countReturns = (outcome: string) => returns.filter((result) => result.outcome === outcome).length;
   return {
     format: statement.format,
     messageId: statement.messageId,
@@ -153,9 +173,14 @@ export async function importBankStatement(
       credit: count('CREDIT'),
       unmatched: count('UNMATCHED'),
       duplicate: count('DUPLICATE'),
+      returns: returns.length,
+      returned: countReturns('RETURNED'),
+      unmatchedReturns: countReturns('UNMATCHED'),
+      duplicateReturns: countReturns('DUPLICATE'),
       skipped: statement.skipped.length,
     },
     payments: results,
+    returns,
     skipped: statement.skipped.map((entry) => ({ ...entry, amount: formatMoney(decimal(entry.amount), entry.currency) })),
   };
 }
@@ -193,14 +218,17 @@ async function bookIncomingPayments(
   statement: ParsedStatement | null,
   payments: IncomingPayment[],
   fallbackAccount: AccountRef | null,
-): Promise<PaymentResult[]> {
+): Promise<{ payments: PaymentResult[]; returns: ReturnResult[] }> {
   const booked = await deps.sql.begin(async (tx) => {
     await lockPaymentsOfProject(tx, projectId);
     const bankStatementId = statement ? await recordBankStatement(tx, projectId, statement) : null;
-    return bookPaymentsIn(tx, { projectId, bankStatementId, payments, fallbackAccount });
+    const paid = await bookPaymentsIn(tx, { projectId, bankStatementId, payments, fallbackAccount });
+    // after the payments: a collection credited and returned on one statement is credited first
+    const returned = await bookReturnsIn(tx, { projectId, bankStatementId, returns: statement?.returns ?? [] });
+    return { ...paid, returns: returned.results };
   });
   for (const accountId of booked.changedAccountIds) await notifyAccountChanged(deps.sql, deps.temporal, accountId);
-  return booked.results;
+  return { payments: booked.results, returns: booked.returns };
 }
 
 /**
