@@ -13,7 +13,10 @@ const LAYERS = {
   dev: ['dev', 'api', 'worker', 'activities', 'operations', 'workflows', 'db', 'mail', 'config', 'billing', 'validation'],
   bench: ['bench', 'dev', 'api', 'worker', 'activities', 'operations', 'workflows', 'db', 'mail', 'config', 'billing', 'validation', 'documents', 'exports', 'imports', 'payments'],
   cli: ['cli', 'operations', 'db', 'config', 'billing', 'validation'],
-  api: ['api', 'operations', 'workflows', 'db', 'config', 'billing', 'validation', 'documents', 'exports', 'imports', 'payments'],
+  api: ['api', 'portal', 'operations', 'workflows', 'db', 'config', 'billing', 'validation', 'documents', 'exports', 'imports', 'payments'],
+  // the customer center's pages: mounted by the API and mapping refusals as it does; it reaches the books through
+  // operations only, and sends its own mails (sign-in links, termination confirmations)
+  portal: ['portal', 'api', 'operations', 'workflows', 'mail', 'config', 'billing', 'validation'],
   // the worker process: Temporal's activities, and the contract reconciler that calls an operation on a timer
   worker: ['worker', 'activities', 'operations', 'workflows', 'db', 'mail', 'config', 'billing'],
   activities: ['activities', 'operations', 'workflows', 'db', 'mail', 'config', 'billing'],
@@ -124,7 +127,7 @@ export default tseslint.config(
   },
   {
     // a route translates HTTP into an operation call and reads; SQL belongs to db/queries
-    files: ['api/**/*.ts', 'activities/**/*.ts', 'cli/**/*.ts', 'worker/**/*.ts'],
+    files: ['api/**/*.ts', 'activities/**/*.ts', 'cli/**/*.ts', 'worker/**/*.ts', 'portal/**/*.ts'],
     rules: {
       'no-restricted-syntax': [
         'error',

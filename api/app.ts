@@ -21,9 +21,11 @@ import { invoiceRoutes } from './routes/invoices';
 import { itemRoutes } from './routes/items';
 import { mailLogRoutes } from './routes/mail-log';
 import { paymentRoutes } from './routes/payments';
+import { portalLinkRoutes } from './routes/portal-links';
 import { productGroupRoutes } from './routes/product-groups';
 import { projectRoutes } from './routes/projects';
 import { taxGroupRoutes } from './routes/tax-groups';
+import { portalRoutes } from '../portal/routes';
 import { accessLog, rateLimitPerApiKey, rejectNulCharacters, securityHeaders } from './security';
 
 export interface ApiDependencies {
@@ -51,6 +53,8 @@ export function createApp(deps: ApiDependencies, metrics: ApiMetrics = createApi
 
   app.use(healthRoutes(deps));
   app.use(docsRoutes());
+  // the customer center: pages for end customers, signed in by a mailed link instead of an api-key
+  app.use('/portal/:project', portalRoutes(deps));
 
   const api = express.Router();
   api.use(requireApiKey(deps.sql));
@@ -70,6 +74,7 @@ export function createApp(deps: ApiDependencies, metrics: ApiMetrics = createApi
   api.use(importRoutes(deps));
   api.use(mailLogRoutes(deps));
   api.use(paymentRoutes(deps));
+  api.use(portalLinkRoutes(deps));
   api.use(projectRoutes(deps));
   app.use('/api/v1', api);
 

@@ -12,6 +12,8 @@ import { documentQuerySchema } from './routes/documents';
 import { listInvoicesSchema } from './routes/invoices';
 import { createItemSchema, updateItemSchema } from './routes/items';
 import { mailLogQuerySchema } from './routes/mail-log';
+import { portalLinkSchema } from './routes/portal-links';
+import { PORTAL_PAGES } from '../portal/routes';
 import { assignPaymentSchema, bankStatementQuerySchema, listPaymentsSchema, paymentIdSchema, paymentSchema } from './routes/payments';
 import { createProductGroupSchema } from './routes/product-groups';
 import { createApiKeySchema, createProjectSchema } from './routes/projects';
@@ -168,6 +170,8 @@ export const OPERATIONS: Operation[] = [
     response: { status: 200, description: 'imported, skipped and refused rows with their reasons' },
     errors: [413, 415],
   },
+  { operationId: 'createPortalLink', method: 'post', path: '/Customers/{customerNumber}/portalLink', summary: 'A single-use sign-in link to the customer center (valid 15 minutes), optionally mailed to the customer', body: portalLinkSchema, response: { status: 201, description: 'the link, when it expires, and the mail outcome when it was mailed' }, errors: [422] },
+  { operationId: 'listPortalTerminations', method: 'get', path: '/PortalTerminations', summary: "Terminations received through the customer center's cancellation button that no contract carried out, for the operator", query: paginationSchema, response: page('a page of recorded terminations with their time of receipt') },
   { operationId: 'listMailLog', method: 'get', path: '/MailLog', summary: 'List sent and failed mails', query: mailLogQuerySchema, response: page('a page of mail log entries') },
   { operationId: 'listProjects', method: 'get', path: '/Projects', summary: "List projects (the administrator key sees all, others their own)", query: paginationSchema, response: page('a page of projects') },
   { operationId: 'createProject', method: 'post', path: '/Projects', summary: 'Create a project with its first api-key (administrator key only)', body: createProjectSchema, response: { status: 201, description: 'the project and its first key, shown once' }, errors: [403, 409] },
@@ -178,6 +182,13 @@ export const OPERATIONS: Operation[] = [
   { operationId: 'getHealth', method: 'get', path: '/health', public: true, summary: 'Liveness with PostgreSQL and Temporal checks', response: { status: 200, description: 'both answer (503 when one does not)', schema: ANY_OBJECT } },
   { operationId: 'getOpenApiDocument', method: 'get', path: '/openapi.json', public: true, summary: 'This document', response: { status: 200, description: 'the OpenAPI 3.1 document', schema: ANY_OBJECT } },
   { operationId: 'getApiDocs', method: 'get', path: '/docs', public: true, summary: 'The interactive documentation (Swagger UI)', response: { status: 200, description: 'an HTML page', contentTypes: ['text/html'] } },
+  // The customer center: HTML pages and forms for end customers, no api-key (a session cookie once signed in)
+  ...PORTAL_PAGES.map((page): Operation => ({
+    ...page,
+    public: true,
+    params: { project: z.string().regex(/^\d{1,18}$/, 'must be a project id'), ...(page.path.includes('{token}') ? { token: z.string().max(200) } : {}) },
+    response: { status: page.method === 'post' ? 303 : 200, description: 'an HTML page (a POST answers with the page or a redirect to it)', contentTypes: [page.path.endsWith('.css') ? 'text/css' : 'text/html'] },
+  })),
 ];
 
 export const API_BASE_PATH = '/api/v1';

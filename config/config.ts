@@ -20,6 +20,8 @@ const environmentSchema = z.object({
   /** Requests per API key and minute in one API process; 0 turns the limit off (e.g. for load tests). */
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
   API_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
+  /** Where customers reach the customer center (scheme, host, port), for the links mailed to them; unset: the API's own address. */
+  PORTAL_URL: z.string().regex(/^https?:\/\/[^/?#]+$/, 'must be http(s)://host[:port] without a path').optional(),
   /**
    * Prometheus endpoint of the API (`/metrics`, figures over all projects), on a port of its own and on loopback
    * unless told otherwise, so that it is never where the API's clients are; unset: none.
@@ -58,6 +60,8 @@ export interface Config {
     clientCertificate: { certPath: string; keyPath: string } | null;
   };
   api: { host: string; port: number; rateLimitPerMinute: number; processes: number; metricsHost: string; metricsPort: number | null };
+  /** The customer center's public address; never taken from a request's Host header, which a caller chooses. */
+  portal: { publicUrl: string };
   timeZone: string;
   dataDir: string;
   mail: { smtpUrl: string | null; outboxDir: string; from: string; operatorEmail: string };
@@ -98,6 +102,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       metricsHost: env.API_METRICS_HOST,
       metricsPort: env.API_METRICS_PORT ?? null,
     },
+    portal: { publicUrl: env.PORTAL_URL ?? `http://${env.API_HOST.includes(':') ? `[${env.API_HOST}]` : env.API_HOST}:${env.API_PORT}` },
     timeZone: env.TIME_ZONE,
     dataDir,
     mail: {
