@@ -264,7 +264,7 @@ test('a CSV statement: by invoice number, by amount and payer name, by payer IBA
   const before = await counts();
   const imported = await postStatement(csv, 'text/csv; charset=utf-8');
   expect(imported.status).toBe(200);
-  expect(imported.body.summary).toEqual({ payments: 4, matched: 2, partial: 0, credit: 1, unmatched: 1, duplicate: 0, skipped: 0 });
+  expect(imported.body.summary).toEqual({ payments: 4, matched: 2, partial: 0, credit: 1, unmatched: 1, duplicate: 0, returns: 0, returned: 0, unmatchedReturns: 0, duplicateReturns: 0, skipped: 0 });
   expect(imported.body.payments.map((payment: any) => [payment.position, payment.outcome, payment.accountNumber, payment.invoices.map((invoice: any) => invoice.invoiceNumber)])).toEqual([
     ['line 2', 'MATCHED', byNumber.accountNumber, [numbered.invoiceNumber]],
     ['line 3', 'MATCHED', byName.accountNumber, [named.invoiceNumber]],
