@@ -249,9 +249,11 @@ describe('SEPA direct debit', () => {
     expect(first.status).toBe(201);
     // PRO 84.0336: ×1 → 84.03 + 15.97 = 100.00; ×3 → 252.10 + 47.90 = 300.00
     expect(first.body.collected).toEqual([
-      { invoiceNumber: expect.any(String), customerNumber: 'K000201', amount: '100.00', sequenceType: 'FRST', mandateReference: 'MANDAT-K000201' },
-      { invoiceNumber: expect.any(String), customerNumber: 'K000202', amount: '300.00', sequenceType: 'FRST', mandateReference: 'MANDAT-K000202' },
+      { invoiceNumber: expect.any(String), endToEndId: expect.any(String), customerNumber: 'K000201', amount: '100.00', sequenceType: 'FRST', mandateReference: 'MANDAT-K000201' },
+      { invoiceNumber: expect.any(String), endToEndId: expect.any(String), customerNumber: 'K000202', amount: '300.00', sequenceType: 'FRST', mandateReference: 'MANDAT-K000202' },
     ]);
+    // a first collection's end-to-end id is its invoice number, which the payment matching reads on the statement
+    for (const invoice of first.body.collected) expect(invoice.endToEndId).toBe(invoice.invoiceNumber);
     expect(first.body).toMatchObject({ collectionDate, numberOfTransactions: 2, controlSum: '400.00' });
     const skippedReasons = Object.fromEntries(first.body.skipped.map((invoice: any) => [invoice.customerNumber, invoice.reason]));
     expect(skippedReasons).toMatchObject({ K000101: 'NO_MANDATE', K000203: 'NO_MANDATE' });
@@ -279,10 +281,14 @@ describe('SEPA direct debit', () => {
     const named = await sepaJson({ collectionDate, invoiceNumbers: [first.body.collected[0].invoiceNumber] });
     expect(named.status).toBe(409);
 
-    // April's invoices go as RCUR: the mandates were collected before
+    // April's invoices go as RCUR: the mandates were collected before. Issued on 01.04. to customers with a
+    // mandate, they announced their debit for 15.04. (14 days' pre-notification): not a day earlier
     await bill(contracts.frida!, '2026-04-01');
     await bill(contracts.gustav!, '2026-04-01');
-    const second = await exportCall('POST', '/Exports/sepa', { body: { collectionDate: '2026-04-14' } });
+    const early = await sepaJson({ collectionDate: '2026-04-14' });
+    expect(early.status).toBe(409);
+    expect(early.body.errors).toEqual(expect.arrayContaining([{ path: expect.stringMatching(/^invoices\./), message: 'PRE_NOTIFICATION_PENDING: the invoice announced its direct debit for 2026-04-15' }]));
+    const second = await exportCall('POST', '/Exports/sepa', { body: { collectionDate: '2026-04-15' } });
     expect(second.status).toBe(201);
     const secondXml = second.bytes.toString('utf8');
     await validate('second.xml', secondXml);
@@ -302,10 +308,10 @@ describe('SEPA direct debit', () => {
   test('a repeated request with the same Idempotency-Key gets the first file and collects nothing again', async () => {
     await bill(contracts.frida!, '2026-05-01');
     const headers = { 'Idempotency-Key': 'sepa-2026-05' };
-    const first = await sepaJson({ collectionDate: '2026-05-05' }, headers);
+    const first = await sepaJson({ collectionDate: '2026-05-15' }, headers);
     expect(first.status).toBe(201);
     expect(first.body.collected).toHaveLength(1);
-    const repeated = await sepaJson({ collectionDate: '2026-05-05' }, headers);
+    const repeated = await sepaJson({ collectionDate: '2026-05-15' }, headers);
     expect(repeated.status).toBe(200);
     expect(repeated.body).toEqual(first.body);
     expect(await api.sql`select 1 from sepa_messages where request_key = 'sepa-2026-05'`).toHaveLength(1);
