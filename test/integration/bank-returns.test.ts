@@ -149,12 +149,10 @@ async function customerWithInvoice(companyName: string): Promise<{ customerNumbe
   return { customerNumber: customer.body.customerNumber, accountNumber: account.body.accountNumber, mandate, invoiceNumber };
 }
 
+/** The invoice as the API shows it: its status and what is open of it. */
 async function invoiceState(invoiceNumber: string): Promise<{ status: string; open: string }> {
-  const [row] = await engine.sql<{ status: string; open: string }[]>`
-    select i.status, (i.gross_total - coalesce((select sum(a.amount) from allocations a join ledger_entries e on e.id = a.debit_entry_id
-      where e.invoice_id = i.id and e.entry_type = 'INVOICE'), 0))::numeric(18, 2)::text as open
-    from invoices i where i.project_id = ${engine.projectId} and i.invoice_number = ${invoiceNumber}`;
-  return row!;
+  const invoice = (await engine.call('GET', `/Invoices/${invoiceNumber}`)).body;
+  return { status: invoice.status, open: invoice.amountOpen };
 }
 
 describe('the worked example: 119.00, paid 50.00, credited 30.00, 39.00 collected, credited by the bank and returned with AM04 and a fee of 3.00', () => {
@@ -163,7 +161,7 @@ describe('the worked example: 119.00, paid 50.00, credited 30.00, 39.00 collecte
   let returnStatement: string;
 
   beforeAll(async () => {
-    await engine.sql`update projects set charge_return_fees = true where id = ${engine.projectId}`;
+    expect((await engine.call('PUT', '/Settings/receivables', { sepaPreNotificationDays: 14, chargeReturnFees: true })).body).toEqual({ sepaPreNotificationDays: 14, chargeReturnFees: true });
     customer = await customerWithInvoice('Rücklauf GmbH');
   });
 
@@ -277,7 +275,7 @@ test('a return of an unknown collection is kept as UNMATCHED and books nothing',
 });
 
 test('AC04 marks the mandate unusable and the next export skips the customer with that reason; a fee the project does not charge on is only recorded', async () => {
-  await engine.sql`update projects set charge_return_fees = false where id = ${engine.projectId}`;
+  expect((await engine.call('PUT', '/Settings/receivables', { sepaPreNotificationDays: 14, chargeReturnFees: false })).status).toBe(200);
   const customer = await customerWithInvoice('Konto Erloschen KG');
   const collection = await sepaExport([customer.invoiceNumber]);
   expect(collection.status).toBe(201);
