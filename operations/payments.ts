@@ -480,7 +480,7 @@ export async function assignPayment(
         stored.assignedAt !== null
           ? `payment ${paymentId} was assigned to account ${stored.accountNumber} already`
           : `payment ${paymentId} is ${stored.outcome}, booked on account ${stored.accountNumber}: only an UNMATCHED payment is assigned by hand`,
-        'PAYMENT_NOT_UNMATCHED',
+        'CONFLICT',
         'paymentId',
       );
     }
