@@ -1,5 +1,10 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import fc from 'fast-check';
+import { addDays } from '../../billing/calendar';
+import { calendarDateAt } from '../../billing/zoned-date';
 import { createLogger } from '../../config/logger';
+import { issueApiKey } from '../../db/queries/projects';
 import { checkAllocations } from '../../dev/book-invariants';
 import { runBilling } from '../../operations/billing-runs';
 import { cancelInvoiceWithin } from '../../operations/invoices';
@@ -98,9 +103,56 @@ type Action =
   | { kind: 'credit'; cents: number }
   | { kind: 'debit'; cents: number }
   | { kind: 'storno'; pick: number }
-  | { kind: 'assign'; cents: number; names: number | null };
+  | { kind: 'assign'; cents: number; names: number | null }
+  | { kind: 'collect'; pick: number; credited: boolean }
+  | { kind: 'bankReturn'; pick: number; feeCents: number };
 
 const cents = fc.integer({ min: 1, max: 30_000 });
+
+/** A SEPA collection the 'collect' action made, per run: its end-to-end id and amount, and whether the bank returned it yet. */
+const collectionsOf = new Map<number, { endToEndId: string; cents: number; returned: boolean }[]>();
+const statementFixture = (name: string) => fs.readFileSync(path.join(__dirname, '../fixtures/bank-statements', name), 'utf8');
+let statementKey: string | null = null;
+
+/** Posts a camt.053.001.08 statement of one entry, from the fixture templates, under a key of its own (the harness sends JSON only). */
+async function postCamtEntry(books: Books, template: string, values: Record<string, string>): Promise<any> {
+  statementKey ??= (await issueApiKey(api.sql, api.projectId, 'statements')).key;
+  books.steps += 1;
+  const fill = (text: string, fields: Record<string, string>) => text.replace(/\{\{(\w+)\}\}/g, (_match, name: string) => fields[name]!);
+  const reference = `PROP-${books.run}-${books.steps}`;
+  const entry = fill(statementFixture(template), { ...values, BOOKING_DATE: books.today, ACCT_SVCR_REF: reference });
+  const xml = fill(statementFixture('camt053.001.08-template.xml'), { MSG_ID: reference, BOOKING_DATE: books.today, ENTRIES: entry });
+  const response = await fetch(`${api.baseUrl}/BankStatements`, { method: 'POST', headers: { 'api-key': statementKey, 'content-type': 'application/xml' }, body: xml });
+  return created({ status: response.status, contentType: response.headers.get('content-type'), body: await response.json() });
+}
+
+/** The account's customer gets an IBAN and a SEPA mandate, and the project a creditor and return fees charged on, once. */
+async function readyForDirectDebits(books: Books): Promise<string> {
+  const mandate = `MANDAT-OP-${books.run}`;
+  if (collectionsOf.has(books.run)) return mandate;
+  collectionsOf.set(books.run, []);
+  created(
+    await api.call('PUT', '/Company', {
+      legalName: 'Offene Posten Test GmbH',
+      address: { addressLine1: 'Hauptstr. 1', zipCode: '10115', cityName: 'Berlin' },
+      vatId: 'DE123456789',
+      email: 'buchhaltung@op.test',
+      phone: '+49 30 1234567',
+      iban: 'DE89370400440532013000',
+      sepaCreditorId: 'DE98ZZZ09999999999',
+    }),
+  );
+  created(await api.call('PUT', '/Settings/receivables', { sepaPreNotificationDays: 14, chargeReturnFees: true }));
+  const { customerNumber } = (await api.call('GET', `/Accounts/${books.accountNumber}`)).body;
+  created(
+    await api.call('PUT', `/Customers/${customerNumber}`, {
+      companyName: `Offene Posten ${books.run} GmbH`,
+      iban: 'DE02120300000000202051',
+      sepaMandate: { reference: mandate, signedOn: '2025-12-01' },
+    }),
+  );
+  return mandate;
+}
 const ACTIONS: { [K in Action['kind']]: { arbitrary: fc.Arbitrary<Extract<Action, { kind: K }>>; run(books: Books, action: Extract<Action, { kind: K }>): Promise<void> } } = {
   issue: {
     arbitrary: fc.record({ kind: fc.constant('issue' as const), extraNetCents: fc.option(fc.integer({ min: 1, max: 20_000 }), { nil: null }) }),
@@ -184,6 +236,50 @@ const ACTIONS: { [K in Action['kind']]: { arbitrary: fc.Arbitrary<Extract<Action
       );
       expect(assigned.accountNumber).toBe(books.accountNumber);
       books.balanceCents += action.cents;
+    },
+  },
+  // a direct debit of what is open on an invoice, which the bank credits on a statement or not (yet)
+  collect: {
+    arbitrary: fc.record({ kind: fc.constant('collect' as const), pick: fc.nat(), credited: fc.boolean() }),
+    async run(books, action) {
+      const mandate = await readyForDirectDebits(books);
+      const standing = books.invoices.filter((invoice) => !invoice.cancelled);
+      if (standing.length === 0) return;
+      const invoice = standing[action.pick % standing.length]!;
+      const collectionDate = addDays(calendarDateAt(Date.now(), 'Europe/Berlin'), 1);
+      const exported = await api.call('POST', '/Exports/sepa', { collectionDate, invoiceNumbers: [invoice.invoiceNumber] }, { accept: 'application/json' });
+      // nothing open, or a collection of it still out: nothing collected
+      if (exported.status === 409) return;
+      const [collected] = created(exported).collected;
+      const [row] = await api.sql<{ endToEndId: string }[]>`
+        select s.end_to_end_id as "endToEndId" from sepa_collections s join sepa_messages m on m.id = s.sepa_message_id join invoices i on i.id = s.invoice_id
+        where m.project_id = ${api.projectId} and m.message_id = ${exported.body.messageId} and i.invoice_number = ${invoice.invoiceNumber}`;
+      const amountCents = Math.round(Number(collected.amount) * 100);
+      collectionsOf.get(books.run)!.push({ endToEndId: row!.endToEndId, cents: amountCents, returned: false });
+      if (!action.credited) return;
+      const credit = await postCamtEntry(books, 'camt053.001.08-collection-credit-entry.xml', { AMOUNT: collected.amount, END_TO_END_ID: row!.endToEndId, MANDATE: mandate });
+      expect(credit.payments[0]).toMatchObject({ outcome: 'MATCHED', accountNumber: books.accountNumber });
+      books.balanceCents += amountCents;
+    },
+  },
+  // the bank returns a collection (Rücklastschrift), whatever happened to its invoice since, with a fee charged on
+  bankReturn: {
+    arbitrary: fc.record({ kind: fc.constant('bankReturn' as const), pick: fc.nat(), feeCents: fc.integer({ min: 0, max: 900 }) }),
+    async run(books, action) {
+      const outstanding = (collectionsOf.get(books.run) ?? []).filter((collection) => !collection.returned);
+      if (outstanding.length === 0) return;
+      const collection = outstanding[action.pick % outstanding.length]!;
+      const answer = await postCamtEntry(books, 'camt053.001.08-return-entry.xml', {
+        AMOUNT: money(collection.cents),
+        BOOKED: money(collection.cents + action.feeCents),
+        FEE: money(action.feeCents),
+        END_TO_END_ID: collection.endToEndId,
+        MANDATE: `MANDAT-OP-${books.run}`,
+        REASON: 'AM04',
+      });
+      expect(answer.returns[0]).toMatchObject({ outcome: 'RETURNED', accountNumber: books.accountNumber, amount: money(collection.cents), feeBooked: action.feeCents > 0 });
+      collection.returned = true;
+      books.balanceCents -= collection.cents + action.feeCents;
     },
   },
 };
@@ -273,7 +369,27 @@ test('invoice 119.00, a payment of 50.00 naming it, a manual credit of 30.00: PA
   expect(await checkAllocations(api.sql, api.projectId)).toEqual([]);
 });
 
-test('random sequences of invoices, payments, credits, debits, stornos and assignments keep balance = unallocated credit - open amounts', async () => {
+test('a collection credited by the bank, its invoice cancelled, then returned with a fee: the return takes back the credit the storno freed', async () => {
+  const books = await openBooks();
+  await carryOut(books, { kind: 'issue', extraNetCents: null });
+  await carryOut(books, { kind: 'pay', cents: 5_000, names: 0 });
+  // 69.00 open is collected and credited: PAID, balance 0.00
+  await carryOut(books, { kind: 'collect', pick: 0, credited: true });
+  expect((await api.call('GET', `/Invoices/${books.invoices[0]!.invoiceNumber}`)).body).toMatchObject({ status: 'PAID', amountOpen: '0.00' });
+  await carryOut(books, { kind: 'storno', pick: 0 });
+  expect(books.balanceCents).toBe(11_900);
+  // the bank takes back 69.00 and charges 3.00: 119.00 - 69.00 - 3.00 of credit is left
+  await carryOut(books, { kind: 'bankReturn', pick: 0, feeCents: 300 });
+  expect(books.balanceCents).toBe(4_700);
+  await expectConsistent(books);
+  // the next invoice is offset by what is left
+  await carryOut(books, { kind: 'issue', extraNetCents: null });
+  expect((await api.call('GET', `/Invoices/${books.invoices[1]!.invoiceNumber}`)).body).toMatchObject({ status: 'PARTIAL', amountOpen: '72.00' });
+  await expectConsistent(books);
+  expect(await checkAllocations(api.sql, api.projectId)).toEqual([]);
+});
+
+test('random sequences of invoices, payments, credits, debits, stornos, assignments, SEPA collections and bank returns keep balance = unallocated credit - open amounts', async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(actionArbitrary, { minLength: 1, maxLength: 14 }), async (actions) => {
       const books = await openBooks();
