@@ -290,7 +290,10 @@ export async function requireOwnContract(deps: { sql: Sql }, projectId: string, 
   return contract;
 }
 
-/** A contract of the customer with what it bills today and the deliveries due (its unbilled subscription activities). */
+/**
+ * A contract of the customer with what it bills today and its deliveries (subscription activities, what
+ * logistics ships): those running now or later, and those of the last three months.
+ */
 export async function getOwnContract(
   deps: { sql: Sql },
   projectId: string,
@@ -301,9 +304,13 @@ export async function getOwnContract(
   const project = await findProject(deps, projectId);
   const today = calendarDateAt(Date.now(), project.timeZone);
   const items = await listCurrentItems(deps.sql, [contract.id], today);
-  const deliveries = await listActivityRows(deps.sql, contract.id, { origin: 'SUBSCRIPTION', billed: false, after: null, limit: 100 });
-  const delivered = await listActivityRows(deps.sql, contract.id, { origin: 'SUBSCRIPTION', billed: true, from: addMonths(today, -3), after: null, limit: 100 });
-  return { contract, items, deliveries, delivered };
+  const recent = await listActivityRows(deps.sql, contract.id, { origin: 'SUBSCRIPTION', from: addMonths(today, -3), after: null, limit: 200 });
+  return {
+    contract,
+    items,
+    deliveries: recent.filter((activity) => activity.periodEnd > today),
+    delivered: recent.filter((activity) => activity.periodEnd <= today).reverse(),
+  };
 }
 
 function addMonths(date: IsoDate, months: number): IsoDate {

@@ -39,8 +39,8 @@ const de = {
   },
   status: { ACTIVE: 'aktiv', PAUSED: 'pausiert', TERMINATED: 'gekündigt', ENDED: 'beendet' } as Record<string, string>,
   contract: {
-    deliveries: 'Fällige Lieferungen',
-    noDeliveries: 'Keine fälligen Lieferungen.',
+    deliveries: 'Aktuelle und kommende Lieferungen',
+    noDeliveries: 'Keine Lieferungen geplant.',
     delivered: 'Letzte Lieferungen',
     period: 'Zeitraum',
     quantity: 'Menge',
@@ -158,8 +158,8 @@ const en: Texts = {
   },
   status: { ACTIVE: 'active', PAUSED: 'paused', TERMINATED: 'terminated', ENDED: 'ended' },
   contract: {
-    deliveries: 'Deliveries due',
-    noDeliveries: 'No deliveries due.',
+    deliveries: 'Current and upcoming deliveries',
+    noDeliveries: 'No deliveries planned.',
     delivered: 'Recent deliveries',
     period: 'Period',
     quantity: 'Quantity',
