@@ -152,8 +152,13 @@ export async function updateCustomer(
   customerNumber: string,
   fields: CustomerFields,
 ): Promise<Customer | null> {
+  // a mandate the bank called unusable (a return for a closed account, say) stays so until the customer
+  // gives another mandate or another account; the right-hand sides read the row as it was
+  const unchangedMandate = sql`sepa_mandate_reference is not distinct from ${fields.sepaMandate?.reference ?? null} and iban is not distinct from ${fields.iban}`;
   const [row] = await sql<CustomerRow[]>`
-    update customers set ${sql(columnValues(fields))}, updated_at = now()
+    update customers set ${sql(columnValues(fields))}, updated_at = now(),
+      sepa_mandate_unusable_reason = case when ${unchangedMandate} then sepa_mandate_unusable_reason end,
+      sepa_mandate_unusable_since = case when ${unchangedMandate} then sepa_mandate_unusable_since end
     where project_id = ${projectId} and customer_number = ${customerNumber}
     returning ${COLUMNS(sql)}`;
   return row ? toCustomer(row) : null;

@@ -315,5 +315,22 @@ test('AC04 marks the mandate unusable and the next export skips the customer wit
   const next = await sepaExport([customer.invoiceNumber]);
   expect(next.status).toBe(409);
   expect(next.body.errors).toEqual([{ path: `invoices.${customer.invoiceNumber}`, message: expect.stringMatching(/^MANDATE_UNUSABLE: .*AC04/) }]);
+
+  // the customer's other data changed, the mandate and account not: still unusable
+  const customerBody = {
+    companyName: 'Konto Erloschen KG',
+    email: 'neu@kunde.test',
+    billingAddress: { addressLine1: 'Lindenweg 5', zipCode: '20095', cityName: 'Hamburg', country: 'DE' },
+    iban: 'DE02120300000000202051',
+    sepaMandate: { reference: customer.mandate, signedOn: today() },
+  };
+  expect((await engine.call('PUT', `/Customers/${customer.customerNumber}`, customerBody)).status).toBe(200);
+  expect((await sepaExport([customer.invoiceNumber])).status).toBe(409);
+  // a new account under a new mandate: collected again, all of it
+  const renewed = await engine.call('PUT', `/Customers/${customer.customerNumber}`, { ...customerBody, iban: 'DE12500105170648489890', sepaMandate: { reference: `${customer.mandate}-2`, signedOn: today() } });
+  expect(renewed.status).toBe(200);
+  const collectedAgain = await sepaExport([customer.invoiceNumber]);
+  expect(collectedAgain.status).toBe(201);
+  expect(collectedAgain.body.collected).toEqual([expect.objectContaining({ invoiceNumber: customer.invoiceNumber, amount: '119.00', mandateReference: `${customer.mandate}-2` })]);
   expect(await checkBookInvariants(engine.sql)).toEqual([]);
 });
