@@ -14,6 +14,7 @@ import { contractRoutes } from './routes/contracts';
 import { customerRoutes } from './routes/customers';
 import { docsRoutes } from './routes/docs';
 import { documentRoutes } from './routes/documents';
+import { dunningRoutes } from './routes/dunning';
 import { exportRoutes } from './routes/exports';
 import { healthRoutes } from './health';
 import { importRoutes } from './routes/imports';
@@ -71,6 +72,7 @@ export function createApp(deps: ApiDependencies, metrics: ApiMetrics = createApi
   api.use(activityRoutes(deps));
   api.use(contractRoutes(deps));
   api.use(contractCommandRoutes(deps));
+  api.use(dunningRoutes(deps));
   api.use(importRoutes(deps));
   api.use(mailLogRoutes(deps));
   api.use(paymentRoutes(deps));

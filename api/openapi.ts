@@ -9,6 +9,7 @@ import { companyDetailsSchema, receivablesSettingsSchema } from './routes/compan
 import { createContractSchema, listContractsSchema } from './routes/contracts';
 import { createCustomerSchema, customerFieldsSchema } from '../validation/customers';
 import { documentQuerySchema } from './routes/documents';
+import { dunningLevelsSchema, listDunningNoticesSchema } from './routes/dunning';
 import { listInvoicesSchema } from './routes/invoices';
 import { createItemSchema, updateItemSchema } from './routes/items';
 import { mailLogQuerySchema } from './routes/mail-log';
@@ -115,6 +116,11 @@ export const OPERATIONS: Operation[] = [
     body: receivablesSettingsSchema,
     response: { status: 200, description: 'the receivables settings' },
   },
+  // Dunning
+  { operationId: 'getDunningLevels', method: 'get', path: '/DunningLevels', summary: "The project's dunning levels (payment reminder, first and second dunning: days after the due date, fee, days to pay, text) and the level from which contracts pause", response: { status: 200, description: 'the levels; the defaults until the project sets its own' } },
+  { operationId: 'replaceDunningLevels', method: 'put', path: '/DunningLevels', summary: 'Replace the dunning levels and the level from which contracts pause (null: never)', description: 'Each level comes later after the due date than the one before. A running dunning takes the new levels for its next letter.', body: dunningLevelsSchema, response: { status: 200, description: 'the levels' } },
+  { operationId: 'listDunningNotices', method: 'get', path: '/DunningNotices', summary: 'List the dunning letters sent, with the open items, fee and total each listed', query: listDunningNoticesSchema, response: page('a page of dunning letters') },
+  { operationId: 'stopDunning', method: 'post', path: '/Invoices/{invoiceNumber}/dunning/stop', summary: "Stop an invoice's dunning: no further letter or fee", description: 'A repeated stop answers the same and changes nothing. Contracts paused by this dunning resume.', response: { status: 200, description: 'the stop, with the last level sent' } },
   // Payments
   { operationId: 'bookPayment', method: 'post', path: '/Payments', summary: 'Book an incoming payment, matched against open invoices', body: paymentSchema, idempotent: true, response: { status: 201, description: 'the matching result (200: booked before under this key)' } },
   { operationId: 'assignPayment', method: 'post', path: '/Payments/{paymentId}/assign', summary: 'Assign an UNMATCHED payment to an account or to invoices', params: { paymentId: paymentIdSchema }, body: assignPaymentSchema, response: { status: 200, description: 'the payment as booked now (a repeat answers the same and books nothing)' }, errors: [409, 422] },

@@ -297,8 +297,8 @@ export async function dunInvoice(deps: { sql: Sql; logger: Logger }, request: { 
       invoiceNumber: item.invoiceNumber,
       type: item.type,
       dueDate: item.dueDate,
-      amount: item.amount,
-      open: item.open,
+      amount: decimal(item.amount).toFixed(2),
+      open: decimal(item.open).toFixed(2),
     }));
     const totalOpen = items.reduce((sum, item) => sum.plus(decimal(item.open)), decimal('0')).toFixed();
     const pausesContracts = levelPausesContracts(configuration, level.level);
