@@ -242,7 +242,7 @@ function readReturns(
 
     const refs = child(transaction, 'Refs');
     const endToEndId = bounded(`${where}.Refs.EndToEndId`, text(child(refs, 'EndToEndId')));
-    const mandateReference = bounded(`${where}.Refs.MndtId`, text(child(refs, 'MndtId')) ?? text(child(child(child(transaction, 'RltdPties'), 'Cdtr'), 'MndtId')));
+    const mandateReference = bounded(`${where}.Refs.MndtId`, text(child(refs, 'MndtId')));
     const transactionBankReference = bounded(`${where}.Refs.AcctSvcrRef`, text(child(refs, 'AcctSvcrRef')));
     const reason = child(information, 'Rsn');
     const reasonCode = bounded(`${where}.RtrInf.Rsn`, text(child(reason, 'Cd')) ?? text(child(reason, 'Prtry')));

@@ -334,3 +334,42 @@ test('AC04 marks the mandate unusable and the next export skips the customer wit
   expect(collectedAgain.body.collected).toEqual([expect.objectContaining({ invoiceNumber: customer.invoiceNumber, amount: '119.00', mandateReference: `${customer.mandate}-2` })]);
   expect(await checkBookInvariants(engine.sql)).toEqual([]);
 });
+
+test('a camt.053.001.02 return whose booked amount holds the fee, stated apart without an instructed amount, returns the collection and charges the fee', async () => {
+  expect((await engine.call('PUT', '/Settings/receivables', { sepaPreNotificationDays: 14, chargeReturnFees: true })).status).toBe(200);
+  const customer = await customerWithInvoice('Widerspruch OHG');
+  const collection = await sepaExport([customer.invoiceNumber]);
+  expect(collection.status).toBe(201);
+  const endToEndId = await endToEndIdOf(customer.invoiceNumber, collection.body.messageId);
+  const credited = await postStatement(camt053('RET-MS02-CREDIT', [{ kind: 'collection-credit', amount: '119.00', ref: 'RET-MS02-CREDIT', endToEndId, mandate: customer.mandate }]));
+  expect(credited.body.payments[0]).toMatchObject({ outcome: 'MATCHED', invoices: [{ invoiceNumber: customer.invoiceNumber, status: 'PAID' }] });
+
+  const statement = fill(fixture('camt053.001.02-return.xml'), {
+    MSG_ID: 'RET-MS02-RETURN',
+    BOOKING_DATE: today(),
+    ACCT_SVCR_REF: 'RET-MS02-RETURN',
+    BOOKED: '122.50',
+    FEE: '3.50',
+    END_TO_END_ID: endToEndId,
+    MANDATE: customer.mandate,
+    REASON: 'MS02',
+  });
+  const returned = await postStatement(statement);
+  expect(returned.status).toBe(200);
+  expect(returned.body).toMatchObject({ format: 'camt.053.001.02', summary: { returns: 1, returned: 1 } });
+  expect(returned.body.returns[0]).toMatchObject({
+    outcome: 'RETURNED',
+    invoiceNumber: customer.invoiceNumber,
+    amount: '119.00',
+    fee: '3.50',
+    feeBooked: true,
+    reasonCode: 'MS02',
+    invoiceStatus: 'OPEN',
+    invoiceOpenAmount: '119.00',
+    mandateUnusable: false,
+  });
+  expect(await invoiceState(customer.invoiceNumber)).toEqual({ status: 'OPEN', open: '119.00' });
+  // −119.00 + 119.00 − 119.00 − 3.50
+  expect(await balanceOf(customer.accountNumber)).toBe('-122.50');
+  expect(await checkBookInvariants(engine.sql)).toEqual([]);
+});
