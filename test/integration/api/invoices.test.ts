@@ -101,6 +101,8 @@ test('reads an invoice with its lines and VAT per rate on the net sum', async ()
     grossTotal: '200.00',
     creditApplied: '0.00',
     amountDue: '200.00',
+    amountOpen: '200.00',
+    paidOn: null,
     notices: [],
     correctionNumber: null,
     lines: [
