@@ -131,7 +131,7 @@ function readEntry(entry: Node, context: EntryContext, { payments, returns, skip
   if (direction === 'DBIT' && !isReturn) return void skipped.push({ position, amount, currency, reason: 'outgoing payment (DBIT)' });
   if (status !== 'BOOK') return void skipped.push({ position, amount, currency, reason: `not booked (status ${status ?? 'missing'})` });
   // a bank may mark a return as the reversal of the collection's credit: it is a return all the same
-  if (isReturn) return readReturns(entry, context, { amount, currency, transactions }, returns);
+  if (isReturn) return readReturns(entry, context, { amount, currency, transactions }, { returns, skipped });
   if (reversal) return void skipped.push({ position, amount, currency, reason: 'reversal of an earlier debit (RvslInd)' });
 
   const bookingDate = readDate(entry, 'BookgDt', path) ?? readDate(entry, 'ValDt', path);
@@ -200,13 +200,13 @@ function readEntry(entry: Node, context: EntryContext, { payments, returns, skip
  * The returns of a booked debit entry: one per transaction that carries `RtrInf`. The amount returned is
  * the collection's: the transaction's instructed amount (`AmtDtls/InstdAmt`) when given, else its amount,
  * else (one transaction) the entry's; charges the bank says it included (`ChrgInclInd`) are taken out of an
- * amount that is not the instructed one. Transactions without `RtrInf` in such an entry are skipped.
+ * amount that is not the instructed one. A transaction without `RtrInf` in such an entry is reported as skipped.
  */
 function readReturns(
   entry: Node,
   context: EntryContext,
   booked: { amount: string; currency: string; transactions: Node[] },
-  returns: IncomingReturn[],
+  { returns, skipped }: Pick<Readings, 'returns' | 'skipped'>,
 ): void {
   const { path, position } = context;
   const { currency, transactions } = booked;
@@ -222,7 +222,11 @@ function readReturns(
   transactions.forEach((transaction, index) => {
     const where = `${path}.NtryDtls.TxDtls[${index}]`;
     const information = list(transaction, 'RtrInf')[0];
-    if (!information) return;
+    if (!information) {
+      const stated = amountOf(child(transaction, 'Amt') ?? child(child(child(transaction, 'AmtDtls'), 'TxAmt'), 'Amt'), `${where}.Amt`);
+      skipped.push({ position: `${position} / TxDtls ${index + 1}`, amount: stated?.amount ?? booked.amount, currency, reason: 'outgoing payment (DBIT) beside returns, without return information' });
+      return;
+    }
     const charges = transactionsCarryCharges ? readCharges(transaction, `${where}.Chrgs`, currency) : entryChargesTaken ? NO_CHARGES : entryCharges;
     entryChargesTaken = true;
     const details = child(transaction, 'AmtDtls');

@@ -54,6 +54,12 @@ describe('camt.053.001.08', () => {
     ]);
     expect(statement.payments.map((payment) => [payment.position, payment.amount, payment.reference])).toEqual([['Stmt 1 / Ntry 6', '119', 'Rechnung RE-2026-000020']]);
   });
+
+  test('reports a transaction without return information beside a return as skipped', () => {
+    const mixed = parseCamt053(fixture('camt053.001.08-returns.xml').replace('<RtrInf><Rsn><Cd>MS02</Cd></Rsn></RtrInf>', ''));
+    expect(mixed.returns.map((entry) => entry.position)).toEqual(['Stmt 1 / Ntry 1', 'Stmt 1 / Ntry 2 / TxDtls 1', 'Stmt 1 / Ntry 3']);
+    expect(mixed.skipped[0]).toEqual({ position: 'Stmt 1 / Ntry 2 / TxDtls 2', amount: '99', currency: 'EUR', reason: 'outgoing payment (DBIT) beside returns, without return information' });
+  });
 });
 
 describe('camt.053.001.02', () => {
