@@ -9,6 +9,7 @@ import {
   findSepaMessage,
   insertPreNotification,
   insertSepaMessage,
+  invoicesStillOpen,
   loadBookedDocuments,
   loadBookedFees,
   loadCollectionCandidates,
@@ -142,7 +143,8 @@ export type SkipReason =
   | 'MANDATE_UNUSABLE'
   | 'INVALID_IBAN'
   | 'MANDATE_SIGNED_AFTER_COLLECTION_DATE'
-  | 'PRE_NOTIFICATION_PENDING';
+  | 'PRE_NOTIFICATION_PENDING'
+  | 'BEING_CHANGED';
 
 export interface SkippedInvoice {
   invoiceNumber: string;
@@ -197,8 +199,9 @@ export interface SepaCollectionRequest {
  * the invoices in the order of their ids, the lock every payment, storno and return takes before it
  * changes what is open; then the invoices, read as committed once those locks are held. So an invoice
  * paid or cancelled before the export holds its account is never debited, and a payment that comes while
- * it holds it waits and is booked after the collection. `replayed` says that the request key made this
- * message before.
+ * it holds it waits and is booked after the collection. An invoice whose row another transaction holds
+ * (a payment locks its invoices before their account) is skipped as BEING_CHANGED instead of waited for.
+ * `replayed` says that the request key made this message before.
  */
 export async function exportSepaCollection(
   deps: ExportDependencies,
@@ -235,14 +238,23 @@ async function exportWithin(
     const earlier = await findSepaMessage(tx, project.id, { requestKey: request.requestKey });
     if (earlier) return { replayed: true, document: earlier.document, summary: earlier.summary as SepaExportSummary };
   }
-  const accounts = new Set((await loadCollectionCandidates(tx, project.id, request.invoiceNumbers, { lock: false })).map((invoice) => invoice.accountId));
+  const seen = await loadCollectionCandidates(tx, project.id, request.invoiceNumbers, { lock: false });
+  const accounts = new Set(seen.map((invoice) => invoice.accountId));
   await lockAccountsInOrder(tx, [...accounts]);
   // an invoice issued meanwhile on an account not locked here is left to the next export
-  const locked = await loadCollectionCandidates(tx, project.id, request.invoiceNumbers, { lock: true });
-  const candidates = locked.filter((invoice) => accounts.has(invoice.accountId));
-  const open = await invoiceOpenAmounts(tx, candidates.map((invoice) => invoice.invoiceId));
-  const { collectable, skipped } = sortOut(candidates, open, request.collectionDate);
-  const found = new Set(locked.map((invoice) => invoice.invoiceNumber));
+  const locked = (await loadCollectionCandidates(tx, project.id, request.invoiceNumbers, { lock: true })).filter((invoice) => accounts.has(invoice.accountId));
+  const open = await invoiceOpenAmounts(tx, locked.map((invoice) => invoice.invoiceId));
+  const { collectable, skipped } = sortOut(locked, open, request.collectionDate);
+  // an invoice held by a payment, storno or return that waits for its account behind this export
+  const lockedIds = new Set(locked.map((invoice) => invoice.invoiceId));
+  const held = seen.filter((invoice) => !lockedIds.has(invoice.invoiceId));
+  const stillOpen = held.length === 0 ? new Set<string>() : await invoicesStillOpen(tx, held.map((invoice) => invoice.invoiceId));
+  for (const invoice of held) {
+    if (stillOpen.has(invoice.invoiceId) || request.invoiceNumbers !== null) {
+      skipped.push({ invoiceNumber: invoice.invoiceNumber, customerNumber: invoice.customerNumber, reason: 'BEING_CHANGED', detail: 'a payment, storno or return is changing the invoice at this moment; the next export collects what is left open' });
+    }
+  }
+  const found = new Set(seen.map((invoice) => invoice.invoiceNumber));
   for (const invoiceNumber of new Set(request.invoiceNumbers ?? [])) {
     if (!found.has(invoiceNumber)) skipped.push({ invoiceNumber, customerNumber: null, reason: 'NOT_FOUND', detail: `there is no invoice ${invoiceNumber}` });
   }

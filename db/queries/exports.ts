@@ -170,8 +170,9 @@ export interface CollectionCandidate {
  * Invoices that a direct debit could collect: every OPEN or PARTIAL one, or the ones named (whatever their
  * state, so that the answer can say why one is not collected), with the customer's mandate, the collection
  * still out and the pre-notified day. The names travel as one array parameter, however many they are, so
- * that the statement orders them all. With `lock`, the invoice rows are locked until the transaction ends
- * and a row changed meanwhile is read as committed: the caller holds the locks of their accounts first.
+ * that the statement orders them all. With `lock`, the invoice rows are locked until the transaction ends,
+ * and a row another transaction holds is left out rather than waited for: a payment locks its invoices
+ * before their account, so waiting for one while holding the account would deadlock.
  */
 export async function loadCollectionCandidates(
   sql: Queryable,
@@ -194,7 +195,17 @@ export async function loadCollectionCandidates(
     where i.project_id = ${projectId}
       and ${invoiceNumbers === null ? sql`i.status in ('OPEN', 'PARTIAL')` : sql`i.invoice_number = any(${sql.array([...invoiceNumbers])}::text[])`}
     order by c.customer_number, i.invoice_date, i.invoice_number
-    ${lock ? sql`for update of i` : sql``}`;
+    ${lock ? sql`for update of i skip locked` : sql``}`;
+}
+
+/** Of the given invoices, those still OPEN or PARTIAL as last committed (a plain read never waits for a lock). */
+export async function invoicesStillOpen(sql: Queryable, invoiceIds: readonly string[]): Promise<Set<string>> {
+  const open = new Set<string>();
+  for (const ids of chunked(invoiceIds, IN_LIST_CHUNK)) {
+    const rows = await sql<{ id: string }[]>`select id from invoices where id in ${sql(ids)} and status in ('OPEN', 'PARTIAL')`;
+    for (const row of rows) open.add(row.id);
+  }
+  return open;
 }
 
 /**
