@@ -179,7 +179,7 @@ ${rows.map((row) => html`<tr><td>${period(row.periodStart, row.periodEnd)}</td><
 <dl>
 <dt>${t.overview.status}</dt><dd>${t.status[contract.status] ?? contract.status}</dd>
 <dt>${t.contract.startDate}</dt><dd>${formatDate(contract.startDate, language)}</dd>
-<dt>${t.contract.interval}</dt><dd>${contract.billingInterval.count} × ${contract.billingInterval.unit}</dd>
+<dt>${t.contract.interval}</dt><dd>${contract.billingInterval.count} ${t.contract.units[contract.billingInterval.unit]?.[contract.billingInterval.count === 1 ? 0 : 1] ?? contract.billingInterval.unit}</dd>
 <dt>${t.overview.nextBilling}</dt><dd>${formatDate(contract.nextBillingDate, language)}</dd>
 <dt>${t.overview.endDate}</dt><dd>${contract.endDate ? formatDate(lastDayOf(contract.endDate), language) : '–'}</dd>
 <dt>${t.overview.items}</dt><dd>${view.items.map((item) => html`${item.quantity.replace(/\.?0+$/, '')} × ${item.itemName} (${item.itemNumber})<br>`)}</dd>

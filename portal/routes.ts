@@ -100,6 +100,7 @@ export function portalRoutes(deps: ApiDependencies): Router {
   router.use(portalHeaders);
   router.get('/assets/portal.css', (_request, response) => {
     response.setHeader('Cache-Control', 'public, max-age=3600');
+    response.type('text/css');
     response.sendFile(path.join(__dirname, 'static', 'portal.css'));
   });
   router.use(express.urlencoded({ extended: false, limit: '20kb', parameterLimit: 50 }));

@@ -53,6 +53,7 @@ const de = {
     paused: 'Die Lieferpause ist eingerichtet.',
     startDate: 'Vertragsbeginn',
     interval: 'Abrechnungsintervall',
+    units: { DAY: ['Tag', 'Tage'], WEEK: ['Woche', 'Wochen'], MONTH: ['Monat', 'Monate'], YEAR: ['Jahr', 'Jahre'] } as Record<string, [string, string]>,
   },
   invoices: {
     heading: 'Rechnungen',
@@ -172,6 +173,7 @@ const en: Texts = {
     paused: 'The delivery pause is set.',
     startDate: 'Start of contract',
     interval: 'Billing interval',
+    units: { DAY: ['day', 'days'], WEEK: ['week', 'weeks'], MONTH: ['month', 'months'], YEAR: ['year', 'years'] },
   },
   invoices: {
     heading: 'Invoices',

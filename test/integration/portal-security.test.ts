@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { calendarDateAt } from '../../billing/zoned-date';
+import { checkBookInvariants } from '../../dev/book-invariants';
 import { startSmtpPeer } from '../../dev/smtp-peer';
 import { startTestEngine, type TestEngine, type TestWorker } from '../support/engine';
 import { boxCustomer, PORTAL_COMPANY, PortalVisitor, signInLinkIn, startPortalServer } from '../support/portal';
@@ -166,6 +167,9 @@ test('every value is HTML-escaped: a company name with markup shows as text', as
   expect(policy).not.toContain('script-src');
   expect(policy).toContain("form-action 'self'");
   expect(overview.headers.get('cache-control')).toBe('no-store');
+  // the style sheet is a file of this origin, served as CSS (a page's type would make the browser drop it)
+  const styles = await fetch(`${portal.origin}${base}/assets/portal.css`);
+  expect(styles.headers.get('content-type')).toMatch(/^text\/css/);
 });
 
 test('a form without its CSRF token, or with another, is refused and changes nothing', async () => {
@@ -232,3 +236,7 @@ test("nothing of another project: this project's link and session are refused th
 function cookieOf(visitor: PortalVisitor): string {
   return [...visitor.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
 }
+
+test('the books stay consistent', async () => {
+  expect(await checkBookInvariants(engine.sql)).toEqual([]);
+});
