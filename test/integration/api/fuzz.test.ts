@@ -104,6 +104,8 @@ async function seedMasterData(): Promise<void> {
   const invoices = await waitFor(() => engine.call('GET', `/Invoices?contractNumber=${billed.contractNumber}`), (response) => response.body.items?.length > 0);
   const activity = expectCreated(await engine.call('POST', `/Contracts/${contract.contractNumber}/Activities`, { itemNumber: 'FUZZ-1', unitPrice: '7.00', periodStart: '2028-02-01' }));
   const throwawayKey = expectCreated(await engine.call('POST', '/ApiKeys', { label: 'to be revoked' }));
+  // a payment that names nothing and no one: UNMATCHED, for POST /Payments/{paymentId}/assign to find
+  const unmatched = expectCreated(await engine.call('POST', '/Payments', { amount: '12.00', currency: 'EUR', reference: 'fuzz' }));
   Object.assign(EXISTING, {
     customerNumber: [customer.customerNumber],
     accountNumber: [account.accountNumber],
@@ -113,6 +115,7 @@ async function seedMasterData(): Promise<void> {
     contractNumber: [contract.contractNumber, billed.contractNumber],
     invoiceNumber: [invoices.body.items[0].invoiceNumber],
     activityId: [String(activity.id)],
+    paymentId: [String(unmatched.paymentId)],
     id: [String(throwawayKey.id)],
   });
 }
@@ -247,7 +250,7 @@ const ODD_SEGMENTS = fc.constantFrom(
 
 function segmentFor(name: string, schema: Schema): fc.Arbitrary<string> {
   const existing = (EXISTING[name] ?? []).map(encodeURIComponent);
-  const plausible = name === 'id' || name === 'activityId'
+  const plausible = name === 'id' || name === 'activityId' || name === 'paymentId'
     ? fc.bigInt({ min: 10n ** 9n, max: 10n ** 18n - 1n }).map(String) // never one of the keys this test is using
     : fromSchema(schema, 0).map((value) => encodeURIComponent(String(value)));
   return fc.oneof(
