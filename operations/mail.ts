@@ -1,3 +1,4 @@
+import { decimal, formatMoney } from '../billing/money';
 import type { Config } from '../config/config';
 import type { Logger } from '../config/logger';
 import type { Sql } from '../db/client';
@@ -173,8 +174,10 @@ export async function sendInvoiceMail(
       `Guten Tag ${invoice.customerName},`,
       '',
       `anbei erhalten Sie Ihre Rechnung ${request.invoiceNumber} vom ${germanDate(invoice.invoiceDate)} zum Vertrag ${invoice.contractNumber}.`,
-      `Rechnungsbetrag: ${invoice.grossTotal} ${currency}`,
-      directDebit ? directDebitNotice(directDebit, creditorId, currency) : `Zu zahlen bis ${germanDate(invoice.dueDate)}: ${invoice.amountDue} ${currency}`,
+      `Rechnungsbetrag: ${formatMoney(decimal(invoice.grossTotal), currency)} ${currency}`,
+      directDebit
+        ? directDebitNotice(directDebit, creditorId, currency)
+        : `Zu zahlen bis ${germanDate(invoice.dueDate)}: ${formatMoney(decimal(invoice.amountDue), currency)} ${currency}`,
       '',
       'Mit freundlichen Grüßen',
     ].join('\n'),

@@ -19,3 +19,9 @@ create table sepa_pre_notifications (
   debtor_iban text not null,
   created_at timestamptz not null default now()
 );
+
+-- An invoice's collections, returned ones included (the next one's end-to-end id counts them), and an
+-- invoice's ledger entries (what is open on it is read from the allocations on its INVOICE entry): both are
+-- looked up per invoice by the SEPA export, for every invoice it collects.
+create index sepa_collections_by_invoice on sepa_collections (invoice_id);
+create index if not exists ledger_entries_by_invoice on ledger_entries (invoice_id) where invoice_id is not null;
