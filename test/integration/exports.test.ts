@@ -10,6 +10,8 @@ import { errorHandler } from '../../api/errors';
 import { exportRoutes } from '../../api/routes/exports';
 import { createLogger } from '../../config/logger';
 import { cancelInvoiceWithin } from '../../operations/invoices';
+import { bookLedgerEntry } from '../../db/queries/ledger';
+import { lockAccount, settleAccount } from '../../db/queries/open-items';
 import { issueApiKey } from '../../db/queries/projects';
 import { resolveSepaSchema, validateAgainstSchema, type SepaSchemaValidator } from '../../dev/tools/sepa-schema';
 import { expectFieldProblem, startApi, type ApiHarness } from './api/harness';
@@ -172,6 +174,52 @@ describe('DATEV booking batch', () => {
     ['chartOfAccounts', 'from=2026-03-01&to=2026-03-31&chartOfAccounts=05'],
   ])('refuses a bad %s with 400 naming it (%#)', async (field, query) => {
     expectFieldProblem(await api.call('GET', `/Exports/datev?${query}`), field);
+  });
+
+  test('fees booked on a customer account are bookings of their own: debtor against the fee account, no tax key', async () => {
+    /*
+     *  10.07. dunning fee 5.00 of RE-2026-000003 (level 2)  → 5,00 S 10101 / 4970 (SKR04 Schadenersatz), no key, M2-RE-2026-000003
+     *  12.07. return fee 3.00 charged on                    → 3,00 S 10101 / 6855 (SKR04 Nebenkosten des Geldverkehrs), RL-…
+     */
+    const [account] = await api.sql<{ id: string }[]>`
+      select a.id from accounts a join customers c on c.id = a.customer_id where c.project_id = ${api.projectId} and c.customer_number = 'K000101'`;
+    const fees = await api.sql.begin(async (tx) => {
+      await lockAccount(tx, account!.id);
+      const dunning = await bookLedgerEntry(tx, {
+        accountId: account!.id,
+        type: 'FEE',
+        amount: '-5.00',
+        bookingDate: '2026-07-10',
+        text: 'Mahngebühr 1. Mahnung zu Rechnung RE-2026-000003',
+        businessKey: 'dunning-fee:RE-2026-000003:2',
+      });
+      const returned = await bookLedgerEntry(tx, {
+        accountId: account!.id,
+        type: 'FEE',
+        amount: '-3.00',
+        bookingDate: '2026-07-12',
+        text: 'Gebühr Rücklastschrift RE-2026-000001',
+        businessKey: 'return-fee:ref:BANK-0712',
+      });
+      await settleAccount(tx, account!.id, '2026-07-12');
+      return { dunning: dunning.entry.id, returned: returned.entry.id };
+    });
+    const rows = async (query: string) => {
+      const response = await exportCall('GET', `/Exports/datev?from=2026-07-01&to=2026-07-31&${query}`);
+      expect(response.status).toBe(200);
+      return iconv
+        .decode(response.bytes, 'win1252')
+        .split('\r\n')
+        .slice(2, -1)
+        .map((line) => line.split(';'))
+        .map((fields) => [fields[0], fields[1], fields[6], fields[7], fields[8], fields[9], fields[10], fields[13]]);
+    };
+    expect(await rows('chartOfAccounts=04')).toEqual([
+      ['5,00', '"S"', '10101', '4970', '""', '1007', '"M2-RE-2026-000003"', '"Mahngebühr 1. Mahnung zu Rechnung RE-2026-000003"'],
+      ['3,00', '"S"', '10101', '6855', '""', '1207', `"RL-${fees.returned}"`, '"Gebühr Rücklastschrift RE-2026-000001"'],
+    ]);
+    expect((await rows('chartOfAccounts=03&dunningFeeAccount=2650')).map((row) => row[3])).toEqual(['2650', '4970']);
+    expectFieldProblem(await api.call('GET', '/Exports/datev?from=2026-07-01&to=2026-07-31&returnFeeAccount=68550'), 'returnFeeAccount');
   });
 
   test('a product group without revenue account makes the export refuse with 422 naming it', async () => {
