@@ -18,6 +18,7 @@ const items: Record<string, ItemDefinition> = {
     itemNumber: 'PLAN',
     name: 'Plan Business',
     unit: 'MONTH',
+    supplyType: 'SERVICE',
     taxGroup: DE_STANDARD,
     prices: [
       { price: '49.9000', currency: 'EUR', minQuantity: '0', validFrom: null },
@@ -29,6 +30,7 @@ const items: Record<string, ItemDefinition> = {
     itemNumber: 'BOOK',
     name: 'Fachbuch-Abo',
     unit: 'MONTH',
+    supplyType: 'GOODS',
     taxGroup: DE_REDUCED,
     prices: [{ price: '12.5000', currency: 'EUR', minQuantity: '0', validFrom: null }],
   },

@@ -3,8 +3,8 @@ import { BillingError } from './errors';
 import { Decimal, decimal, formatDecimal, formatMoney, sum } from './money';
 import { assertItemFitsInterval, compilePriceList, pickVariant, priceChangeDays, requireVariant, type CompiledVariant, type PriceList } from './pricing';
 import { creditForDays, prorateCharge, type ProratedCharge } from './proration';
-import { applicableTax } from './tax';
-import type { Activity, ActivityOrigin, ContractTerms, Interval, IsoDate, ItemDefinition, StoredActivity, SubscriptionLine } from './types';
+import { applicableTax, taxPoint } from './tax';
+import type { Activity, ActivityOrigin, AppliedTax, ContractTerms, Interval, IsoDate, ItemDefinition, StoredActivity, SubscriptionLine } from './types';
 
 /**
  * The most billing periods with something to charge that one run decides beyond what is stored already: a
@@ -77,6 +77,11 @@ interface DesiredSegment extends Span {
   dueDay: EpochDay;
   /** The variant in force for the whole segment (segments never cross a price change); null: none. */
   variant: CompiledVariant | null;
+  /**
+   * The tax point of the service period the segment lies in: the part of the billing period the line is
+   * billed for, before any split at a price change (billing/tax.ts).
+   */
+  taxPoint: IsoDate;
 }
 
 interface PreparedLine {
@@ -317,14 +322,17 @@ function collectDesiredSegments(context: GenerationContext): Map<string, Desired
       const end = periodStart(context, index + 1);
       const dueDay = billingDayOf(context, start, end);
       for (const active of subtractSpans([{ start: Math.max(start, from), end: Math.min(end, until) }], line.pauses)) {
+        // the days of the period the line is billed for are its service period, taxed as one
+        const servicePeriod = { start: dateText(context, active.start), end: dateText(context, active.end) };
+        const ofPeriod = { line, periodStart: start, periodEnd: end, dueDay, taxPoint: taxPoint(line.item.supplyType, servicePeriod) };
         let pieceStart = active.start;
         let step = 0;
         while (step < changeDays.length && changeDays[step]! <= pieceStart) step += 1;
         for (; step < changeDays.length && changeDays[step]! < active.end; step += 1) {
-          segments.push({ start: pieceStart, end: changeDays[step]!, line, periodStart: start, periodEnd: end, dueDay, variant: variants[step]! });
+          segments.push({ ...ofPeriod, start: pieceStart, end: changeDays[step]!, variant: variants[step]! });
           pieceStart = changeDays[step]!;
         }
-        segments.push({ start: pieceStart, end: active.end, line, periodStart: start, periodEnd: end, dueDay, variant: variants[step]! });
+        segments.push({ ...ofPeriod, start: pieceStart, end: active.end, variant: variants[step]! });
       }
     }
   }
@@ -444,7 +452,8 @@ function giveChargesKeysOfTheirOwn(context: GenerationContext, result: Generatio
 /**
  * Desired time not covered by a billed charge of the same quantity becomes a charge: SUBSCRIPTION in a period
  * nobody billed yet, PRORATION inside an already billed period (an upgrade, a shortened pause). A stored unbilled
- * charge for exactly the same days, quantity and amount is kept; any other stored unbilled charge is replaced.
+ * charge for exactly the same days, quantity, amount and tax is kept; any other stored unbilled charge is replaced
+ * (one stored with another rate, say, after the item's supply type changed).
  */
 function addMissingCharges(
   context: GenerationContext,
@@ -470,7 +479,7 @@ function addMissingCharges(
     for (const missing of subtractSpans([segment], covered)) {
       const proposal = chargeActivity(context, segment, origin, missing);
       const stored = ledger.unbilledCharges.get(`${proposal.periodStart}|${proposal.periodEnd}`);
-      if (stored && quantityKeyOf(stored.quantity) === segment.line.quantityKey && sameAmount(stored.amount, proposal.amount)) {
+      if (stored && quantityKeyOf(stored.quantity) === segment.line.quantityKey && sameAmount(stored.amount, proposal.amount) && sameTax(stored.tax, proposal.tax)) {
         kept.add(stored);
       } else {
         result.create.push(proposal);
@@ -596,7 +605,7 @@ function chargeActivity(context: GenerationContext, segment: DesiredSegment, ori
     periodEnd: end,
     origin,
     dueDate: dateText(context, segment.dueDay),
-    tax: applicableTax(line.item.taxGroup, context.terms.customer, start),
+    tax: applicableTax(line.item.taxGroup, context.terms.customer, segment.taxPoint),
     correctsKey: null,
   };
 }
@@ -652,6 +661,10 @@ function findNextBillingDate(context: GenerationContext): IsoDate | null {
 
 function sameAmount(left: string, right: string): boolean {
   return left === right || decimal(left).equals(decimal(right));
+}
+
+function sameTax(left: AppliedTax, right: AppliedTax): boolean {
+  return left.category === right.category && sameAmount(left.rate, right.rate);
 }
 
 function spanDays(span: Span): number {

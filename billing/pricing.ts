@@ -110,7 +110,8 @@ function incorrectInput(message: string, path: string, extra: Record<string, unk
  * Checks a contract's subscription before it is stored, so that billing never meets an item it cannot price:
  * every line names a known item of the contract's interval unit with a positive quantity, lines of one item do
  * not overlap, and a price in the contract currency and a tax rate exist from the first day the line is
- * billed (prices and rates only ever get added later, so the first day is the one that can lack them).
+ * billed (prices and rates only ever get added later, so the first day is the one that can lack them; every
+ * tax point of the line, a delivery date or a period's last day, lies on or after it).
  */
 export function validateSubscription(terms: ContractTerms, items: Readonly<Record<string, ItemDefinition>>): void {
   if (!isIsoDate(terms.startDate)) throw incorrectInput(`startDate is not a date: ${terms.startDate}`, 'startDate');

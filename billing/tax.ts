@@ -1,5 +1,6 @@
+import { addDays } from './calendar';
 import { BillingError } from './errors';
-import type { AppliedTax, IsoDate, TaxGroup, TaxRate, TaxSubject } from './types';
+import type { AppliedTax, IsoDate, Period, SupplyType, TaxGroup, TaxRate, TaxSubject } from './types';
 
 /*
  * The German tax groups every project starts with. The DB seed migration is written from these, so the
@@ -50,11 +51,33 @@ export function findTaxRate(group: TaxGroup, date: IsoDate): TaxRate | null {
 }
 
 /**
- * The tax treatment of a service of `group` to `customer` on `date`. The generator passes the start of the
- * (partial) period an activity bills, and that rate applies to the whole activity: a period is split at price
- * changes, not at rate changes, so an invoice shows the service periods the customer expects (the FAQ's
- * 10.06.–09.09.2020 period stays one line) and a rate change takes effect with the first period starting on or
- * after it. Price variants that follow a rate change (the FAQ's 2020 example) split the period anyway.
+ * The tax point (Leistungszeitpunkt) of a supply over the half-open `period`: the day whose rate applies. German
+ * VAT is charged at the rate in force when the supply is performed (§ 13 Abs. 1 Nr. 1 Buchst. a UStG), and a
+ * change of rate applies to every supply performed from the day it takes effect (§ 27 Abs. 1 Satz 1 UStG); when
+ * the supply was invoiced or paid for does not matter, nor when its period began.
+ *
+ * - SERVICE: a continuing service billed in periods (SaaS, a Dauerleistung) is a series of partial services
+ *   (Teilleistungen, § 13 Abs. 1 Nr. 1 Buchst. a Satz 2 und 3 UStG), each performed on the last day of its
+ *   period (BMF-Schreiben vom 30.06.2020 zur befristeten Absenkung des Umsatzsteuersatzes, Rz. 23 ff.), which is
+ *   `period.end` − 1 day. An invoice issued in advance for a period that ends after a rate change carries the
+ *   rate of the period's end: tax on an advance payment follows the rate of the supply it pays for (§ 27 Abs. 1
+ *   Satz 2 UStG).
+ * - GOODS: a recurring delivery (a subscription box) is performed on its delivery date. A box goes out on the
+ *   first day of its period, the `periodStart` by which the logistics view (the contract's SUBSCRIPTION
+ *   activities) lists the deliveries due, so that day is the tax point.
+ *
+ * The period is the service period of the charge: a whole billing period, or the part of one the item is billed
+ * for (added or removed mid-period, resumed after a delivery pause, the contract ending), which is a service
+ * period of its own. A rate change never splits a period; where a price change splits one, both parts keep
+ * the tax point of the period they belong to. A credit for part of a billed charge carries the charge's tax.
+ */
+export function taxPoint(supplyType: SupplyType, period: Period): IsoDate {
+  return supplyType === 'GOODS' ? period.start : addDays(period.end, -1);
+}
+
+/**
+ * The tax treatment of a supply of `group` to `customer` whose tax point ({@link taxPoint}) is `date`: the
+ * category the customer and group give, at the group's rate in force on that day.
  */
 export function applicableTax(group: TaxGroup, customer: TaxSubject, date: IsoDate): AppliedTax {
   if (group.kind === 'SMALL_BUSINESS') return { category: 'SMALL_BUSINESS', rate: '0', notice: SMALL_BUSINESS_NOTICE };

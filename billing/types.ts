@@ -65,10 +65,18 @@ export interface AppliedTax {
   notice: string | null;
 }
 
+/**
+ * What an item supplies, which decides its tax point (billing/tax.ts): a continuing service (SaaS, a
+ * Dauerleistung) is performed on the last day of each period it is billed for, goods (a subscription box) are
+ * delivered on a day of their own.
+ */
+export type SupplyType = 'SERVICE' | 'GOODS';
+
 export interface ItemDefinition {
   itemNumber: string;
   name: string;
   unit: ItemUnit;
+  supplyType: SupplyType;
   taxGroup: TaxGroup;
   prices: PriceVariant[];
 }

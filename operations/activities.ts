@@ -1,7 +1,7 @@
 import { addDays } from '../billing/calendar';
 import { decimal, formatMoney } from '../billing/money';
 import { findPrice } from '../billing/pricing';
-import { applicableTax } from '../billing/tax';
+import { applicableTax, taxPoint } from '../billing/tax';
 import type { DecimalString, IsoDate } from '../billing/types';
 import { calendarDateAt } from '../billing/zoned-date';
 import type { Sql } from '../db/client';
@@ -70,7 +70,7 @@ export async function bookManualActivity(
     const periodEnd = input.periodEnd ?? addDays(periodStart, 1);
     if (periodEnd <= periodStart) throw OperationError.invalid('periodEnd', 'must be after periodStart (periods are half-open)');
     const unitPrice = input.unitPrice ?? findPrice(item, contract.currency, input.quantity, periodStart).price;
-    const tax = applicableTax(item.taxGroup, { taxRegion: locked.taxRegion, euTaxId: locked.euTaxId }, periodStart);
+    const tax = applicableTax(item.taxGroup, { taxRegion: locked.taxRegion, euTaxId: locked.euTaxId }, taxPoint(item.supplyType, { start: periodStart, end: periodEnd }));
     await insertActivities(tx, contract.id, [
       {
         key: activityKey,

@@ -143,12 +143,21 @@ export async function loadItemDefinitions(
   projectId: string,
   itemNumbers: string[],
 ): Promise<Record<string, ItemDefinition>> {
-  type ItemRow = { id: string; itemNumber: string; name: string; unit: ItemDefinition['unit']; taxGroupCode: string; taxGroupName: string; taxGroupKind: TaxGroupKind };
+  type ItemRow = {
+    id: string;
+    itemNumber: string;
+    name: string;
+    unit: ItemDefinition['unit'];
+    supplyType: ItemDefinition['supplyType'];
+    taxGroupCode: string;
+    taxGroupName: string;
+    taxGroupKind: TaxGroupKind;
+  };
   type PriceRow = { itemId: string; price: string; currency: string; minQuantity: string; validFrom: string | null };
   const rows: ItemRow[] = [];
   for (const chunk of chunked(itemNumbers, IN_LIST_CHUNK)) {
     const found = await sql<ItemRow[]>`
-      select i.id, i.item_number as "itemNumber", i.name, i.unit,
+      select i.id, i.item_number as "itemNumber", i.name, i.unit, i.supply_type as "supplyType",
         tg.code as "taxGroupCode", tg.name as "taxGroupName", tg.kind as "taxGroupKind"
       from items i join product_groups pg on pg.id = i.product_group_id join tax_groups tg on tg.code = pg.tax_group_code
       where i.project_id = ${projectId} and i.item_number in ${sql(chunk)}`;
@@ -172,6 +181,7 @@ export async function loadItemDefinitions(
       itemNumber: row.itemNumber,
       name: row.name,
       unit: row.unit,
+      supplyType: row.supplyType,
       taxGroup: taxGroups[row.taxGroupCode]!,
       prices: (pricesOf.get(row.id) ?? []).map(({ price, currency, minQuantity, validFrom }) => ({ price, currency: currency.trim(), minQuantity, validFrom })),
     };

@@ -69,9 +69,10 @@ test('re-billing from 10.06.2020 on 15.09.2020 cancels the invoices from that pe
     ['2020-06-10', '2020-06-10..2020-09-10'],
     ['2020-09-10', '2020-09-10..2020-12-10'],
   ]);
-  // tax at each period's start: 19 % until 30.06.2020, 16 % from 01.07.2020
-  expect(before.map((invoice) => invoice.grossTotal)).toEqual(['357.0000', '357.0000', '348.0000']);
-  await pay(customer.accountId, '1062.00', 'faq-payment');
+  // tax at each period's last day (09.06.: 19 %, 09.09. and 09.12.: 16 %), though the second quarter is invoiced
+  // on 10.06.2020, before the cut: 300.00 + 57.00, 300.00 + 48.00, 300.00 + 48.00
+  expect(before.map((invoice) => invoice.grossTotal)).toEqual(['357.0000', '348.0000', '348.0000']);
+  await pay(customer.accountId, '1053.00', 'faq-payment');
 
   // the customer was granted a discount: the price should have been 80.00
   await sql`update item_prices set price = '80.00' where item_id = ${itemId}`;
@@ -84,13 +85,14 @@ test('re-billing from 10.06.2020 on 15.09.2020 cancels the invoices from that pe
   const [interim] = await sql<{ invoiceDate: string; netTotal: string; grossTotal: string; creditApplied: string; amountDue: string }[]>`
     select invoice_date as "invoiceDate", net_total as "netTotal", gross_total as "grossTotal", credit_applied as "creditApplied", amount_due as "amountDue"
     from invoices where invoice_number = ${result.interimInvoiceNumber}`;
-  // 240.00 at 19 % (period from 10.06.) + 240.00 at 16 % (period from 10.09.) = 564.00, paid by the 705.00 storno credit
-  expect(interim).toEqual({ invoiceDate: '2020-09-15', netTotal: '480.0000', grossTotal: '564.0000', creditApplied: '564.0000', amountDue: '0.0000' });
+  // 240.00 at 16 % (period to 09.09.) + 240.00 at 16 % (period to 09.12.) = 556.80, paid by the 696.00 storno credit
+  expect(interim).toEqual({ invoiceDate: '2020-09-15', netTotal: '480.0000', grossTotal: '556.8000', creditApplied: '556.8000', amountDue: '0.0000' });
   const after = await invoicesOf(sql, contract.contractId);
   expect(after.find((invoice) => invoice.invoiceNumber === result.interimInvoiceNumber)!.periods).toBe('2020-06-10..2020-09-10,2020-09-10..2020-12-10');
 
   const [{ balance }] = await sql<[{ balance: string }]>`select sum(amount)::numeric(18,2)::text as balance from ledger_entries where account_id = ${customer.accountId}`;
-  expect(balance).toBe('141.00');
+  // 1053.00 paid − 1053.00 invoiced + 696.00 storno − 556.80 interim
+  expect(balance).toBe('139.20');
   expect(await daysNotBilledOnce(sql, contract.contractId, 'FAQ-BOX', '2020-03-10', '2020-12-10')).toEqual([]);
   expect(await checkBookInvariants(sql)).toEqual([]);
 

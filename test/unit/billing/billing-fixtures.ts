@@ -13,6 +13,7 @@ export function item(overrides: Partial<ItemDefinition> & Pick<ItemDefinition, '
   return {
     name: `Item ${overrides.itemNumber}`,
     unit: 'MONTH',
+    supplyType: 'SERVICE',
     taxGroup: DE_STANDARD,
     prices: [{ price: '10.00', currency: 'EUR', minQuantity: '0', validFrom: null }],
     ...overrides,

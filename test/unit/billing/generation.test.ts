@@ -40,12 +40,13 @@ describe('FAQ: temporary price increase for the 2020 VAT cut', () => {
     expect(result.create.every((activity) => activity.origin === 'SUBSCRIPTION' && activity.quantity === '1')).toBe(true);
   });
 
-  test('a quarterly contract whose period crosses 2020-07-01 is split into two prorated segments', () => {
-    // 2020-04-15 ──── 77 days @ 84.0336, 19 % ──── 07-01 ── 14 days @ 86.2069, 16 % ── 07-15   (91 days)
+  test('a quarterly contract whose period crosses 2020-07-01 is split into two prorated segments, both taxed at the period end', () => {
+    // 2020-04-15 ──── 77 days @ 84.0336 ──── 07-01 ── 14 days @ 86.2069 ── 07-15   (91 days)
+    // the service of the quarter is performed on its last day, 14.07.2020: 16 % for both parts
     const terms = contract({ startDate: '2020-04-15', billingInterval: { count: 3, unit: 'MONTH' }, subscription: [line('BOX', { validFrom: '2020-04-15' })] });
     const { result } = generateAndStore(terms, itemsOf(box), '2020-04-15');
     expect(result.create.map((activity) => [activity.key, activity.unitPrice, activity.amount, activity.tax.rate, activity.dueDate])).toEqual([
-      ['BOX|2020-04-15|2020-07-01|SUBSCRIPTION', '213.3161', '213.32', '19', '2020-04-15'],
+      ['BOX|2020-04-15|2020-07-01|SUBSCRIPTION', '213.3161', '213.32', '16', '2020-04-15'],
       ['BOX|2020-07-01|2020-07-15|SUBSCRIPTION', '39.7878', '39.79', '16', '2020-04-15'],
     ]);
     expect(result.nextBillingDate).toBe('2020-07-15');

@@ -1,6 +1,6 @@
 import type { BillingError } from '../../../billing/errors';
-import { DE_REDUCED, DE_SMALL_BUSINESS, DE_STANDARD, applicableTax } from '../../../billing/tax';
-import type { AppliedTax, TaxGroup, TaxSubject } from '../../../billing/types';
+import { DE_REDUCED, DE_SMALL_BUSINESS, DE_STANDARD, applicableTax, taxPoint } from '../../../billing/tax';
+import type { AppliedTax, SupplyType, TaxGroup, TaxSubject } from '../../../billing/types';
 
 const national: TaxSubject = { taxRegion: 'NATIONAL', euTaxId: null };
 
@@ -35,5 +35,17 @@ describe('applicableTax', () => {
   test('a group without a rate on the date is NO_TAX_RATE', () => {
     const future: TaxGroup = { code: 'X', name: 'Future', kind: 'STANDARD', rates: [{ rate: '20', validFrom: '2030-01-01' }] };
     expect(() => applicableTax(future, national, '2026-01-01')).toThrow(expect.objectContaining({ code: 'NO_TAX_RATE' }) as unknown as BillingError);
+  });
+});
+
+describe('taxPoint', () => {
+  test.each<[string, SupplyType, string, string, string]>([
+    ['a service quarter is performed on its last day', 'SERVICE', '2020-06-10', '2020-09-10', '2020-09-09'],
+    ['a service quarter ending in the next year', 'SERVICE', '2020-12-10', '2021-03-10', '2021-03-09'],
+    ['a service month of a leap February', 'SERVICE', '2020-02-01', '2020-03-01', '2020-02-29'],
+    ['a service of one day', 'SERVICE', '2020-06-30', '2020-07-01', '2020-06-30'],
+    ['a box is delivered on the first day of its period', 'GOODS', '2020-06-29', '2020-07-06', '2020-06-29'],
+  ])('%s', (_scenario, supplyType, start, end, expected) => {
+    expect(taxPoint(supplyType, { start, end })).toBe(expected);
   });
 });
