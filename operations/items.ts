@@ -1,4 +1,4 @@
-import type { ItemUnit, PriceVariant } from '../billing/types';
+import type { ItemUnit, PriceVariant, SupplyType } from '../billing/types';
 import type { Queryable, Sql } from '../db/client';
 import { findItem, insertItem, listItems as listItemsOfProject, replaceItem as replaceItemRow, type Item } from '../db/queries/items';
 import { findProductGroup } from '../db/queries/product-groups';
@@ -14,6 +14,8 @@ export interface NewItem {
   itemNumber: string;
   name: string;
   unit: ItemUnit;
+  /** A continuing service or goods delivered: which day's VAT rate applies (billing/tax.ts, taxPoint). */
+  supplyType: SupplyType;
   /** The code of one of the project's product groups. */
   productGroup: string;
   prices: PriceVariant[];
@@ -23,7 +25,7 @@ export interface NewItem {
 export async function createItem(deps: { sql: Sql }, projectId: string, item: NewItem): Promise<Item> {
   return deps.sql.begin(async (tx) => {
     const groupId = await productGroupId(tx, projectId, item.productGroup);
-    const id = await insertItem(tx, projectId, item.itemNumber, { name: item.name, unit: item.unit, productGroupId: groupId, prices: item.prices });
+    const id = await insertItem(tx, projectId, item.itemNumber, { name: item.name, unit: item.unit, supplyType: item.supplyType, productGroupId: groupId, prices: item.prices });
     if (!id) throw OperationError.ofFields('CONFLICT', 'CONFLICT', `item ${item.itemNumber} exists already`, [{ path: 'itemNumber', message: 'exists already' }]);
     return (await findItem(tx, projectId, item.itemNumber))!;
   });
@@ -42,13 +44,14 @@ export async function getItem(deps: { sql: Queryable }, projectId: string, itemN
 
 /**
  * Replaces name, product group and all price variants at once. The unit stays: contracts are built on it,
- * so a different one is refused; repeating the current one is fine.
+ * so a different one is refused; repeating the current one is fine. The supply type stays unless one is
+ * given; a new one sets the tax point of everything not billed yet, issued invoices keep their rates.
  */
 export async function replaceItem(
   deps: { sql: Sql },
   projectId: string,
   itemNumber: string,
-  fields: { name: string; unit?: ItemUnit; productGroup: string; prices: PriceVariant[] },
+  fields: { name: string; unit?: ItemUnit; supplyType?: SupplyType; productGroup: string; prices: PriceVariant[] },
 ): Promise<Item> {
   return deps.sql.begin(async (tx) => {
     const current = await findItem(tx, projectId, itemNumber, { forUpdate: true });
@@ -57,7 +60,7 @@ export async function replaceItem(
       throw OperationError.invalid('unit', `cannot change from ${current.unit}; create a new item instead`);
     }
     const groupId = await productGroupId(tx, projectId, fields.productGroup);
-    await replaceItemRow(tx, current.id, { name: fields.name, productGroupId: groupId, prices: fields.prices });
+    await replaceItemRow(tx, current.id, { name: fields.name, supplyType: fields.supplyType ?? current.supplyType, productGroupId: groupId, prices: fields.prices });
     return (await findItem(tx, projectId, itemNumber))!;
   });
 }

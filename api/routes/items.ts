@@ -37,14 +37,21 @@ const pricesSchema = z
     });
   });
 
+const supplyTypeSchema = z.enum(['SERVICE', 'GOODS']).meta({
+  description:
+    'SERVICE: a continuing service (SaaS), taxed at the rate in force on the last day of each period billed; GOODS: a delivery (a subscription box), taxed at the rate of its delivery date, the first day of its period',
+});
+
 const itemFieldsSchema = z.object({
   name: z.string().trim().min(1).max(300),
   unit: z.enum(['DAY', 'WEEK', 'MONTH', 'YEAR', 'PIECE']),
+  supplyType: supplyTypeSchema.default('SERVICE'),
   productGroup: z.string().min(1).max(50),
   prices: pricesSchema,
 });
 export const createItemSchema = itemFieldsSchema.extend({ itemNumber: businessNumberSchema });
-export const updateItemSchema = itemFieldsSchema.extend({ unit: itemFieldsSchema.shape.unit.optional() });
+/** A PUT keeps unit and supply type when it leaves them out. */
+export const updateItemSchema = itemFieldsSchema.extend({ unit: itemFieldsSchema.shape.unit.optional(), supplyType: supplyTypeSchema.optional() });
 const itemNumberParam = z.object({ itemNumber: businessNumberSchema });
 
 /** Items (Artikel) with their price variants; the rules are in operations/items.ts. */

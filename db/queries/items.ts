@@ -1,4 +1,4 @@
-import type { ItemUnit, PriceVariant } from '../../billing/types';
+import type { ItemUnit, PriceVariant, SupplyType } from '../../billing/types';
 import { chunked, IN_LIST_CHUNK, insertChunks } from '../chunked';
 import type { Queryable } from '../client';
 
@@ -7,6 +7,7 @@ export interface Item {
   itemNumber: string;
   name: string;
   unit: ItemUnit;
+  supplyType: SupplyType;
   productGroup: string;
   taxGroup: string;
   prices: PriceVariant[];
@@ -15,6 +16,7 @@ export interface Item {
 export interface ItemFields {
   name: string;
   unit: ItemUnit;
+  supplyType: SupplyType;
   productGroupId: string;
   prices: PriceVariant[];
 }
@@ -22,7 +24,7 @@ export interface ItemFields {
 type ItemRow = Omit<Item, 'prices'>;
 
 const ITEM_SELECT = (sql: Queryable) => sql`
-  select i.id, i.item_number as "itemNumber", i.name, i.unit, g.code as "productGroup", g.tax_group_code as "taxGroup"
+  select i.id, i.item_number as "itemNumber", i.name, i.unit, i.supply_type as "supplyType", g.code as "productGroup", g.tax_group_code as "taxGroup"
   from items i join product_groups g on g.id = i.product_group_id`;
 
 async function withPrices(sql: Queryable, rows: ItemRow[]): Promise<Item[]> {
@@ -55,8 +57,8 @@ async function insertPrices(sql: Queryable, itemId: string, prices: PriceVariant
 /** Inserts the item with its prices unless the number is taken in the project; null then. Call it in a transaction. */
 export async function insertItem(sql: Queryable, projectId: string, itemNumber: string, fields: ItemFields): Promise<string | null> {
   const [row] = await sql<{ id: string }[]>`
-    insert into items (project_id, item_number, name, unit, product_group_id)
-    values (${projectId}, ${itemNumber}, ${fields.name}, ${fields.unit}, ${fields.productGroupId})
+    insert into items (project_id, item_number, name, unit, supply_type, product_group_id)
+    values (${projectId}, ${itemNumber}, ${fields.name}, ${fields.unit}, ${fields.supplyType}, ${fields.productGroupId})
     on conflict (project_id, item_number) do nothing
     returning id`;
   if (!row) return null;
@@ -64,10 +66,10 @@ export async function insertItem(sql: Queryable, projectId: string, itemNumber: 
   return row.id;
 }
 
-/** Replaces name, product group and every price variant. Call it in a transaction. */
+/** Replaces name, supply type, product group and every price variant. Call it in a transaction. */
 export async function replaceItem(sql: Queryable, itemId: string, fields: Omit<ItemFields, 'unit'>): Promise<void> {
   await sql`
-    update items set name = ${fields.name}, product_group_id = ${fields.productGroupId}, updated_at = now()
+    update items set name = ${fields.name}, supply_type = ${fields.supplyType}, product_group_id = ${fields.productGroupId}, updated_at = now()
     where id = ${itemId}`;
   await sql`delete from item_prices where item_id = ${itemId}`;
   await insertPrices(sql, itemId, fields.prices);

@@ -262,6 +262,7 @@ describe('items', () => {
       itemNumber: 'PRO',
       name: 'Pro plan',
       unit: 'MONTH',
+      supplyType: 'SERVICE',
       productGroup: 'SAAS',
       taxGroup: 'DE_STANDARD',
       prices: [
@@ -280,11 +281,31 @@ describe('items', () => {
       itemNumber: 'PRO',
       name: 'Pro',
       unit: 'MONTH',
+      supplyType: 'SERVICE',
       productGroup: 'BOOKS',
       taxGroup: 'DE_REDUCED',
       prices: [{ price: '12.3456', currency: 'EUR', minQuantity: '0', validFrom: null }],
     });
     expect((await api.call('GET', '/Items/PRO')).body).toEqual(replaced.body);
+  });
+
+  test('an item is a service unless it says it supplies goods; a PUT without supplyType keeps it', async () => {
+    const box = await api.call('POST', '/Items', {
+      itemNumber: 'BOX',
+      name: 'Gemüsebox',
+      unit: 'WEEK',
+      supplyType: 'GOODS',
+      productGroup: 'BOOKS',
+      prices: [{ price: '24.90', currency: 'EUR' }],
+    });
+    expect(box.status).toBe(201);
+    expect(box.body.supplyType).toBe('GOODS');
+    const renamed = await api.call('PUT', '/Items/BOX', { name: 'Obstbox', productGroup: 'BOOKS', prices: [{ price: '24.90', currency: 'EUR' }] });
+    expect(renamed.body).toMatchObject({ name: 'Obstbox', supplyType: 'GOODS' });
+    const turned = await api.call('PUT', '/Items/BOX', { name: 'Obstbox', supplyType: 'SERVICE', productGroup: 'BOOKS', prices: [{ price: '24.90', currency: 'EUR' }] });
+    expect(turned.body.supplyType).toBe('SERVICE');
+    expect((await api.call('GET', '/Items/BOX')).body.supplyType).toBe('SERVICE');
+    expectFieldProblem(await api.call('PUT', '/Items/BOX', { name: 'Obstbox', supplyType: 'BOX', productGroup: 'BOOKS', prices: [{ price: '24.90', currency: 'EUR' }] }), 'supplyType');
   });
 
   const good = { itemNumber: 'BAD', name: 'x', unit: 'MONTH', productGroup: 'SAAS', prices: [{ price: '1.00', currency: 'EUR' }] };
@@ -298,6 +319,7 @@ describe('items', () => {
     ['prices.1', { ...good, prices: [{ price: '1', currency: 'EUR', minQuantity: '0' }, { price: '2', currency: 'EUR', minQuantity: '0.00' }] }],
     ['prices', { ...good, prices: [] }],
     ['unit', { ...good, unit: 'HOUR' }],
+    ['supplyType', { ...good, supplyType: 'DELIVERY' }],
     ['productGroup', { ...good, productGroup: 'NONE' }],
   ])('refuses a bad %s with 400 and writes nothing', async (field, body) => {
     const before = [await countRows(api.sql, 'items'), await countRows(api.sql, 'item_prices')];
