@@ -239,21 +239,26 @@ async function exportWithin(
     if (earlier) return { replayed: true, document: earlier.document, summary: earlier.summary as SepaExportSummary };
   }
   const seen = await loadCollectionCandidates(tx, project.id, request.invoiceNumbers, { lock: false });
-  const accounts = new Set(seen.map((invoice) => invoice.accountId));
+  // only the accounts of invoices a debit could collect are locked (so payments elsewhere go on meanwhile);
+  // the others are skipped for what the first read showed: no usable mandate, not in euros
+  const accounts = new Set(seen.filter(couldBeDebited).map((invoice) => invoice.accountId));
   await lockAccountsInOrder(tx, [...accounts]);
   // an invoice issued meanwhile on an account not locked here is left to the next export
   const locked = (await loadCollectionCandidates(tx, project.id, request.invoiceNumbers, { lock: true })).filter((invoice) => accounts.has(invoice.accountId));
   const open = await invoiceOpenAmounts(tx, locked.map((invoice) => invoice.invoiceId));
   const { collectable, skipped } = sortOut(locked, open, request.collectionDate);
+  skipped.push(...sortOut(seen.filter((invoice) => !accounts.has(invoice.accountId)), new Map(), request.collectionDate).skipped);
   // an invoice held by a payment, storno or return that waits for its account behind this export
   const lockedIds = new Set(locked.map((invoice) => invoice.invoiceId));
-  const held = seen.filter((invoice) => !lockedIds.has(invoice.invoiceId));
+  const held = seen.filter((invoice) => accounts.has(invoice.accountId) && !lockedIds.has(invoice.invoiceId));
   const stillOpen = held.length === 0 ? new Set<string>() : await invoicesStillOpen(tx, held.map((invoice) => invoice.invoiceId));
   for (const invoice of held) {
     if (stillOpen.has(invoice.invoiceId) || request.invoiceNumbers !== null) {
       skipped.push({ invoiceNumber: invoice.invoiceNumber, customerNumber: invoice.customerNumber, reason: 'BEING_CHANGED', detail: 'a payment, storno or return is changing the invoice at this moment; the next export collects what is left open' });
     }
   }
+  const position = new Map(seen.map((invoice, index) => [invoice.invoiceNumber, index]));
+  skipped.sort((left, right) => (position.get(left.invoiceNumber) ?? 0) - (position.get(right.invoiceNumber) ?? 0));
   const found = new Set(seen.map((invoice) => invoice.invoiceNumber));
   for (const invoiceNumber of new Set(request.invoiceNumbers ?? [])) {
     if (!found.has(invoiceNumber)) skipped.push({ invoiceNumber, customerNumber: null, reason: 'NOT_FOUND', detail: `there is no invoice ${invoiceNumber}` });
@@ -369,6 +374,11 @@ function usableCreditor(creditor: Creditor | null): UsableCreditor {
   return { legalName: creditor.legalName, iban: creditor.iban!, bic: creditor.bic, sepaCreditorId: creditor.sepaCreditorId! };
 }
 
+/** A customer mandate a debit could be made under, for an invoice in euros. */
+function couldBeDebited(invoice: CollectionCandidate): boolean {
+  return invoice.currency === 'EUR' && invoice.mandateReference !== null && invoice.mandateSignedOn !== null && invoice.mandateUnusableReason === null;
+}
+
 /** Which invoices the file collects and for how much (what is open on each), and why each of the others is not collected. */
 function sortOut(
   candidates: CollectionCandidate[],
@@ -383,13 +393,13 @@ function sortOut(
     const open = formatMoney(decimal(openAmounts.get(invoice.invoiceId) ?? '0'), invoice.currency);
     if (invoice.collectedBy !== null) skip(invoice, 'ALREADY_COLLECTED', `collected by SEPA message ${invoice.collectedBy}, which the bank has not returned`);
     else if (invoice.status !== 'OPEN' && invoice.status !== 'PARTIAL') skip(invoice, 'NOT_OPEN', `the invoice is ${invoice.status}`);
-    else if (!decimal(open).gt(0)) skip(invoice, 'NOTHING_OPEN', 'nothing is open on the invoice');
     else if (invoice.currency !== 'EUR') skip(invoice, 'NOT_EUR', `SEPA collects euros only; the invoice is in ${invoice.currency}`);
     else if (invoice.mandateReference === null || invoice.mandateSignedOn === null) skip(invoice, 'NO_MANDATE', `customer ${invoice.customerNumber} has no SEPA mandate`);
     else if (invoice.mandateUnusableReason !== null) {
       const since = invoice.mandateUnusableSince === null ? '' : ` since ${invoice.mandateUnusableSince}`;
       skip(invoice, 'MANDATE_UNUSABLE', `the bank reported mandate ${invoice.mandateReference} of customer ${invoice.customerNumber} unusable${since}: ${invoice.mandateUnusableReason}`);
     } else if (invoice.iban === null || !isValidIBAN(invoice.iban)) skip(invoice, 'INVALID_IBAN', `customer ${invoice.customerNumber} has no valid IBAN`);
+    else if (!decimal(open).gt(0)) skip(invoice, 'NOTHING_OPEN', 'nothing is open on the invoice');
     else if (invoice.mandateSignedOn > collectionDate) skip(invoice, 'MANDATE_SIGNED_AFTER_COLLECTION_DATE', `the mandate was signed on ${invoice.mandateSignedOn}`);
     else if (invoice.preNotifiedOn !== null && collectionDate < invoice.preNotifiedOn) {
       skip(invoice, 'PRE_NOTIFICATION_PENDING', `the invoice announced its direct debit for ${invoice.preNotifiedOn}`);
