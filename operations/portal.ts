@@ -91,15 +91,12 @@ function hasValidSignature(secret: Buffer, projectId: string, token: string): bo
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
-/**
- * The secret that signs sign-in tokens: a random value the first API process writes into the books, so that
- * every API process, and the next start, checks signatures with the same one.
- */
+/** The secret that signs sign-in tokens, kept in the books so that every API process checks with the same one. */
 const signingSecrets = new WeakMap<object, Buffer>();
 async function signingSecret(sql: Sql): Promise<Buffer> {
   const cached = signingSecrets.get(sql);
   if (cached) return cached;
-  const secret = Buffer.from(await portalSigningSecret(sql, randomToken()), 'base64url');
+  const secret = Buffer.from(await portalSigningSecret(sql), 'utf8');
   signingSecrets.set(sql, secret);
   return secret;
 }

@@ -2,13 +2,14 @@
 -- terminations received through the cancellation button (§ 312k BGB). Secrets are stored as SHA-256 hashes
 -- only: a copy of the database signs nobody in.
 
--- The key that signs sign-in tokens (HMAC-SHA256), written once by the first API process that needs it. A
--- token must carry a valid signature before its hash is looked up; the key alone signs nobody in, since a
--- token is good only while its hash is stored unused and unexpired.
+-- The key that signs sign-in tokens (HMAC-SHA256): 244 random bits from two version-4 UUIDs (PostgreSQL draws
+-- them from its strong random source). A token must carry a valid signature before its hash is looked up; the
+-- key alone signs nobody in, since a token is good only while its hash is stored unused and unexpired.
 create table portal_signing_secret (
   id integer primary key check (id = 1),
   secret text not null
 );
+insert into portal_signing_secret (id, secret) values (1, replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''));
 
 -- A single-use sign-in link: mailed to the customer (MAIL) or handed to an operator (OPERATOR).
 create table portal_sign_in_links (

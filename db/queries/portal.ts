@@ -16,9 +16,8 @@ export async function findPortalProject(sql: Queryable, projectId: string): Prom
   return row ?? null;
 }
 
-/** The secret that signs sign-in tokens: `candidate` if none is stored yet, else the one stored first. */
-export async function portalSigningSecret(sql: Queryable, candidate: string): Promise<string> {
-  await sql`insert into portal_signing_secret (id, secret) values (1, ${candidate}) on conflict (id) do nothing`;
+/** The secret that signs sign-in tokens, drawn once by migration 019. */
+export async function portalSigningSecret(sql: Queryable): Promise<string> {
   const [row] = await sql<{ secret: string }[]>`select secret from portal_signing_secret where id = 1`;
   return row!.secret;
 }
