@@ -150,7 +150,17 @@ async function rawCallAs(key: string, method: string, route: string, body?: { co
  * Routes that create in the caller's own project and address nothing of A by number: they are called with
  * A's numbers as the new numbers and must create B's own row, leaving A's untouched.
  */
-const OWN_PROJECT_CREATES = ['POST /Customers', 'POST /ProductGroups', 'POST /ApiKeys', 'POST /Imports/customers', 'PUT /Company', 'POST /Payments', 'POST /BankStatements'];
+const OWN_PROJECT_CREATES = [
+  'POST /Customers',
+  'POST /ProductGroups',
+  'POST /ApiKeys',
+  'POST /Imports/customers',
+  'PUT /Company',
+  'POST /Payments',
+  'POST /BankStatements',
+  'GET /Settings/receivables',
+  'PUT /Settings/receivables',
+];
 
 const companyOf = (legalName: string, vatId: string) => ({
   legalName,
@@ -369,6 +379,12 @@ test("creating with A's numbers as new numbers makes B's own rows and leaves A's
   expect((await api.call('GET', '/Company')).body.legalName).toBe('Geheim Verlag AG');
   expect((await api.callAs(api.otherKey, 'GET', '/Company')).body.legalName).toBe('Eigene B AG');
 
+  // receivables settings are the caller's project's own
+  const settingsOfA = (await api.call('GET', '/Settings/receivables')).body;
+  expect((await api.callAs(api.otherKey, 'PUT', '/Settings/receivables', { sepaPreNotificationDays: 3, chargeReturnFees: !settingsOfA.chargeReturnFees })).status).toBe(200);
+  expect((await api.call('GET', '/Settings/receivables')).body).toEqual(settingsOfA);
+  expect((await api.callAs(api.otherKey, 'GET', '/Settings/receivables')).body).toEqual({ sepaPreNotificationDays: 3, chargeReturnFees: !settingsOfA.chargeReturnFees });
+
   const key = await api.callAs(api.otherKey, 'POST', '/ApiKeys', { label: 'B' });
   expect(key.status).toBe(201);
   expect((await api.call('GET', '/ApiKeys')).body.items.map((entry: { id: string }) => entry.id)).not.toContain(key.body.id);
@@ -413,7 +429,7 @@ test("B's direct debit, once B can collect, knows none of A's invoices and colle
   const everything = await api.callAs(api.otherKey, 'POST', '/Exports/sepa', { collectionDate: inDays(5) }, { accept: 'application/json' });
   expect({ status: everything.status, detail: everything.body.detail, skipped: everything.body.errors ?? [] }).toEqual({
     status: 409,
-    detail: expect.stringMatching(/no open invoice has an amount due$/),
+    detail: expect.stringMatching(/no invoice has anything open$/),
     skipped: [],
   });
   const xml = await rawCallAs(api.otherKey, 'POST', '/Exports/sepa', { contentType: 'application/json', text: JSON.stringify({ collectionDate: inDays(5) }) });
