@@ -88,6 +88,8 @@ export const PORTAL_PAGES: { operationId: string; method: 'get' | 'post'; path: 
 declare module 'express-serve-static-core' {
   interface Request {
     portal?: { projectId: string; base: string; language: Language; signedIn: SignedIn | null; anonymousCsrf: string | null };
+    /** The customer center's public address is https. */
+    portalOverTls?: boolean;
   }
 }
 
@@ -98,6 +100,10 @@ export function portalRoutes(deps: ApiDependencies): Router {
   const portalUrl = config.portal.publicUrl;
 
   router.use(portalHeaders);
+  router.use((request, _response, next) => {
+    request.portalOverTls = portalUrl.startsWith('https:');
+    next();
+  });
   router.get('/assets/portal.css', (_request, response) => {
     response.setHeader('Cache-Control', 'public, max-age=3600');
     response.type('text/css');
@@ -454,14 +460,17 @@ function parseCookies(header: string | undefined): Record<string, string> {
   return cookies;
 }
 
-/** HttpOnly, SameSite=Lax, scoped to the project's pages, Secure when the request came over TLS. */
+/**
+ * HttpOnly, SameSite=Lax, scoped to the project's pages, and Secure when the request came over TLS or the
+ * customer center's public address is https (TLS ends at a proxy in front of the API).
+ */
 function cookie(request: Request, name: string, value: string, cookiePath: string, maxAgeSeconds: number | null): string {
   return [
     `${name}=${value}`,
     `Path=${cookiePath}`,
     'HttpOnly',
     'SameSite=Lax',
-    ...(request.secure ? ['Secure'] : []),
+    ...(request.secure || request.portalOverTls ? ['Secure'] : []),
     ...(maxAgeSeconds === null ? [] : [`Max-Age=${maxAgeSeconds}`]),
   ].join('; ');
 }

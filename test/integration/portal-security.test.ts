@@ -237,6 +237,37 @@ function cookieOf(visitor: PortalVisitor): string {
   return [...visitor.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
 }
 
+test('a cancellation form posted twice is one termination with one time of receipt and one confirmation mail; the page is English on request', async () => {
+  const visitor = new PortalVisitor(portal.origin);
+  const english = await visitor.get(`${base}/kuendigen?lang=en`);
+  expect(english.text).toContain('<html lang="en">');
+  expect(english.text).toContain('Cancel contracts here');
+  const fields = {
+    _csrf: visitor.field('_csrf'),
+    submission: visitor.field('submission'),
+    customerName: 'Bernd Birne',
+    customerNumber: bernd.customerNumber,
+    email: 'bernd@kunde.test',
+    contractNumber: bernd.contractNumber,
+    kind: 'ORDINARY',
+    requestedEndDate: '',
+    lang: 'en',
+  };
+  const first = await visitor.post(`${base}/kuendigen`, fields);
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  const second = await visitor.post(`${base}/kuendigen`, fields);
+  expect([first.status, second.status]).toEqual([200, 200]);
+  const receivedAt = (text: string) => /Received on ([^<]+)\./.exec(text)?.[1];
+  expect(receivedAt(first.text)).toMatch(/^\d{4}-\d\d-\d\d at \d\d:\d\d:\d\d$/);
+  expect(receivedAt(second.text)).toBe(receivedAt(first.text));
+  expect(second.text).toContain(`Contract ${bernd.contractNumber} ends at the end of`);
+  const rows = await engine.sql`select outcome from portal_terminations where submission_key = ${fields.submission}`;
+  expect(rows).toEqual([{ outcome: 'TERMINATED' }]);
+  const mails = await engine.call('GET', '/MailLog?kind=PORTAL_TERMINATION');
+  expect(mails.body.items.filter((mail: any) => mail.recipient === 'bernd@kunde.test')).toEqual([expect.objectContaining({ status: 'SENT' })]);
+  expect(smtp.received.filter((mail) => mail.to.includes('bernd@kunde.test') && mail.raw.includes('Confirmation of your termination'))).toHaveLength(1);
+});
+
 test('the books stay consistent', async () => {
   expect(await checkBookInvariants(engine.sql)).toEqual([]);
 });
