@@ -8,7 +8,7 @@ import type {
 } from '../operations/portal';
 import { lastDayOf } from '../operations/portal';
 import { html, type Html } from './html';
-import { fill, formatDate, formatMoney, TEXTS, type Language, type Texts } from './texts';
+import { fill, formatDate, formatMoney, problemText, TEXTS, type Language, type Texts } from './texts';
 
 /**
  * The customer center's pages, rendered on the server: plain forms and links, no script, so every path works
@@ -75,9 +75,15 @@ function csrfField(context: PageContext): Html {
 
 function problems(t: Texts, errors: FieldError[], labels: Record<string, string> = {}): Html | '' {
   if (errors.length === 0) return '';
+  const language: Language = t.htmlLang === 'en' ? 'en' : 'de';
   return html`<div class="problem" role="alert"><strong>${t.errors.invalid}</strong><ul>
-${errors.map((error) => html`<li>${labels[error.path] ? `${labels[error.path]}: ` : error.path && error.path !== '(request)' ? `${error.path}: ` : ''}${error.message}</li>`)}
+${errors.map((error) => html`<li>${labels[error.path] ? `${labels[error.path]}: ` : error.path && error.path !== '(request)' ? `${error.path}: ` : ''}${problemText(withoutPath(error), language)}</li>`)}
 </ul></div>`;
+}
+
+/** A refusal from a workflow carries its field in the message too (`from: overlaps …`); the label says it already. */
+function withoutPath(error: FieldError): string {
+  return error.path && error.message.startsWith(`${error.path}: `) ? error.message.slice(error.path.length + 2) : error.message;
 }
 
 export function signInPage(context: PageContext, state: { email?: string; sent?: boolean; tooMany?: boolean; linkRefused?: boolean } = {}): string {
@@ -280,7 +286,7 @@ ${view.current
   : ''}
 ${view.form === null || view.text === null
   ? html`<p>${t.mandate.unavailable}</p>`
-  : html`<h2>${t.mandate.heading}</h2>
+  : html`<h2>${t.mandate.give}</h2>
 <p>${t.mandate.intro}</p>
 ${problems(t, view.errors ?? [], { iban: t.mandate.iban, accountHolder: t.mandate.holder })}
 <form class="stacked" method="post" action="${context.base}/mandate">

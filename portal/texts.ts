@@ -75,6 +75,7 @@ const de = {
   },
   mandate: {
     heading: 'SEPA-Lastschriftmandat',
+    give: 'Mandat erteilen',
     intro: 'Erteilen Sie uns ein SEPA-Lastschriftmandat, dann ziehen wir künftige Rechnungen von Ihrem Konto ein.',
     iban: 'IBAN',
     holder: 'Kontoinhaber',
@@ -195,6 +196,7 @@ const en: Texts = {
   },
   mandate: {
     heading: 'SEPA direct debit mandate',
+    give: 'Give a mandate',
     intro: 'Give us a SEPA direct debit mandate and we collect future invoices from your account.',
     iban: 'IBAN',
     holder: 'Account holder',
@@ -260,4 +262,28 @@ export function formatMoney(amount: string, currency: string, language: Language
   const cents = (fraction + '00').slice(0, 2);
   const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, language === 'de' ? '.' : ',');
   return `${negative ? '−' : ''}${grouped}${language === 'de' ? ',' : '.'}${cents} ${currency.trim()}`;
+}
+
+/**
+ * The refusals the customer center's forms can meet, in German: the rules are shared with the API, whose
+ * messages are English. A message not listed stays as the rule wrote it.
+ */
+const GERMAN_PROBLEMS: [RegExp, string][] = [
+  [/^is not a valid IBAN.*/, 'ist keine gültige IBAN (Länderkennung, Prüfziffern und Länge werden geprüft)'],
+  [/^must be a (calendar )?date YYYY-MM-DD.*/, 'muss ein gültiges Datum sein'],
+  [/^is required$/, 'fehlt'],
+  [/^must be after from$/, 'muss nach dem Beginn der Pause liegen'],
+  [/^overlaps the delivery pause (\S+) – (\S+)$/, 'überschneidet sich mit der Lieferpause vom $1 bis $2'],
+  [/^must not be before (\S+):.*/, 'darf nicht vor dem $1 liegen'],
+  [/^must not be after (\S+):.*/, 'darf nicht nach dem $1 liegen'],
+  [/^Invalid email address$/, 'ist keine gültige E-Mail-Adresse'],
+  [/^Too small: expected string to have >=(\d+) characters?$/, 'braucht mindestens $1 Zeichen'],
+  [/^Too big: expected string to have <=(\d+) characters?$/, 'darf höchstens $1 Zeichen haben'],
+  [/^e-mail address or customer number needed$/, 'E-Mail-Adresse oder Kundennummer angeben'],
+];
+
+export function problemText(message: string, language: Language): string {
+  if (language !== 'de') return message;
+  for (const [pattern, german] of GERMAN_PROBLEMS) if (pattern.test(message)) return message.replace(pattern, german);
+  return message;
 }

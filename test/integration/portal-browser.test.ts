@@ -154,7 +154,7 @@ test('pauses two delivery days of the invoiced week: the next invoice credits 4.
   await page.getByLabel('Pause ab').fill(addDays(start, 4));
   await page.getByLabel('Pause bis').fill(addDays(start, 6));
   await page.getByRole('button', { name: 'Lieferpause einrichten' }).click();
-  await expect(page.getByRole('alert').innerText()).resolves.toContain(`overlaps the delivery pause ${addDays(start, 3)} – ${addDays(start, 5)}`);
+  await expect(page.getByRole('alert').innerText()).resolves.toContain(`überschneidet sich mit der Lieferpause vom ${addDays(start, 3)} bis ${addDays(start, 5)}`);
 
   // the operator sees the command; the next invoice (here an interim invoice) carries the credit
   const credits = await engine.call('GET', `/Contracts/${box.contractNumber}/Activities?origin=CREDIT`);
@@ -179,7 +179,7 @@ test('gives a SEPA mandate by a click, recorded with date, time and IP, and the 
   await page.getByLabel('Kontoinhaber').fill('Erika Kistler');
   await page.getByRole('button', { name: 'Mandat erteilen' }).click();
   // the IBAN's check digits are checked: a typo is refused with the field named
-  await expect(page.getByRole('alert').innerText()).resolves.toContain('IBAN: is not a valid IBAN');
+  await expect(page.getByRole('alert').innerText()).resolves.toContain('IBAN: ist keine gültige IBAN');
   await page.getByLabel('IBAN').fill('DE02 1203 0000 0000 2020 51');
   await shot('08-mandate');
   await page.getByRole('button', { name: 'Mandat erteilen' }).click();
