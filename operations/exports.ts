@@ -196,8 +196,8 @@ export interface SepaCollectionRequest {
  * collected are skipped, each with why; with none left, nothing is stored (409).
  *
  * Locks: the creditor first, so that exports of a project run one after the other; then the accounts of
- * the invoices in the order of their ids, the lock every payment, storno and return takes before it
- * changes what is open; then the invoices, read as committed once those locks are held. So an invoice
+ * the invoices a debit could be made for, in the order of their ids: the lock every payment, storno and
+ * return takes before it changes what is open; then the invoices, read as committed once those locks are held. So an invoice
  * paid or cancelled before the export holds its account is never debited, and a payment that comes while
  * it holds it waits and is booked after the collection. An invoice whose row another transaction holds
  * (a payment locks its invoices before their account) is skipped as BEING_CHANGED instead of waited for.
@@ -216,8 +216,9 @@ export async function exportSepaCollection(
     try {
       return await deps.sql.begin((tx) => exportWithin(tx, createdAt, project, request));
     } catch (error) {
-      // a storno that locked its invoice before its account can meet the export the other way round; the
-      // database ends one of them, and the export, which wrote nothing yet, simply runs again
+      // a writer that locks several accounts in another order (a bank statement's payments) can meet the
+      // export the other way round; the database ends one of them, and the export, which wrote nothing yet,
+      // simply runs again
       if (attempt < DEADLOCK_ATTEMPTS && (error as { code?: unknown } | null)?.code === DEADLOCK_DETECTED) continue;
       throw error;
     }
