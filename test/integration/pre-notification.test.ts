@@ -176,6 +176,28 @@ describe('an invoice to a customer with a mandate', () => {
     expect(transferred).toContain(`Zu zahlen bis ${germanDate(withoutMandate.dueDate)}: 119.00 EUR`);
   });
 
+  test('an issued invoice keeps the day it announced when the project changes its notice; the next invoice takes the new one', async () => {
+    expect((await engine.call('PUT', '/Settings/receivables', { sepaPreNotificationDays: 30, chargeReturnFees: true })).status).toBe(200);
+    const pdf = await fetchDocument(`/Invoices/${withMandate.invoiceNumber}/Document`);
+    const file = path.join(workDir, 'after-settings-change.pdf');
+    await fs.writeFile(file, pdf.bytes);
+    const [text] = await extractPdfTexts(validator, [file]);
+    expect(text!.replace(/\s+/g, ' ')).toContain(notice());
+
+    const later = await billedCustomer({
+      firstName: 'Greta',
+      lastName: 'Lang',
+      email: 'greta@kunde.test',
+      iban: 'DE02 1203 0000 0000 2020 51',
+      sepaMandate: { reference: 'MANDAT-GL-1', signedOn: '2026-01-15' },
+    });
+    const [row] = await engine.sql<{ collectionDate: string; amount: string; mandateReference: string }[]>`
+      select n.collection_date as "collectionDate", n.amount::text as amount, n.mandate_reference as "mandateReference"
+      from sepa_pre_notifications n join invoices i on i.id = n.invoice_id
+      where i.project_id = ${engine.projectId} and i.invoice_number = ${later.invoiceNumber}`;
+    expect(row).toEqual({ collectionDate: addDays(later.invoiceDate, 30), amount: '119.0000', mandateReference: 'MANDAT-GL-1' });
+  });
+
   test('its XRechnung and Factur-X are direct debits (59) with mandate, creditor id and debited account, and pass the Mustang validator', async () => {
     const files: string[] = [];
     const xrechnung = await fetchDocument(`/Invoices/${withMandate.invoiceNumber}/Document?format=xrechnung`);
