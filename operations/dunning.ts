@@ -113,7 +113,14 @@ export async function listDunningNotices(
 // ---- starting and stopping the workflows ------------------------------------------------------------------------
 
 function workflowInput(invoice: DunnedInvoice): DunningWorkflowInput {
-  return { projectId: invoice.projectId, invoiceId: invoice.invoiceId, invoiceNumber: invoice.invoiceNumber, customerNumber: invoice.customerNumber, timeZone: invoice.timeZone };
+  return {
+    projectId: invoice.projectId,
+    invoiceId: invoice.invoiceId,
+    invoiceNumber: invoice.invoiceNumber,
+    customerNumber: invoice.customerNumber,
+    timeZone: invoice.timeZone,
+    dueDate: invoice.dueDate,
+  };
 }
 
 /**

@@ -17,6 +17,8 @@ export interface DunningWorkflowInput {
   invoiceNumber: string;
   customerNumber: string;
   timeZone: string;
+  /** An issued invoice's due date never changes: nothing is looked at before it. */
+  dueDate: IsoDate;
 }
 
 export type DunningEndReason = 'PAID' | 'CANCELLED' | 'STOPPED';

@@ -23,7 +23,7 @@ const WATCH_AFTER_LAST_LEVEL_MS = 7 * 86_400_000;
 
 /**
  * The dunning of one invoice (Mahnwesen), from its issue until it is paid, cancelled or the operator stops it:
- * sleeps until the next level's day after the due date (00:00 in the project's time zone), looks at the
+ * sleeps until the due date, then until the next level's day after the due date (00:00 in the project's time zone), looks at the
  * invoice again, and sends the level's letter with its fee; a level from which contracts pause tells the
  * account's contract workflows, and so does the end. A payment (`dunningRecheck`) or a stop (`dunningStop`)
  * wakes it at once. Each letter's mail goes beside the dunning and never holds it up.
@@ -99,6 +99,9 @@ export async function dunningWorkflow(input: DunningWorkflowInput): Promise<Dunn
   }
 
   publish();
+  // most invoices are paid by their due date: until then only a payment or a stop makes the workflow look
+  const dueAt = billingInstant(input.dueDate, input.timeZone);
+  if (dueAt > Date.now()) await condition(() => woken, dueAt - Date.now());
   for (;;) {
     woken = false;
     const look = await books.lookAtDunnedInvoice({ invoiceId: input.invoiceId });

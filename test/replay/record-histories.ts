@@ -5,11 +5,13 @@ import { createActivities } from '../../activities';
 import { addDays, billingInstant } from '../../billing/calendar';
 import { createLogger } from '../../config/logger';
 import { createMailer, type Mailer } from '../../mail/mailer';
+import { getDunningConfiguration, replaceDunningConfiguration, dunInvoice, stopDunning } from '../../operations/dunning';
 import {
   accountChangedSignal,
   cancelInvoiceUpdate,
   changeSubscriptionUpdate,
   contractStateQuery,
+  dunningChangedSignal,
   interimInvoiceUpdate,
   pauseUpdate,
   rebillUpdate,
@@ -25,7 +27,7 @@ import { startWorkflowHarness } from '../support/workflow-harness';
  * `npx tsx test/replay/record-histories.ts <name>`: runs a contract workflow through every handler on the
  * time-skipping server and saves every run's history under histories/ as `<name>-run-NN.binpb` (binary
  * protobuf, as fetched): billing runs, a subscription change, a delivery pause, an interim invoice, a resent
- * mail, a storno, a re-billing, a credit-limit pause with the operator's alert and its resumption on a
+ * mail, a storno, a re-billing, a dunning pause and its release, a credit-limit pause with the operator's alert and its resumption on a
  * payment, a command repeated under its update id after continue-as-new, a termination to the end. The mails
  * go to a real SMTP peer; the first is refused for good (550) and one is refused once for the time being
  * (451), so the mail queue's failure and backoff are in the histories too. Record a new set under a new name
@@ -83,6 +85,27 @@ async function main(): Promise<void> {
       await waitFor(mailsNotSent, (count) => count === 0);
       if (interim.invoiceNumber) await handle.executeUpdate(cancelInvoiceUpdate, { args: [{ invoiceNumber: interim.invoiceNumber, reason: 'Probe' }], updateId: 'storno-1' });
       await handle.executeUpdate(rebillUpdate, { args: [{ from: addDays(today, -3) }], updateId: 'rebill-1' });
+
+      // an open invoice reaches a dunning level that pauses contracts: paused for dunning, an interim invoice
+      // meanwhile keeps the pause, and the stop of the dunning releases the contract, which bills at once
+      const logger = createLogger({ level: 'error', name: 'record' });
+      const defaults = await getDunningConfiguration({ sql: harness.sql }, harness.projectId);
+      await replaceDunningConfiguration({ sql: harness.sql }, harness.projectId, { ...defaults, pauseFromLevel: 1 });
+      const [open] = await harness.sql<{ id: string; invoiceNumber: string }[]>`
+        select id, invoice_number as "invoiceNumber" from invoices
+        where contract_id = ${contract.contractId} and status in ('OPEN', 'PARTIAL') order by id limit 1`;
+      if (!open) throw new Error('no open invoice to dun');
+      await dunInvoice({ sql: harness.sql, logger }, { invoiceId: open.id, level: 1, today });
+      await handle.signal(dunningChangedSignal);
+      await waitFor(state, (value) => value.pauseReason === 'DUNNING');
+      await handle.executeUpdate(interimInvoiceUpdate, { args: [], updateId: 'interim-dunning' });
+      await waitFor(state, (value) => value.pauseReason === 'DUNNING');
+      const pausedRun = (await handle.describe()).runId;
+      await stopDunning({ sql: harness.sql, temporal: harness.env.client, logger }, harness.projectId, open.invoiceNumber);
+      await handle.signal(dunningChangedSignal);
+      // released, the contract bills at once and continues as new: queries wait for the next run
+      await waitFor(() => handle.describe(), (description) => description.runId !== pausedRun);
+      await waitFor(state, (value) => value.status === 'ACTIVE' && value.pauseReason === null);
 
       // the next billing run breaks the credit limit: paused, the operator alerted, continued as new
       const firstRun = (await handle.describe()).runId;
