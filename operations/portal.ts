@@ -566,8 +566,12 @@ async function carryOutTermination(
   } catch (error) {
     const contract = await findContract(deps.sql, projectId, target.contractNumber);
     const reason = refusalOf(error);
-    if (reason === null) throw error;
-    return record(`the contract refused the termination: ${reason}`, contract?.endDate ?? null);
+    if (reason !== null) return record(`the contract refused the termination: ${reason}`, contract?.endDate ?? null);
+    // The customer is owed a confirmation of receipt whatever Temporal does: the termination stays with the
+    // operator, who finds out whether the update (idempotent by its key) was carried out after all.
+    deps.logger.error({ projectId, contractNumber: target.contractNumber, err: error }, 'portal termination not answered by the contract workflow');
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    return record(`the contract's workflow gave no answer (${message}): check whether the contract is terminated`, contract?.endDate ?? null);
   }
 }
 

@@ -268,6 +268,27 @@ test('a cancellation form posted twice is one termination with one time of recei
   expect(smtp.received.filter((mail) => mail.to.includes('bernd@kunde.test') && mail.raw.includes('Confirmation of your termination'))).toHaveLength(1);
 });
 
+test('with no worker to answer, the termination is still confirmed as received and kept for the operator', async () => {
+  await worker.stop();
+  const visitor = new PortalVisitor(portal.origin);
+  await visitor.get(`${base}/kuendigen`);
+  const answer = await visitor.post(`${base}/kuendigen`, {
+    customerName: 'Anna Apfel',
+    email: 'anna@kunde.test',
+    customerNumber: '',
+    contractNumber: anna.contractNumber,
+    kind: 'ORDINARY',
+    requestedEndDate: '',
+  });
+  expect(answer.status).toBe(200);
+  expect(answer.text).toMatch(/Eingegangen am \d\d\.\d\d\.\d{4} um \d\d:\d\d:\d\d Uhr\./);
+  expect(answer.text).toContain(`Wir prüfen Ihre Kündigung des Vertrags ${anna.contractNumber}`);
+  const recorded = await engine.call('GET', '/PortalTerminations');
+  expect(recorded.body.items).toContainEqual(
+    expect.objectContaining({ contractNumber: anna.contractNumber, outcome: 'RECORDED', note: expect.stringContaining("the contract's workflow gave no answer") }),
+  );
+});
+
 test('the books stay consistent', async () => {
   expect(await checkBookInvariants(engine.sql)).toEqual([]);
 });
