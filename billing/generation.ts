@@ -3,7 +3,7 @@ import { BillingError } from './errors';
 import { Decimal, decimal, formatDecimal, formatMoney, sum } from './money';
 import { assertItemFitsInterval, compilePriceList, pickVariant, priceChangeDays, requireVariant, type CompiledVariant, type PriceList } from './pricing';
 import { creditForDays, prorateCharge, type ProratedCharge } from './proration';
-import { applicableTax, taxPoint } from './tax';
+import { applicableTax, taxPointDay } from './tax';
 import type { Activity, ActivityOrigin, AppliedTax, ContractTerms, Interval, IsoDate, ItemDefinition, StoredActivity, SubscriptionLine } from './types';
 
 /**
@@ -81,7 +81,7 @@ interface DesiredSegment extends Span {
    * The tax point of the service period the segment lies in: the part of the billing period the line is
    * billed for, before any split at a price change (billing/tax.ts).
    */
-  taxPoint: IsoDate;
+  taxPoint: EpochDay;
 }
 
 interface PreparedLine {
@@ -323,16 +323,15 @@ function collectDesiredSegments(context: GenerationContext): Map<string, Desired
       const dueDay = billingDayOf(context, start, end);
       for (const active of subtractSpans([{ start: Math.max(start, from), end: Math.min(end, until) }], line.pauses)) {
         // the days of the period the line is billed for are its service period, taxed as one
-        const servicePeriod = { start: dateText(context, active.start), end: dateText(context, active.end) };
-        const ofPeriod = { line, periodStart: start, periodEnd: end, dueDay, taxPoint: taxPoint(line.item.supplyType, servicePeriod) };
+        const taxPoint = taxPointDay(line.item.supplyType, active.start, active.end);
         let pieceStart = active.start;
         let step = 0;
         while (step < changeDays.length && changeDays[step]! <= pieceStart) step += 1;
         for (; step < changeDays.length && changeDays[step]! < active.end; step += 1) {
-          segments.push({ ...ofPeriod, start: pieceStart, end: changeDays[step]!, variant: variants[step]! });
+          segments.push({ start: pieceStart, end: changeDays[step]!, line, periodStart: start, periodEnd: end, dueDay, variant: variants[step]!, taxPoint });
           pieceStart = changeDays[step]!;
         }
-        segments.push({ ...ofPeriod, start: pieceStart, end: active.end, variant: variants[step]! });
+        segments.push({ start: pieceStart, end: active.end, line, periodStart: start, periodEnd: end, dueDay, variant: variants[step]!, taxPoint });
       }
     }
   }
@@ -605,7 +604,7 @@ function chargeActivity(context: GenerationContext, segment: DesiredSegment, ori
     periodEnd: end,
     origin,
     dueDate: dateText(context, segment.dueDay),
-    tax: applicableTax(line.item.taxGroup, context.terms.customer, segment.taxPoint),
+    tax: applicableTax(line.item.taxGroup, context.terms.customer, dateText(context, segment.taxPoint)),
     correctsKey: null,
   };
 }

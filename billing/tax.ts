@@ -1,4 +1,4 @@
-import { addDays } from './calendar';
+import { fromEpochDay, toEpochDay, type EpochDay } from './calendar';
 import { BillingError } from './errors';
 import type { AppliedTax, IsoDate, Period, SupplyType, TaxGroup, TaxRate, TaxSubject } from './types';
 
@@ -72,7 +72,12 @@ export function findTaxRate(group: TaxGroup, date: IsoDate): TaxRate | null {
  * the tax point of the period they belong to. A credit for part of a billed charge carries the charge's tax.
  */
 export function taxPoint(supplyType: SupplyType, period: Period): IsoDate {
-  return supplyType === 'GOODS' ? period.start : addDays(period.end, -1);
+  return fromEpochDay(taxPointDay(supplyType, toEpochDay(period.start), toEpochDay(period.end)));
+}
+
+/** {@link taxPoint} of the period `[start, end)` of epoch days, for the generator's day arithmetic. */
+export function taxPointDay(supplyType: SupplyType, start: EpochDay, end: EpochDay): EpochDay {
+  return supplyType === 'GOODS' ? start : end - 1;
 }
 
 /**
