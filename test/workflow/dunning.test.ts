@@ -116,11 +116,12 @@ test('the worked example: reminder 7 days after the due date, first dunning with
     // a second round finds nothing to start: the invoice has its dunning
     expect(await startDunning()).toEqual({ started: 0, alreadyStarted: 0, failed: 0 });
     const handle = dunningHandle(invoiceNumber);
+    expect(await handle.query(dunningStateQuery)).toMatchObject({ level: 0, nextLevel: null, status: 'RUNNING' });
+
+    // past the due date the reminder is planned; the day before it nothing is sent yet
+    await harness.advancePast('2026-03-22');
     await waitFor(() => handle.query(dunningStateQuery), (state) => state.nextLevelOn !== null);
     expect(await handle.query(dunningStateQuery)).toMatchObject({ level: 0, nextLevel: 1, nextLevelOn: '2026-03-23', status: 'RUNNING' });
-
-    // the day before the reminder: nothing yet
-    await harness.advancePast('2026-03-22');
     expect(await noticesOf(invoiceNumber)).toEqual([]);
 
     await harness.advancePast('2026-03-23');
@@ -169,6 +170,8 @@ test('the worked example: reminder 7 days after the due date, first dunning with
     expect(await handle.result()).toMatchObject({ status: 'ENDED', endReason: 'PAID', level: 2, failedMails: [] });
     await waitFor(() => contractRow(contract.contractId), (row) => row.status === 'ACTIVE');
     expect(await contractRow(contract.contractId)).toEqual({ status: 'ACTIVE', pauseReason: null });
+    // released, the contract bills at once and continues as new: the query goes to the next run
+    await waitFor(() => contractHandle.describe(), (description) => description.runId !== contractHandle.firstExecutionRunId);
     await waitFor(() => contractHandle.query(contractStateQuery), (state) => state.status === 'ACTIVE');
     expect((await contractHandle.query(contractStateQuery)).pauseReason).toBeNull();
     // nothing was booked or sent twice
