@@ -196,6 +196,23 @@ test('a form without its CSRF token, or with another, is refused and changes not
   expect(customer.body.sepaMandate).toBeNull();
   expect((await signedInVisitor.post(`${base}/sign-out`, { _csrf: null })).status).toBe(403);
   expect((await signedInVisitor.get(`${base}/overview`)).status).toBe(200);
+
+  // signing out ends the session in the books: the old cookie signs nobody in any more
+  const session = signedInVisitor.cookies.get('kontor_portal_session')!;
+  expect((await signedInVisitor.post(`${base}/sign-out`, {})).status).toBe(200);
+  const replayed = await fetch(`${portal.origin}${base}/overview`, { headers: { cookie: `kontor_portal_session=${session}` } });
+  expect(replayed.status).toBe(401);
+});
+
+test("a customer whose locale is English gets the pages in English", async () => {
+  const created = await engine.call('POST', '/Customers', { firstName: 'Emma', lastName: 'Elm', email: 'emma@kunde.test', locale: 'en-GB' });
+  expect(created.status).toBe(201);
+  const visitor = await signedIn(created.body.customerNumber);
+  const overview = await visitor.get(`${base}/overview`);
+  expect(overview.text).toContain('<html lang="en">');
+  expect(overview.text).toContain('Welcome, Emma Elm');
+  expect(overview.text).toContain('You have no contracts.');
+  expect(overview.text).toContain('Cancel contracts here');
 });
 
 test('sign-in requests are limited per address: the sixth within 15 minutes is 429, and no mail goes to an unknown address', async () => {
