@@ -117,6 +117,8 @@ const FOREIGN_CALLS: ForeignCall[] = [
   { route: 'GET /InvoiceCorrections/:invoiceCorrectionNumber/Document', method: 'GET', path: () => `/InvoiceCorrections/${a.correctionNumber}/Document`, expect: 'NOT_FOUND' },
   { route: 'GET /Company', method: 'GET', path: () => '/Company', expect: 'NOT_FOUND' },
   { route: 'GET /MailLog', method: 'GET', path: () => '/MailLog', expect: 'LIST_WITHOUT_A' },
+  { route: 'GET /DunningNotices', method: 'GET', path: () => `/DunningNotices?invoiceNumber=${a.invoiceNumber}`, expect: 'LIST_WITHOUT_A' },
+  { route: 'POST /Invoices/:invoiceNumber/dunning/stop', method: 'POST', path: () => `/Invoices/${a.invoiceNumber}/dunning/stop`, expect: 'NOT_FOUND' },
   { route: 'GET /MailLog', method: 'GET', path: () => '/MailLog?businessKey=a-mail-of-a', expect: 'LIST_WITHOUT_A' },
   { route: 'GET /Projects', method: 'GET', path: () => '/Projects', expect: 'LIST_WITHOUT_A' },
   { route: 'POST /Projects', method: 'POST', path: () => '/Projects', body: () => ({ name: 'B-child' }), expect: 'FORBIDDEN' },
@@ -160,6 +162,8 @@ const OWN_PROJECT_CREATES = [
   'POST /BankStatements',
   'GET /Settings/receivables',
   'PUT /Settings/receivables',
+  'GET /DunningLevels',
+  'PUT /DunningLevels',
 ];
 
 const companyOf = (legalName: string, vatId: string) => ({
