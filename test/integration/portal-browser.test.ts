@@ -46,8 +46,14 @@ let start: string;
 const today = () => calendarDateAt(Date.now(), 'Europe/Berlin');
 const german = (date: string) => date.split('-').reverse().join('.');
 
+/** Photographs the page, and checks what a screen reader needs of it: one h1, a label for every field. */
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  expect({ page: name, headings: await page.locator('h1').count() }).toEqual({ page: name, headings: 1 });
+  for (const field of await page.locator('input:not([type=hidden]), textarea, select').all()) {
+    const id = await field.getAttribute('id');
+    expect({ page: name, field: id, labels: id ? await page.locator(`label[for="${id}"]`).count() : 0 }).toEqual({ page: name, field: id, labels: 1 });
+  }
 }
 
 beforeAll(async () => {
