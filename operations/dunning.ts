@@ -124,7 +124,7 @@ function workflowInput(invoice: DunnedInvoice): DunningWorkflowInput {
 }
 
 /**
- * Starts the dunning workflow of an invoice. It sleeps until the first level's day after the due date. A
+ * Starts the dunning workflow of an invoice. It sleeps until the next level's day after the due date. A
  * workflow started under the invoice's id before, running or closed, counts as started: an invoice is dunned once.
  */
 export async function startDunningWorkflow(deps: { temporal: Client; taskQueue: string }, invoice: DunnedInvoice): Promise<'STARTED' | 'ALREADY_STARTED'> {
@@ -149,17 +149,19 @@ export async function startDunningWorkflow(deps: { temporal: Client; taskQueue: 
 }
 
 /**
- * The dunning outbox, read by the worker's reconciler: every open invoice without a dunning process gets its
- * workflow, oldest first (`limit` at most). An invoice is issued in a billing transaction that cannot reach
- * Temporal; the open invoice itself is the outbox row, and the process row written after the start is its mark.
- * A crash between the two starts nothing twice: the next round finds the workflow by its id and marks it.
+ * The dunning outbox, read by the worker's reconciler: every overdue open invoice without a dunning process gets
+ * its workflow, oldest first (`limit` at most). An invoice is issued in a billing transaction that cannot reach
+ * Temporal; the overdue open invoice itself is the outbox row, and the process row written after the start is
+ * its mark. A crash between the two starts nothing twice: the next round finds the workflow by its id and marks
+ * it. Only overdue invoices: most are paid in time and never need a workflow. `today` (a test's clock) replaces
+ * today in each project's time zone.
  */
 export async function startPendingDunningWorkflows(
   deps: { sql: Sql; temporal: Client; taskQueue: string; logger: Logger },
-  options: { limit: number },
+  options: { limit: number; today?: IsoDate },
 ): Promise<{ started: number; alreadyStarted: number; failed: number }> {
   const round = { started: 0, alreadyStarted: 0, failed: 0 };
-  for (const invoice of await listInvoicesAwaitingDunning(deps.sql, options.limit)) {
+  for (const invoice of await listInvoicesAwaitingDunning(deps.sql, { limit: options.limit, today: options.today ?? null })) {
     const workflowId = dunningWorkflowId(invoice.invoiceNumber, invoice.projectId);
     try {
       const outcome = await startDunningWorkflow(deps, invoice);

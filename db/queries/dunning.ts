@@ -80,14 +80,15 @@ export async function findDunnedInvoiceByNumber(sql: Queryable, projectId: strin
 }
 
 /**
- * The dunning outbox: open invoices whose dunning workflow has not been started yet, oldest first, with what
- * the start needs.
+ * The dunning outbox: overdue open invoices (due before `today`, or before today in their project's time zone)
+ * whose dunning workflow has not been started yet, oldest first, with what the start needs.
  */
-export async function listInvoicesAwaitingDunning(sql: Queryable, limit: number): Promise<DunnedInvoice[]> {
+export async function listInvoicesAwaitingDunning(sql: Queryable, options: { limit: number; today: string | null }): Promise<DunnedInvoice[]> {
   return sql<DunnedInvoice[]>`
     ${DUNNED_INVOICE(sql)}
     where i.status in ('OPEN', 'PARTIAL') and d.invoice_id is null
-    order by i.id limit ${limit}`;
+      and i.due_date < ${options.today === null ? sql`(now() at time zone p.time_zone)::date` : sql`${options.today}::date`}
+    order by i.id limit ${options.limit}`;
 }
 
 /** The invoice's dunning workflow runs (or ran): marked once, whoever starts it. */

@@ -65,8 +65,9 @@ async function workedExample(options: { unit?: 'YEAR' | 'WEEK'; price?: string }
   return { today, customer, contract };
 }
 
+/** The worker's round over the dunning outbox, on the test server's day. */
 async function startDunning(): Promise<{ started: number; alreadyStarted: number; failed: number }> {
-  return startPendingDunningWorkflows({ sql: harness.sql, temporal: harness.env.client, taskQueue: harness.taskQueue, logger }, { limit: 100 });
+  return startPendingDunningWorkflows({ sql: harness.sql, temporal: harness.env.client, taskQueue: harness.taskQueue, logger }, { limit: 100, today: await harness.today() });
 }
 
 function dunningHandle(invoiceNumber: string): WorkflowHandle<typeof dunningWorkflow> {
@@ -112,16 +113,19 @@ test('the worked example: reminder 7 days after the due date, first dunning with
     expect(await balanceOf(customer.accountId)).toBe('-42.00');
     const invoiceNumber = invoice!.invoiceNumber;
 
+    // not overdue on its due date: the worker's round starts nothing
+    await harness.advancePast('2026-03-16');
+    expect(await startDunning()).toEqual({ started: 0, alreadyStarted: 0, failed: 0 });
+    await harness.advancePast('2026-03-17');
     expect(await startDunning()).toEqual({ started: 1, alreadyStarted: 0, failed: 0 });
     // a second round finds nothing to start: the invoice has its dunning
     expect(await startDunning()).toEqual({ started: 0, alreadyStarted: 0, failed: 0 });
     const handle = dunningHandle(invoiceNumber);
-    expect(await handle.query(dunningStateQuery)).toMatchObject({ level: 0, nextLevel: null, status: 'RUNNING' });
-
-    // past the due date the reminder is planned; the day before it nothing is sent yet
-    await harness.advancePast('2026-03-22');
     await waitFor(() => handle.query(dunningStateQuery), (state) => state.nextLevelOn !== null);
     expect(await handle.query(dunningStateQuery)).toMatchObject({ level: 0, nextLevel: 1, nextLevelOn: '2026-03-23', status: 'RUNNING' });
+
+    // the day before the reminder nothing is sent yet
+    await harness.advancePast('2026-03-22');
     expect(await noticesOf(invoiceNumber)).toEqual([]);
 
     await harness.advancePast('2026-03-23');
@@ -187,7 +191,8 @@ test('a stop command ends the dunning before its next level, and a repeated stop
     const contractHandle = await harness.startContract(contract);
     const [invoice] = await waitFor(() => invoicesOf(harness.sql, contract.contractId), (rows) => rows.length === 1);
     const invoiceNumber = invoice!.invoiceNumber;
-    await startDunning();
+    await harness.advancePast('2026-03-17');
+    expect(await startDunning()).toMatchObject({ started: 1 });
     await harness.advancePast('2026-03-23');
     await waitFor(() => noticesOf(invoiceNumber), (rows) => rows.length === 1);
 
@@ -216,7 +221,8 @@ test('cancelling the invoice ends its dunning without a further letter', async (
     const contractHandle = await harness.startContract(contract);
     const [invoice] = await waitFor(() => invoicesOf(harness.sql, contract.contractId), (rows) => rows.length === 1);
     const invoiceNumber = invoice!.invoiceNumber;
-    await startDunning();
+    await harness.advancePast('2026-03-17');
+    expect(await startDunning()).toMatchObject({ started: 1 });
     await harness.advancePast('2026-03-23');
     await waitFor(() => noticesOf(invoiceNumber), (rows) => rows.length === 1);
 
@@ -241,7 +247,9 @@ test('from the second dunning (the default) the contract pauses, bills nothing w
     const contractHandle = await harness.startContract(contract);
     const [first] = await waitFor(() => invoicesOf(harness.sql, contract.contractId), (rows) => rows.length === 1);
     const invoiceNumber = first!.invoiceNumber;
-    await startDunning();
+    await harness.advancePast('2026-03-17');
+    // the round on 17.03. starts the dunning of the first invoice only: the others are not overdue yet
+    expect(await startDunning()).toEqual({ started: 1, alreadyStarted: 0, failed: 0 });
 
     // due 16.03.: reminder 23.03., 1st dunning 06.04. (5.00), 2nd dunning 23.04. (10.00) pauses the contract
     await harness.advancePast('2026-04-23');
