@@ -34,6 +34,7 @@ const a = {} as {
   apiKeyId: string;
   projectName: string;
   sepaMessageId: string;
+  unmatchedPaymentId: string;
 };
 
 type Expectation = 'NOT_FOUND' | 'LIST_WITHOUT_A' | 'REFUSED_REFERENCE' | 'FORBIDDEN' | 'SHARED_CATALOGUE' | 'FILE_WITHOUT_A';
@@ -125,6 +126,10 @@ const FOREIGN_CALLS: ForeignCall[] = [
   { route: 'GET /ApiKeys', method: 'GET', path: () => '/ApiKeys', expect: 'LIST_WITHOUT_A' },
   { route: 'DELETE /ApiKeys/:id', method: 'DELETE', path: () => `/ApiKeys/${a.apiKeyId}`, expect: 'NOT_FOUND' },
   { route: 'GET /Payments', method: 'GET', path: () => '/Payments', expect: 'LIST_WITHOUT_A' },
+  { route: 'POST /Payments/:paymentId/assign', method: 'POST', path: () => `/Payments/${a.unmatchedPaymentId}/assign`, body: () => ({ accountNumber: a.accountNumber }), expect: 'NOT_FOUND' },
+  { route: 'GET /Accounts/:accountNumber/OpenItems', method: 'GET', path: () => `/Accounts/${a.accountNumber}/OpenItems`, expect: 'NOT_FOUND' },
+  { route: 'POST /Customers/:customerNumber/portalLink', method: 'POST', path: () => `/Customers/${a.customerNumber}/portalLink`, body: () => ({ mail: true }), expect: 'NOT_FOUND' },
+  { route: 'GET /PortalTerminations', method: 'GET', path: () => '/PortalTerminations', expect: 'LIST_WITHOUT_A' },
   { route: 'GET /Payments', method: 'GET', path: () => '/Payments?outcome=PARTIAL', expect: 'LIST_WITHOUT_A' },
   // booking on A's account is refused before anything is booked; a payment B books for itself is the next test's
   { route: 'POST /Payments', method: 'POST', path: () => '/Payments', body: () => ({ amount: '5.00', currency: 'EUR', reference: a.invoiceNumber, accountNumber: a.accountNumber }), expect: 'REFUSED_REFERENCE' },
@@ -304,6 +309,7 @@ beforeAll(async () => {
   if (collection.status !== 201) throw new Error(`setup failed: ${collection.status} ${JSON.stringify(collection.body)}`);
   a.sepaMessageId = collection.body.messageId;
   await created(api.call('POST', '/Payments', { amount: '1.00', currency: 'EUR', reference: a.invoiceNumber, payerName: 'Geheim GmbH' }));
+  a.unmatchedPaymentId = (await created(api.call('POST', '/Payments', { amount: '2.00', currency: 'EUR', reference: 'ohne Bezug', payerName: 'Geheim GmbH' }))).paymentId;
   a.apiKeyId = (await api.call('GET', '/ApiKeys')).body.items[0].id;
   a.projectName = (await api.call('GET', '/Projects')).body.items[0].name;
 
@@ -407,7 +413,7 @@ test("creating with A's numbers as new numbers makes B's own rows and leaves A's
   expect(JSON.parse(statement.text).payments.map((result: { outcome: string }) => result.outcome)).toEqual(['UNMATCHED']);
   expect((await api.call('GET', `/Invoices/${a.invoiceNumber}`)).body).toEqual(invoiceOfA);
   expect((await api.call('GET', `/Accounts/${a.accountNumber}/Transactions`)).body).toEqual(ledgerOfA);
-  expect((await api.call('GET', '/Payments')).body.items).toHaveLength(1);
+  expect((await api.call('GET', '/Payments')).body.items).toHaveLength(2);
   const paymentsOfB = (await api.callAs(api.otherKey, 'GET', '/Payments')).body.items;
   expect(paymentsOfB.map((entry: { outcome: string; invoices: unknown[]; accountNumber: string | null }) => [entry.outcome, entry.invoices, entry.accountNumber])).toEqual([
     ['UNMATCHED', [], null],
