@@ -432,7 +432,13 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
 
   setHandler(
     cancelInvoiceUpdate,
-    (request) => command(() => commandActivities().cancelInvoice({ ...commandContext(), invoiceNumber: request.invoiceNumber, reason: request.reason ?? null })),
+    (request) =>
+      command(async () => {
+        const result = await commandActivities().cancelInvoice({ ...commandContext(), invoiceNumber: request.invoiceNumber, reason: request.reason ?? null });
+        // the storno of a dunned invoice can release the dunning pause: the books are asked again
+        if (pausedForDunning()) carried.dunningChanged = true;
+        return result;
+      }),
     { validator: validateCancelInvoiceRequest },
   );
 

@@ -215,7 +215,10 @@ test('a stop command ends the dunning before its next level, and a repeated stop
   });
 });
 
-test('cancelling the invoice ends its dunning without a further letter', async () => {
+test('cancelling the invoice releases the contract its reminder paused at once, and ends its dunning without a further letter', async () => {
+  // this project pauses contracts from the payment reminder on
+  const defaults = await getDunningConfiguration({ sql: harness.sql }, harness.projectId);
+  await replaceDunningConfiguration({ sql: harness.sql }, harness.projectId, { ...defaults, pauseFromLevel: 1 });
   const { contract } = await workedExample();
   await harness.withWorker(async () => {
     const contractHandle = await harness.startContract(contract);
@@ -226,8 +229,13 @@ test('cancelling the invoice ends its dunning without a further letter', async (
     await harness.advancePast('2026-03-23');
     await waitFor(() => noticesOf(invoiceNumber), (rows) => rows.length === 1);
 
+    await waitFor(() => contractRow(contract.contractId), (row) => row.pauseReason === 'DUNNING');
+
     await harness.advancePast('2026-03-30');
     await contractHandle.executeUpdate(cancelInvoiceUpdate, { args: [{ invoiceNumber, reason: 'Preis falsch' }], updateId: 'storno-1' });
+    await waitFor(() => contractRow(contract.contractId), (row) => row.status === 'ACTIVE');
+    expect(await contractRow(contract.contractId)).toEqual({ status: 'ACTIVE', pauseReason: null });
+    expect(await harness.today()).toBe('2026-03-30');
     // on the first dunning's day the workflow finds the invoice cancelled: no letter, no fee
     await harness.advancePast('2026-04-06');
     expect(await dunningHandle(invoiceNumber).result()).toMatchObject({ status: 'ENDED', endReason: 'CANCELLED', level: 1 });
