@@ -1,4 +1,5 @@
-import { addDays } from './calendar';
+import { addDays, daysBetween } from './calendar';
+import { decimal, roundMoney } from './money';
 import type { DecimalString, IsoDate } from './types';
 
 /**
@@ -22,6 +23,8 @@ export interface DunningConfiguration {
   levels: DunningLevel[];
   /** From this level on the customer's contracts pause (PAUSED, DUNNING) until the invoice is paid; null: never. */
   pauseFromLevel: number | null;
+  /** Default interest (§ 288 BGB) on the dunned invoice, booked with each letter; off unless enabled. */
+  defaultInterest: { enabled: boolean; /** The base rate (§ 247 BGB) in percent, e.g. "1.27". */ baseRate: DecimalString };
 }
 
 export const DUNNING_LEVEL_TITLES: Readonly<Record<number, string>> = { 1: 'Zahlungserinnerung', 2: '1. Mahnung', 3: '2. Mahnung' };
@@ -52,7 +55,30 @@ export const DEFAULT_DUNNING: DunningConfiguration = {
     },
   ],
   pauseFromLevel: 3,
+  defaultInterest: { enabled: false, baseRate: '0' },
 };
+
+/** § 288 Abs. 1 and 2 BGB: points above the base rate for a consumer, and where no consumer takes part. */
+export const DEFAULT_INTEREST_POINTS = { consumer: '5', business: '9' } as const;
+
+/**
+ * Default interest on an open amount for the days from `from` to `to` (the first counted, the last not), at the
+ * base rate plus 5 points (consumer) or 9 points (business) a year, on a 365-day year, rounded half-up to the
+ * cent. Nothing when the rate is not positive or no day has passed.
+ *
+ *   39.00 open, base rate 1.27 %, business: 10.27 % a year; 21 days: 39.00 × 10.27 % × 21 / 365 = 0.2304 → 0.23
+ */
+export function defaultInterest(input: { open: DecimalString; baseRate: DecimalString; business: boolean; from: IsoDate; to: IsoDate; currency?: string }): {
+  rate: DecimalString;
+  days: number;
+  amount: DecimalString;
+} {
+  const rate = decimal(input.baseRate).plus(input.business ? DEFAULT_INTEREST_POINTS.business : DEFAULT_INTEREST_POINTS.consumer);
+  const days = Math.max(0, daysBetween(input.from, input.to));
+  if (!rate.gt(0) || days === 0 || !decimal(input.open).gt(0)) return { rate: rate.toFixed(), days, amount: '0.00' };
+  const amount = roundMoney(decimal(input.open).times(rate).div(100).times(days).div(365), input.currency ?? 'EUR');
+  return { rate: rate.toFixed(), days, amount: amount.toFixed(2) };
+}
 
 /** Why a set of levels cannot be used, by field path; empty when it can. */
 export function dunningLevelProblems(configuration: DunningConfiguration): { path: string; message: string }[] {

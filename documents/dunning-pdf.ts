@@ -1,5 +1,6 @@
 import path from 'node:path';
 import PDFDocument from 'pdfkit';
+import { decimal } from '../billing/money';
 import { germanDate, germanMoney } from './german-format';
 
 /*
@@ -43,6 +44,8 @@ export interface DunningLetterData {
   /** The open items, the fee of this letter among them. */
   openItems: { label: string; dueDate: string; amount: string; open: string }[];
   fee: string;
+  /** Default interest booked with this letter (§ 288 BGB); absent or zero when none. */
+  interest?: string;
   totalOpen: string;
   deadlineDays: number;
   deadlineDate: string;
@@ -140,6 +143,7 @@ export async function renderDunningPdf(data: DunningLetterData): Promise<Buffer>
   doc.y += 6;
   const totals: [string, string, boolean][] = [
     [`Mahngebühr dieses Schreibens`, money(data.fee), false],
+    ...(data.interest && decimal(data.interest).gt(0) ? [['Verzugszinsen dieses Schreibens (§ 288 BGB)', money(data.interest), false] as [string, string, boolean]] : []),
     ['Offener Gesamtbetrag', money(data.totalOpen), true],
   ];
   for (const [label, amount, bold] of totals) {

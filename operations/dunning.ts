@@ -4,6 +4,7 @@ import { addDays } from '../billing/calendar';
 import {
   DEFAULT_DUNNING,
   DUNNING_LEVEL_TITLES,
+  defaultInterest,
   dunningLevelProblems,
   levelPausesContracts,
   nextDunningStep,
@@ -22,7 +23,7 @@ import {
   findDunnedInvoiceByNumber,
   findDunningLevels,
   findDunningNotice,
-  findDunningPauseLevel,
+  findDunningSettings,
   findLastDunningNotice,
   insertDunningNotice,
   isAccountBlockedByDunning,
@@ -63,18 +64,30 @@ export const DUNNING_MAIL_KIND = 'DUNNING';
 // ---- configuration ------------------------------------------------------------------------------------------
 
 export async function getDunningConfiguration(deps: { sql: Queryable }, projectId: string): Promise<DunningConfiguration> {
-  const [levels, pauseFromLevel] = await Promise.all([findDunningLevels(deps.sql, projectId), findDunningPauseLevel(deps.sql, projectId)]);
+  const [levels, settings] = await Promise.all([findDunningLevels(deps.sql, projectId), findDunningSettings(deps.sql, projectId)]);
   return {
     levels: levels.length === 0 ? DEFAULT_DUNNING.levels : levels.map((level) => ({ ...level, fee: decimal(level.fee).toFixed(2) })),
-    pauseFromLevel: pauseFromLevel === undefined ? DEFAULT_DUNNING.pauseFromLevel : pauseFromLevel,
+    pauseFromLevel: settings === undefined ? DEFAULT_DUNNING.pauseFromLevel : settings.pauseFromLevel,
+    defaultInterest:
+      settings === undefined ? DEFAULT_DUNNING.defaultInterest : { enabled: settings.interestEnabled, baseRate: decimal(settings.interestBaseRate).toFixed() },
   };
 }
 
-/** Replaces the project's levels (all three, in order, each later than the one before) and the pausing level. */
-export async function replaceDunningConfiguration(deps: { sql: Sql }, projectId: string, configuration: DunningConfiguration): Promise<DunningConfiguration> {
-  const problems = dunningLevelProblems(configuration);
+/**
+ * Replaces the project's levels (all three, in order, each later than the one before), the pausing level and
+ * the default interest (off when not given).
+ */
+export async function replaceDunningConfiguration(
+  deps: { sql: Sql },
+  projectId: string,
+  configuration: Omit<DunningConfiguration, 'defaultInterest'> & { defaultInterest?: DunningConfiguration['defaultInterest'] },
+): Promise<DunningConfiguration> {
+  const interest = configuration.defaultInterest ?? DEFAULT_DUNNING.defaultInterest;
+  const problems = dunningLevelProblems({ ...configuration, defaultInterest: interest });
   if (problems.length > 0) throw OperationError.ofFields('INVALID', 'INCORRECT_INPUT_DATA', 'the dunning levels do not fit together', problems);
-  await deps.sql.begin((tx) => saveDunningLevels(tx, projectId, configuration.levels, configuration.pauseFromLevel));
+  await deps.sql.begin((tx) =>
+    saveDunningLevels(tx, projectId, configuration.levels, { pauseFromLevel: configuration.pauseFromLevel, interestEnabled: interest.enabled, interestBaseRate: interest.baseRate }),
+  );
   return getDunningConfiguration(deps, projectId);
 }
 
@@ -89,6 +102,7 @@ export interface PublicDunningNotice {
   title: string;
   noticeDate: string;
   fee: string;
+  interest: string;
   deadlineDate: string;
   openItems: OpenItemOnNotice[];
   totalOpen: string;
@@ -98,7 +112,13 @@ export interface PublicDunningNotice {
 
 function publicNotice(notice: DunningNotice): PublicDunningNotice {
   const { createdAt: _createdAt, ...rest } = notice;
-  return { ...rest, title: DUNNING_LEVEL_TITLES[notice.level]!, fee: decimal(notice.fee).toFixed(2), totalOpen: decimal(notice.totalOpen).toFixed(2) };
+  return {
+    ...rest,
+    title: DUNNING_LEVEL_TITLES[notice.level]!,
+    fee: decimal(notice.fee).toFixed(2),
+    interest: decimal(notice.interest).toFixed(2),
+    totalOpen: decimal(notice.totalOpen).toFixed(2),
+  };
 }
 
 export async function listDunningNotices(
@@ -296,8 +316,28 @@ export async function dunInvoice(deps: { sql: Sql; logger: Logger }, request: { 
         businessKey: `dunning-fee:${invoice.invoiceNumber}:${level.level}`,
       });
       feeEntryId = booked.entry.id;
-      await settleAccount(tx, invoice.accountId, request.today);
     }
+    // default interest on what is open of the invoice, since the due date or the last letter
+    let interest = '0.00';
+    let interestEntryId: string | null = null;
+    if (configuration.defaultInterest.enabled) {
+      const open = (await invoiceOpenAmounts(tx, [invoice.invoiceId])).get(invoice.invoiceId) ?? '0';
+      const from = last ? last.noticeDate : invoice.dueDate;
+      const accrued = defaultInterest({ open, baseRate: configuration.defaultInterest.baseRate, business: invoice.business, from, to: request.today, currency: invoice.currency });
+      if (decimal(accrued.amount).gt(0)) {
+        interest = accrued.amount;
+        const booked = await bookLedgerEntry(tx, {
+          accountId: invoice.accountId,
+          type: 'FEE',
+          amount: decimal(accrued.amount).negated().toFixed(),
+          bookingDate: request.today,
+          text: `Verzugszinsen ${germanRate(accrued.rate)} % p. a. vom ${germanDate(from)} bis ${germanDate(request.today)} zu Rechnung ${invoice.invoiceNumber}`,
+          businessKey: `dunning-interest:${invoice.invoiceNumber}:${level.level}`,
+        });
+        interestEntryId = booked.entry.id;
+      }
+    }
+    if (feeEntryId !== null || interestEntryId !== null) await settleAccount(tx, invoice.accountId, request.today);
 
     const items = await openItemsOfAccount(tx, invoice.accountId);
     const texts = await ledgerTextsOf(tx, items.filter((item) => item.invoiceNumber === null).map((item) => item.entryId));
@@ -319,6 +359,8 @@ export async function dunInvoice(deps: { sql: Sql; logger: Logger }, request: { 
       noticeDate: request.today,
       fee: level.fee,
       feeEntryId,
+      interest,
+      interestEntryId,
       deadlineDate: addDays(request.today, level.deadlineDays),
       openItems,
       totalOpen,
@@ -354,6 +396,7 @@ export async function renderDunningLetter(deps: { sql: Queryable }, invoice: Dun
     text: level?.text ?? '',
     openItems: notice.openItems,
     fee: notice.fee,
+    interest: notice.interest,
     totalOpen: notice.totalOpen,
     deadlineDays: level?.deadlineDays ?? Math.round((Date.parse(notice.deadlineDate) - Date.parse(notice.noticeDate)) / 86_400_000),
     deadlineDate: notice.deadlineDate,
@@ -400,6 +443,11 @@ export async function sendDunningMail(deps: { sql: Sql; mailer: Mailer; logger: 
       'Mit freundlichen Grüßen',
     ].join('\n'),
   });
+}
+
+/** "10,27" for 10.27. */
+function germanRate(rate: string): string {
+  return decimal(rate).toFixed(2).replace('.', ',');
 }
 
 // ---- the contracts' side -------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { decimal } from '../../billing/money';
 import { getDunningConfiguration, listDunningNotices, replaceDunningConfiguration, stopDunning, type PublicDunningNotice } from '../../operations/dunning';
-import { businessNumberSchema, nonNegativeDecimalSchema } from '../../validation/fields';
+import { businessNumberSchema, decimalSchema, nonNegativeDecimalSchema } from '../../validation/fields';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { pageOf, paginationSchema } from '../schemas';
@@ -18,6 +19,13 @@ const dunningLevelSchema = z.object({
 export const dunningLevelsSchema = z.object({
   levels: z.array(dunningLevelSchema).length(3, 'must name the three levels 1, 2 and 3'),
   pauseFromLevel: z.number().int().min(1).max(3).nullable(),
+  /** Default interest (§ 288 BGB): the base rate (§ 247 BGB) in percent plus 5 points (consumers) or 9 (businesses); off when left out. */
+  defaultInterest: z
+    .object({
+      enabled: z.boolean(),
+      baseRate: decimalSchema.refine((value) => decimal(value).abs().lte(20), 'must be a rate in percent from -20 to 20'),
+    })
+    .optional(),
 });
 
 export const listDunningNoticesSchema = paginationSchema.extend({

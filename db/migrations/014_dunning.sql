@@ -17,9 +17,13 @@ create table dunning_levels (
 );
 
 -- Per project: from which level the customer's contracts pause (status PAUSED, pause reason DUNNING); null: never.
+-- Default interest (Verzugszinsen, § 288 BGB), off unless enabled: the base rate (Basiszinssatz, § 247 BGB, in
+-- percent as the Bundesbank publishes it) plus 5 points for consumers or 9 points for businesses, from the due date.
 create table dunning_settings (
   project_id bigint primary key references projects,
-  pause_from_level integer check (pause_from_level between 1 and 3)
+  pause_from_level integer check (pause_from_level between 1 and 3),
+  interest_enabled boolean not null default false,
+  interest_base_rate numeric(7, 4) not null default 0 check (interest_base_rate between -20 and 20)
 );
 
 -- The dunning process of an invoice: its workflow, and a stop by the operator. A row exists once the workflow
@@ -48,6 +52,10 @@ create table dunning_notices (
   -- the level's fee, booked as a FEE ledger entry (business key dunning-fee:<invoice>:<level>) when not zero
   fee numeric(18, 4) not null check (fee >= 0),
   fee_entry_id bigint references ledger_entries,
+  -- default interest on the invoice's open amount since the due date or the last letter, booked as a FEE entry
+  -- (business key dunning-interest:<invoice>:<level>) when not zero
+  interest numeric(18, 4) not null default 0 check (interest >= 0),
+  interest_entry_id bigint references ledger_entries,
   deadline_date date not null,
   -- the open items of the account as the letter lists them (the fee included), and their sum
   open_items jsonb not null,

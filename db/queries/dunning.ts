@@ -17,15 +17,22 @@ export async function findDunningLevels(sql: Queryable, projectId: string): Prom
     from dunning_levels where project_id = ${projectId} order by level`;
 }
 
-/** The level from which the project's contracts pause; undefined when the project never set it. */
-export async function findDunningPauseLevel(sql: Queryable, projectId: string): Promise<number | null | undefined> {
-  const [row] = await sql<{ pauseFromLevel: number | null }[]>`
-    select pause_from_level as "pauseFromLevel" from dunning_settings where project_id = ${projectId}`;
-  return row === undefined ? undefined : row.pauseFromLevel;
+export interface StoredDunningSettings {
+  pauseFromLevel: number | null;
+  interestEnabled: boolean;
+  interestBaseRate: string;
 }
 
-/** Replaces the project's levels and pause level as a whole. */
-export async function saveDunningLevels(sql: Queryable, projectId: string, levels: StoredDunningLevel[], pauseFromLevel: number | null): Promise<void> {
+/** The level from which the project's contracts pause and its default interest; undefined when the project never set them. */
+export async function findDunningSettings(sql: Queryable, projectId: string): Promise<StoredDunningSettings | undefined> {
+  const [row] = await sql<StoredDunningSettings[]>`
+    select pause_from_level as "pauseFromLevel", interest_enabled as "interestEnabled", interest_base_rate::text as "interestBaseRate"
+    from dunning_settings where project_id = ${projectId}`;
+  return row;
+}
+
+/** Replaces the project's levels, pause level and default interest as a whole. */
+export async function saveDunningLevels(sql: Queryable, projectId: string, levels: StoredDunningLevel[], settings: StoredDunningSettings): Promise<void> {
   await sql`delete from dunning_levels where project_id = ${projectId}`;
   await sql`
     insert into dunning_levels ${sql(
@@ -39,8 +46,10 @@ export async function saveDunningLevels(sql: Queryable, projectId: string, level
       })),
     )}`;
   await sql`
-    insert into dunning_settings (project_id, pause_from_level) values (${projectId}, ${pauseFromLevel})
-    on conflict (project_id) do update set pause_from_level = excluded.pause_from_level`;
+    insert into dunning_settings (project_id, pause_from_level, interest_enabled, interest_base_rate)
+    values (${projectId}, ${settings.pauseFromLevel}, ${settings.interestEnabled}, ${settings.interestBaseRate})
+    on conflict (project_id) do update set pause_from_level = excluded.pause_from_level,
+      interest_enabled = excluded.interest_enabled, interest_base_rate = excluded.interest_base_rate`;
 }
 
 /** What the dunning of one invoice needs to know about it. */
@@ -59,13 +68,16 @@ export interface DunnedInvoice {
   timeZone: string;
   /** The operator stopped the dunning of this invoice. */
   stopped: boolean;
+  /** The customer is a business (has a company name), not a consumer: § 288 Abs. 2 BGB. */
+  business: boolean;
 }
 
 const DUNNED_INVOICE = (sql: Queryable) => sql`
   select i.id as "invoiceId", i.project_id as "projectId", i.invoice_number as "invoiceNumber", i.status,
     i.due_date as "dueDate", i.invoice_date as "invoiceDate", i.gross_total::text as "grossTotal", trim(i.currency) as currency,
     i.account_id as "accountId", i.customer_id as "customerId", cu.customer_number as "customerNumber",
-    p.time_zone as "timeZone", coalesce(d.stopped_at is not null, false) as stopped
+    p.time_zone as "timeZone", coalesce(d.stopped_at is not null, false) as stopped,
+    coalesce(nullif(trim(cu.company_name), ''), '') <> '' as business
   from invoices i join customers cu on cu.id = i.customer_id join projects p on p.id = i.project_id
     left join dunning_processes d on d.invoice_id = i.id`;
 
@@ -148,6 +160,7 @@ export interface DunningNotice {
   level: number;
   noticeDate: string;
   fee: string;
+  interest: string;
   deadlineDate: string;
   openItems: OpenItemOnNotice[];
   totalOpen: string;
@@ -158,7 +171,7 @@ export interface DunningNotice {
 
 const NOTICE_SELECT = (sql: Queryable) => sql`
   select n.id, i.invoice_number as "invoiceNumber", cu.customer_number as "customerNumber", a.account_number as "accountNumber",
-    n.level, n.notice_date as "noticeDate", n.fee::text as fee, n.deadline_date as "deadlineDate", n.open_items as "openItems",
+    n.level, n.notice_date as "noticeDate", n.fee::text as fee, n.interest::text as interest, n.deadline_date as "deadlineDate", n.open_items as "openItems",
     n.total_open::text as "totalOpen", trim(i.currency) as currency, n.pauses_contracts as "pausesContracts", n.created_at as "createdAt"
   from dunning_notices n join invoices i on i.id = n.invoice_id join customers cu on cu.id = i.customer_id
     join accounts a on a.id = n.account_id`;
@@ -205,6 +218,8 @@ export async function insertDunningNotice(
     noticeDate: string;
     fee: string;
     feeEntryId: string | null;
+    interest: string;
+    interestEntryId: string | null;
     deadlineDate: string;
     openItems: OpenItemOnNotice[];
     totalOpen: string;
@@ -212,9 +227,10 @@ export async function insertDunningNotice(
   },
 ): Promise<boolean> {
   const inserted = await sql`
-    insert into dunning_notices (project_id, invoice_id, account_id, level, notice_date, fee, fee_entry_id, deadline_date, open_items, total_open, pauses_contracts)
+    insert into dunning_notices (project_id, invoice_id, account_id, level, notice_date, fee, fee_entry_id, interest, interest_entry_id,
+      deadline_date, open_items, total_open, pauses_contracts)
     values (${notice.projectId}, ${notice.invoiceId}, ${notice.accountId}, ${notice.level}, ${notice.noticeDate}, ${notice.fee}, ${notice.feeEntryId},
-      ${notice.deadlineDate}, ${sql.json(notice.openItems as never)}, ${notice.totalOpen}, ${notice.pausesContracts})
+      ${notice.interest}, ${notice.interestEntryId}, ${notice.deadlineDate}, ${sql.json(notice.openItems as never)}, ${notice.totalOpen}, ${notice.pausesContracts})
     on conflict (invoice_id, level) do nothing
     returning id`;
   return inserted.length === 1;

@@ -185,7 +185,10 @@ test('the worked example: reminder 7 days after the due date, first dunning with
   });
 });
 
-test('a stop command ends the dunning before its next level, and a repeated stop answers the same and changes nothing', async () => {
+test('with default interest the reminder books 7 days of 10.27 % on 39.00; a stop command ends the dunning before its next level, and a repeated stop answers the same and changes nothing', async () => {
+  // base rate 1.27 % + 9 points for a business (the customer has a company name): 39.00 × 10.27 % × 7 / 365 = 0.0768 → 0.08
+  const defaults = await getDunningConfiguration({ sql: harness.sql }, harness.projectId);
+  await replaceDunningConfiguration({ sql: harness.sql }, harness.projectId, { ...defaults, defaultInterest: { enabled: true, baseRate: '1.27' } });
   const { contract } = await workedExample();
   await harness.withWorker(async () => {
     const contractHandle = await harness.startContract(contract);
@@ -194,7 +197,16 @@ test('a stop command ends the dunning before its next level, and a repeated stop
     await harness.advancePast('2026-03-17');
     expect(await startDunning()).toMatchObject({ started: 1 });
     await harness.advancePast('2026-03-23');
-    await waitFor(() => noticesOf(invoiceNumber), (rows) => rows.length === 1);
+    const [reminder] = await waitFor(() => noticesOf(invoiceNumber), (rows) => rows.length === 1);
+    const interestText = `Verzugszinsen 10,27 % p. a. vom 16.03.2026 bis 23.03.2026 zu Rechnung ${invoiceNumber}`;
+    expect(reminder).toMatchObject({ level: 1, fee: '0.00', interest: '0.08', totalOpen: '42.08' });
+    expect(reminder!.openItems.map((item) => [item.label, item.open])).toEqual([
+      ['Bankgebühr', '3.00'],
+      [`Rechnung ${invoiceNumber}`, '39.00'],
+      [interestText, '0.08'],
+    ]);
+    const interestEntry = [{ amount: '-0.08', bookingDate: '2026-03-23', businessKey: `dunning-interest:${invoiceNumber}:1` }];
+    expect(await feeEntries(contract.accountId)).toEqual(interestEntry);
 
     const deps = { sql: harness.sql, temporal: harness.env.client, logger };
     const first = await stopDunning(deps, harness.projectId, invoiceNumber);
@@ -205,10 +217,10 @@ test('a stop command ends the dunning before its next level, and a repeated stop
     const second = await stopDunning(deps, harness.projectId, invoiceNumber);
     expect(second).toEqual(first);
 
-    // the first dunning's day passes without a letter or a fee
+    // the first dunning's day passes without a letter, a fee or more interest
     await harness.advancePast('2026-04-07');
     expect(await noticesOf(invoiceNumber)).toHaveLength(1);
-    expect(await feeEntries(contract.accountId)).toEqual([]);
+    expect(await feeEntries(contract.accountId)).toEqual(interestEntry);
     // a stopped invoice is not started again by the next round
     expect(await startDunning()).toEqual({ started: 0, alreadyStarted: 0, failed: 0 });
     await contractHandle.terminate('test finished');

@@ -31,6 +31,7 @@ test('a project dunns by the defaults until it sets its own: reminder after 7 da
   const response = await api.call('GET', '/DunningLevels');
   expect(response.status).toBe(200);
   expect(response.body.pauseFromLevel).toBe(3);
+  expect(response.body.defaultInterest).toEqual({ enabled: false, baseRate: '0' });
   expect(response.body.levels.map(({ text: _text, ...level }: { text: string }) => level)).toEqual(DEFAULT_LEVELS);
 });
 
@@ -40,16 +41,17 @@ test('levels out of order, a negative fee or a missing level are refused naming 
   expectFieldProblem(await api.call('PUT', '/DunningLevels', { pauseFromLevel: 2, levels: levels({ 1: { fee: 5 } }) }), 'levels.0.fee');
   expectFieldProblem(await api.call('PUT', '/DunningLevels', { pauseFromLevel: 2, levels: levels().slice(0, 2) }), 'levels');
   expectFieldProblem(await api.call('PUT', '/DunningLevels', { pauseFromLevel: 4, levels: levels() }), 'pauseFromLevel');
+  expectFieldProblem(await api.call('PUT', '/DunningLevels', { pauseFromLevel: 2, levels: levels(), defaultInterest: { enabled: true, baseRate: '25' } }), 'defaultInterest.baseRate');
   expect((await api.call('GET', '/DunningLevels')).body.pauseFromLevel).toBe(3);
   const [row] = await api.sql<{ count: number }[]>`select count(*)::int as count from dunning_levels`;
   expect(row!.count).toBe(0);
 });
 
 test("PUT /DunningLevels replaces the project's levels and pause level; another project keeps the defaults", async () => {
-  const body = { pauseFromLevel: null, levels: levels({ 2: { fee: '2.50', daysAfterDue: 28 } }) };
+  const body = { pauseFromLevel: null, levels: levels({ 2: { fee: '2.50', daysAfterDue: 28 } }), defaultInterest: { enabled: true, baseRate: '-0.88' } };
   const put = await api.call('PUT', '/DunningLevels', body);
   expect(put.status).toBe(200);
-  expect(put.body).toEqual({ pauseFromLevel: null, levels: levels({ 2: { fee: '2.50', daysAfterDue: 28 } }) });
+  expect(put.body).toEqual({ pauseFromLevel: null, levels: levels({ 2: { fee: '2.50', daysAfterDue: 28 } }), defaultInterest: { enabled: true, baseRate: '-0.88' } });
   expect((await api.call('GET', '/DunningLevels')).body).toEqual(put.body);
   const other = await api.callAs(api.otherKey, 'GET', '/DunningLevels');
   expect(other.body.pauseFromLevel).toBe(3);

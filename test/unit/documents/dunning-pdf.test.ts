@@ -72,19 +72,21 @@ test('the first dunning reads as text with its title, addresses, every open item
     ]) {
       expect(text).toContain(expected);
     }
+    expect(text).not.toContain('Verzugszinsen');
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
 });
 
-test('a payment reminder without fee and without pause says neither, and the same letter renders to the same bytes', async () => {
+test('a payment reminder with default interest, without fee and without pause, lists the interest and says nothing of a pause; the same letter renders to the same bytes', async () => {
   const reminder: DunningLetterData = {
     ...firstDunning(),
     title: 'Zahlungserinnerung',
     noticeDate: '2026-03-23',
-    openItems: firstDunning().openItems.slice(0, 2),
+    openItems: [...firstDunning().openItems.slice(0, 2), { label: 'Verzugszinsen 10,27 % p. a. vom 16.03.2026 bis 23.03.2026 zu Rechnung RE-2026-000001', dueDate: '2026-03-23', amount: '0.08', open: '0.08' }],
     fee: '0.00',
-    totalOpen: '42.00',
+    interest: '0.08',
+    totalOpen: '42.08',
     deadlineDate: '2026-04-06',
     pausesContracts: false,
   };
@@ -98,7 +100,9 @@ test('a payment reminder without fee and without pause says neither, and the sam
     await fs.writeFile(file, first);
     const text = (await extractPdfTexts(validator, [file]))[0]!.replace(/\s+/g, ' ');
     expect(text).toContain('Zahlungserinnerung');
-    expect(text).toContain('Offener Gesamtbetrag 42,00 €');
+    expect(text).toContain('Verzugszinsen 10,27 % p. a. vom 16.03.2026 bis 23.03.2026 zu Rechnung RE-2026-000001 23.03.2026 0,08 € 0,08 €');
+    expect(text).toContain('Verzugszinsen dieses Schreibens (§ 288 BGB) 0,08 €');
+    expect(text).toContain('Offener Gesamtbetrag 42,08 €');
     expect(text).toContain('innerhalb von 14 Tagen, bis zum 06.04.2026');
     expect(text).not.toContain('Ihre Verträge ruhen');
     expect(text).not.toContain('Mahngebühr 1. Mahnung');
