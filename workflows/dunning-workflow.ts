@@ -1,4 +1,14 @@
-import { condition, getExternalWorkflowHandle, log, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { ContractActivities, DunningLook } from '../activities';
 import { billingInstant } from '../billing/calendar';
 import { DUNNING_LEVEL_TITLES } from '../billing/dunning';
@@ -115,6 +125,11 @@ export async function dunningWorkflow(input: DunningWorkflowInput): Promise<Dunn
       state.nextLevelOn = null;
       publish();
       await condition(() => woken, WATCH_AFTER_LAST_LEVEL_MS);
+      if (workflowInfo().continueAsNewSuggested) {
+        // an invoice left unpaid for years: the watch goes on in a new run, which reads its level from the books
+        await Promise.all(mails);
+        await continueAsNew<typeof dunningWorkflow>(input);
+      }
       continue;
     }
     state.nextLevel = look.nextLevel;
