@@ -73,9 +73,12 @@ async function main(): Promise<void> {
   };
   const reconciler: ContractReconciler | null = starts
     ? startContractReconciler({
+        // one budget for both: a round that used it all is full, and the next one follows at once
         round: async (limit) => {
           const contracts = await startPendingContractWorkflows(starts, { limit });
-          const dunning = await startPendingDunningWorkflows(starts, { limit });
+          const left = limit - contracts.started - contracts.alreadyStarted;
+          if (contracts.failed > 0 || left <= 0) return contracts;
+          const dunning = await startPendingDunningWorkflows(starts, { limit: left });
           return {
             started: contracts.started + dunning.started,
             alreadyStarted: contracts.alreadyStarted + dunning.alreadyStarted,
