@@ -276,7 +276,7 @@ const OPEN_ITEM_LABELS: Readonly<Record<string, string>> = { FEE: 'Gebühr', DEB
  * One letter of the invoice's dunning, in one transaction under the account's lock: unless the invoice is paid,
  * cancelled or its dunning stopped meanwhile, books the level's fee (FEE, business key
  * `dunning-fee:<invoice>:<level>`), settles the account (credit on it pays the fee), and records the letter
- * with the account's open items. A repeat finds the letter and books nothing.
+ * with the account's open items due by today. A repeat finds the letter and books nothing.
  */
 export async function dunInvoice(deps: { sql: Sql; logger: Logger }, request: { invoiceId: string; level: number; today: IsoDate }): Promise<DunningStepResult> {
   const result = await deps.sql.begin(async (tx): Promise<DunningStepResult> => {
@@ -339,7 +339,8 @@ export async function dunInvoice(deps: { sql: Sql; logger: Logger }, request: { 
     }
     if (feeEntryId !== null || interestEntryId !== null) await settleAccount(tx, invoice.accountId, request.today);
 
-    const items = await openItemsOfAccount(tx, invoice.accountId);
+    // what is due by today: an invoice not yet due is no reason for a dunning and stays off the letter
+    const items = (await openItemsOfAccount(tx, invoice.accountId)).filter((item) => item.dueDate <= request.today);
     const texts = await ledgerTextsOf(tx, items.filter((item) => item.invoiceNumber === null).map((item) => item.entryId));
     const openItems: OpenItemOnNotice[] = items.map((item) => ({
       label: item.invoiceNumber ? `Rechnung ${item.invoiceNumber}` : (texts.get(item.entryId) ?? OPEN_ITEM_LABELS[item.type] ?? item.type),

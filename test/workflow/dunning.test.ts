@@ -283,6 +283,13 @@ test('from the second dunning (the default) the contract pauses, bills nothing w
     // the weekly billing ran every Monday until the pause: 02.03. to 20.04. is eight weeks
     const beforePause = await invoicesOf(harness.sql, contract.contractId);
     expect(beforePause.map((row) => row.invoiceDate)).toEqual(['2026-03-02', '2026-03-09', '2026-03-16', '2026-03-23', '2026-03-30', '2026-04-06', '2026-04-13', '2026-04-20']);
+    // the letter lists what is due by 23.04.: the bank fee, the six invoices due by 20.04. (11.90 each), the two
+    // dunning fees; the invoices of 13.04. and 20.04. are not due yet. 3.00 + 6 × 11.90 + 5.00 + 10.00 = 89.40
+    const [n1, n2, n3, n4, n5, n6] = beforePause.map((row) => `Rechnung ${row.invoiceNumber}`);
+    expect(notices[2]!.openItems.map((item) => item.label)).toEqual([
+      'Bankgebühr', n1, n2, n3, n4, `Mahngebühr 1. Mahnung zu Rechnung ${invoiceNumber}`, n5, n6, `Mahngebühr 2. Mahnung zu Rechnung ${invoiceNumber}`,
+    ]);
+    expect(notices[2]!.totalOpen).toBe('89.40');
 
     // two Mondays pass while paused: nothing is billed
     await harness.advancePast('2026-05-04');
