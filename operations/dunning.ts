@@ -438,7 +438,7 @@ export async function sendDunningMail(deps: { sql: Sql; mailer: Mailer; logger: 
       `Guten Tag ${customer.name},`,
       '',
       `zu Ihrer Rechnung ${invoice.invoiceNumber} (fällig am ${germanDate(invoice.dueDate)}) ist bei uns noch kein vollständiger Zahlungseingang verbucht.`,
-      `Offener Gesamtbetrag Ihres Kundenkontos: ${money(notice.totalOpen)}${decimal(notice.fee).gt(0) ? `, darin Mahngebühr ${money(notice.fee)}` : ''}.`,
+      `Fälliger offener Gesamtbetrag Ihres Kundenkontos: ${money(notice.totalOpen)}${decimal(notice.fee).gt(0) ? `, darin Mahngebühr ${money(notice.fee)}` : ''}.`,
       `Bitte überweisen Sie den Betrag bis zum ${germanDate(notice.deadlineDate)}. Die offenen Posten finden Sie im angehängten Schreiben.`,
       '',
       'Mit freundlichen Grüßen',
