@@ -74,11 +74,11 @@ begin
   -- 4. every account settled: unallocated credit, oldest first, to open items, oldest due date first
   for account in select distinct l.account_id as id from ledger_entries l order by 1 loop
     for debit in
-      select d.id, coalesce(i.due_date, d.booking_date) as due_date,
+      select d.id, d.booking_date, coalesce(i.due_date, d.booking_date) as due_date,
         -d.amount - coalesce((select sum(a.amount) from allocations a where a.debit_entry_id = d.id), 0) as open
       from ledger_entries d left join invoices i on i.id = d.invoice_id and d.entry_type = 'INVOICE'
       where d.account_id = account.id and d.amount < 0
-      order by 2, d.id
+      order by 3, d.id
     loop
       wanted := debit.open;
       continue when wanted <= 0;
@@ -91,7 +91,8 @@ begin
         continue when credit_left <= 0;
         take := least(wanted, credit_left);
         insert into allocations (account_id, credit_entry_id, debit_entry_id, amount, reason, booking_date)
-        values (account.id, credit.id, debit.id, take, 'SETTLEMENT', greatest(credit.booking_date, debit.due_date));
+        -- settled on the first day both were booked
+        values (account.id, credit.id, debit.id, take, 'SETTLEMENT', greatest(credit.booking_date, debit.booking_date));
         wanted := wanted - take;
       end loop;
     end loop;
