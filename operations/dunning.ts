@@ -150,7 +150,7 @@ function workflowInput(invoice: DunnedInvoice): DunningWorkflowInput {
 export async function startDunningWorkflow(deps: { temporal: Client; taskQueue: string }, invoice: DunnedInvoice): Promise<'STARTED' | 'ALREADY_STARTED'> {
   try {
     await deps.temporal.workflow.start(DUNNING_WORKFLOW_TYPE, {
-      workflowId: dunningWorkflowId(invoice.invoiceNumber, invoice.projectId),
+      workflowId: dunningWorkflowId(invoice.invoiceNumber, invoice.projectId, invoice.round),
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       taskQueue: deps.taskQueue,
       args: [workflowInput(invoice)],
@@ -182,10 +182,10 @@ export async function startPendingDunningWorkflows(
 ): Promise<{ started: number; alreadyStarted: number; failed: number }> {
   const round = { started: 0, alreadyStarted: 0, failed: 0 };
   for (const invoice of await listInvoicesAwaitingDunning(deps.sql, { limit: options.limit, today: options.today ?? null })) {
-    const workflowId = dunningWorkflowId(invoice.invoiceNumber, invoice.projectId);
+    const workflowId = dunningWorkflowId(invoice.invoiceNumber, invoice.projectId, invoice.round);
     try {
       const outcome = await startDunningWorkflow(deps, invoice);
-      await recordDunningStarted(deps.sql, { invoiceId: invoice.invoiceId, projectId: invoice.projectId, workflowId });
+      await recordDunningStarted(deps.sql, { invoiceId: invoice.invoiceId, projectId: invoice.projectId, workflowId, round: invoice.round });
       round[outcome === 'STARTED' ? 'started' : 'alreadyStarted'] += 1;
     } catch (error) {
       round.failed += 1;
@@ -211,8 +211,8 @@ export interface StopDunningResult {
 export async function stopDunning(deps: { sql: Sql; temporal: Client; logger: Logger }, projectId: string, invoiceNumber: string): Promise<StopDunningResult> {
   const invoice = await findDunnedInvoiceByNumber(deps.sql, projectId, invoiceNumber);
   if (!invoice) throw OperationError.notFound(`invoice ${invoiceNumber}`);
-  const workflowId = dunningWorkflowId(invoiceNumber, projectId);
-  const stopped = await recordDunningStopped(deps.sql, { invoiceId: invoice.invoiceId, projectId, workflowId });
+  const stopped = await recordDunningStopped(deps.sql, { invoiceId: invoice.invoiceId, projectId, workflowId: dunningWorkflowId(invoiceNumber, projectId) });
+  const workflowId = stopped.workflowId;
   try {
     await deps.temporal.workflow.getHandle(workflowId).signal(dunningStopSignal);
   } catch (error) {

@@ -6,9 +6,13 @@ import type { IsoDate } from '../billing/types';
 /** The workflow type the worker registers `dunningWorkflow` under. */
 export const DUNNING_WORKFLOW_TYPE = 'dunningWorkflow';
 
-/** `dunning-<projectId>-<invoiceNumber>`: one dunning workflow per invoice, ever. */
-export function dunningWorkflowId(invoiceNumber: string, projectId: string): string {
-  return `dunning-${projectId}-${invoiceNumber}`;
+/**
+ * `dunning-<projectId>-<invoiceNumber>`: one dunning workflow per invoice and round. An invoice is dunned again
+ * only when it is open again after its dunning ended paid (a returned direct debit): that round's workflow is
+ * `dunning-<projectId>-<invoiceNumber>-<round>`.
+ */
+export function dunningWorkflowId(invoiceNumber: string, projectId: string, round = 1): string {
+  return round === 1 ? `dunning-${projectId}-${invoiceNumber}` : `dunning-${projectId}-${invoiceNumber}-${round}`;
 }
 
 export interface DunningWorkflowInput {

@@ -28,11 +28,14 @@ create table dunning_settings (
 
 -- The dunning process of an invoice: its workflow, and a stop by the operator. A row exists once the workflow
 -- was started (or the operator stopped dunning before it was): the worker's round starts the workflows of open
--- invoices without a row, so an invoice is dunned by one workflow at most.
+-- invoices without a row, so an invoice is dunned by one workflow at a time. An invoice whose dunning ended
+-- PAID and that is open again (the bank returned the direct debit that paid it) is dunned in a new round, by a
+-- workflow of its own (dunning-<projectId>-<invoice>-<round> from round 2 on).
 create table dunning_processes (
   invoice_id bigint primary key references invoices,
   project_id bigint not null references projects,
   workflow_id text not null,
+  round integer not null default 1 check (round >= 1),
   started_at timestamptz,
   stopped_at timestamptz,
   -- why the process ended: PAID, CANCELLED or STOPPED; null while it runs

@@ -70,6 +70,8 @@ export interface DunnedInvoice {
   stopped: boolean;
   /** The customer is a business (has a company name), not a consumer: § 288 Abs. 2 BGB. */
   business: boolean;
+  /** The round of dunning a start begins: 1, or one more than the round that ended paid before the invoice reopened. */
+  round: number;
 }
 
 const DUNNED_INVOICE = (sql: Queryable) => sql`
@@ -77,7 +79,8 @@ const DUNNED_INVOICE = (sql: Queryable) => sql`
     i.due_date as "dueDate", i.invoice_date as "invoiceDate", i.gross_total::text as "grossTotal", trim(i.currency) as currency,
     i.account_id as "accountId", i.customer_id as "customerId", cu.customer_number as "customerNumber",
     p.time_zone as "timeZone", coalesce(d.stopped_at is not null, false) as stopped,
-    coalesce(nullif(trim(cu.company_name), ''), '') <> '' as business
+    coalesce(nullif(trim(cu.company_name), ''), '') <> '' as business,
+    case when d.end_reason = 'PAID' then d.round + 1 else coalesce(d.round, 1) end as round
   from invoices i join customers cu on cu.id = i.customer_id join projects p on p.id = i.project_id
     left join dunning_processes d on d.invoice_id = i.id`;
 
@@ -93,22 +96,30 @@ export async function findDunnedInvoiceByNumber(sql: Queryable, projectId: strin
 
 /**
  * The dunning outbox: overdue open invoices (due before `today`, or before today in their project's time zone)
- * whose dunning workflow has not been started yet, oldest first, with what the start needs.
+ * whose dunning workflow has not been started yet, or whose dunning ended paid while the invoice is open again,
+ * oldest first, with what the start needs.
  */
 export async function listInvoicesAwaitingDunning(sql: Queryable, options: { limit: number; today: string | null }): Promise<DunnedInvoice[]> {
   return sql<DunnedInvoice[]>`
     ${DUNNED_INVOICE(sql)}
-    where i.status in ('OPEN', 'PARTIAL') and d.invoice_id is null
+    where i.status in ('OPEN', 'PARTIAL') and (d.invoice_id is null or (d.end_reason = 'PAID' and d.stopped_at is null))
       and i.due_date < ${options.today === null ? sql`(now() at time zone p.time_zone)::date` : sql`${options.today}::date`}
     order by i.id limit ${options.limit}`;
 }
 
-/** The invoice's dunning workflow runs (or ran): marked once, whoever starts it. */
-export async function recordDunningStarted(sql: Queryable, process: { invoiceId: string; projectId: string; workflowId: string }): Promise<void> {
+/**
+ * The invoice's dunning workflow of a round runs (or ran): marked once, whoever starts it. A later round takes
+ * the row over (its workflow, running again); the same round again changes nothing.
+ */
+export async function recordDunningStarted(sql: Queryable, process: { invoiceId: string; projectId: string; workflowId: string; round: number }): Promise<void> {
   await sql`
-    insert into dunning_processes (invoice_id, project_id, workflow_id, started_at)
-    values (${process.invoiceId}, ${process.projectId}, ${process.workflowId}, now())
-    on conflict (invoice_id) do update set started_at = coalesce(dunning_processes.started_at, excluded.started_at)`;
+    insert into dunning_processes (invoice_id, project_id, workflow_id, round, started_at)
+    values (${process.invoiceId}, ${process.projectId}, ${process.workflowId}, ${process.round}, now())
+    on conflict (invoice_id) do update set
+      workflow_id = excluded.workflow_id, round = excluded.round, started_at = excluded.started_at, end_reason = null, ended_at = null
+      where dunning_processes.round < excluded.round
+    `;
+  await sql`update dunning_processes set started_at = now() where invoice_id = ${process.invoiceId} and round = ${process.round} and started_at is null`;
 }
 
 /**
@@ -118,12 +129,12 @@ export async function recordDunningStarted(sql: Queryable, process: { invoiceId:
 export async function recordDunningStopped(
   sql: Queryable,
   process: { invoiceId: string; projectId: string; workflowId: string },
-): Promise<{ stoppedAt: Date; endReason: string | null }> {
-  const [row] = await sql<{ stoppedAt: Date; endReason: string | null }[]>`
+): Promise<{ stoppedAt: Date; endReason: string | null; workflowId: string }> {
+  const [row] = await sql<{ stoppedAt: Date; endReason: string | null; workflowId: string }[]>`
     insert into dunning_processes (invoice_id, project_id, workflow_id, stopped_at)
     values (${process.invoiceId}, ${process.projectId}, ${process.workflowId}, now())
     on conflict (invoice_id) do update set stopped_at = coalesce(dunning_processes.stopped_at, excluded.stopped_at)
-    returning stopped_at as "stoppedAt", end_reason as "endReason"`;
+    returning stopped_at as "stoppedAt", end_reason as "endReason", workflow_id as "workflowId"`;
   return row!;
 }
 

@@ -4,6 +4,9 @@ import { addDays } from '../../billing/calendar';
 import { decimal } from '../../billing/money';
 import { calendarDateAt } from '../../billing/zoned-date';
 import { checkBookInvariants } from '../../dev/book-invariants';
+import { createLogger } from '../../config/logger';
+import { startPendingDunningWorkflows } from '../../operations/dunning';
+import { dunningWorkflowId } from '../../workflows/dunning-definitions';
 import { startTestEngine, type TestEngine, type TestWorker } from '../support/engine';
 import { waitFor } from '../support/wait';
 
@@ -371,5 +374,47 @@ test('a camt.053.001.02 return whose booked amount holds the fee, stated apart w
   expect(await invoiceState(customer.invoiceNumber)).toEqual({ status: 'OPEN', open: '119.00' });
   // −119.00 + 119.00 − 119.00 − 3.50
   expect(await balanceOf(customer.accountNumber)).toBe('-122.50');
+  expect(await checkBookInvariants(engine.sql)).toEqual([]);
+});
+
+test('an invoice whose dunning ended paid is dunned again, by a workflow of a new round, once the bank returns the debit that paid it', async () => {
+  const customer = await customerWithInvoice('Mahnlauf GmbH');
+  const [invoice] = await engine.sql<{ dueDate: string }[]>`
+    select due_date as "dueDate" from invoices where project_id = ${engine.projectId} and invoice_number = ${customer.invoiceNumber}`;
+  const logger = createLogger({ level: 'error', name: 'test' });
+  // the worker's round as it runs the day after the due date
+  const dunningRound = () =>
+    startPendingDunningWorkflows({ sql: engine.sql, temporal: engine.temporal, taskQueue: engine.config.temporal.taskQueue, logger }, { limit: 100, today: addDays(invoice!.dueDate, 1) });
+  const processOf = async () =>
+    (
+      await engine.sql<{ round: number; workflowId: string; endReason: string | null }[]>`
+        select d.round, d.workflow_id as "workflowId", d.end_reason as "endReason" from dunning_processes d join invoices i on i.id = d.invoice_id
+        where i.project_id = ${engine.projectId} and i.invoice_number = ${customer.invoiceNumber}`
+    )[0];
+  const firstId = dunningWorkflowId(customer.invoiceNumber, engine.projectId);
+  const secondId = dunningWorkflowId(customer.invoiceNumber, engine.projectId, 2);
+
+  await dunningRound();
+  expect(await processOf()).toEqual({ round: 1, workflowId: firstId, endReason: null });
+  // collected in full and credited by the bank: the payment wakes the dunning, which ends paid
+  const collection = await sepaExport([customer.invoiceNumber]);
+  expect(collection.status).toBe(201);
+  const endToEndId = await endToEndIdOf(customer.invoiceNumber, collection.body.messageId);
+  expect((await postStatement(camt053('DUN-CREDIT-1', [{ kind: 'collection-credit', amount: '119.00', ref: 'DUN-1-CREDIT', endToEndId, mandate: customer.mandate }]))).status).toBe(200);
+  await waitFor(processOf, (process) => process?.endReason === 'PAID', 60_000);
+  await dunningRound();
+  expect(await processOf()).toEqual({ round: 1, workflowId: firstId, endReason: 'PAID' });
+
+  // the bank returns the debit: the invoice is open again and the next round duns it by a workflow of its own
+  const returned = await postStatement(camt053('DUN-RETURN-1', [{ kind: 'return', amount: '119.00', fee: '3.00', ref: 'DUN-1-RETURN', endToEndId, mandate: customer.mandate, reason: 'MS02' }]));
+  expect(returned.body.returns[0]).toMatchObject({ outcome: 'RETURNED', invoiceStatus: 'OPEN', invoiceOpenAmount: '119.00' });
+  await dunningRound();
+  expect(await processOf()).toEqual({ round: 2, workflowId: secondId, endReason: null });
+  expect((await engine.temporal.workflow.getHandle(secondId).describe()).status.name).toBe('RUNNING');
+  expect((await engine.temporal.workflow.getHandle(firstId).describe()).status.name).toBe('COMPLETED');
+  // a further round starts nothing: the second workflow runs
+  await dunningRound();
+  expect(await processOf()).toEqual({ round: 2, workflowId: secondId, endReason: null });
+  await engine.temporal.workflow.getHandle(secondId).terminate('test finished');
   expect(await checkBookInvariants(engine.sql)).toEqual([]);
 });
