@@ -246,10 +246,14 @@ const ACTIONS: { [K in Action['kind']]: { arbitrary: fc.Arbitrary<Extract<Action
       const standing = books.invoices.filter((invoice) => !invoice.cancelled);
       if (standing.length === 0) return;
       const invoice = standing[action.pick % standing.length]!;
-      const collectionDate = addDays(calendarDateAt(Date.now(), 'Europe/Berlin'), 1);
+      // past any day an invoice announced for its debit (the announcement is at most 60 days after its date)
+      const collectionDate = addDays(calendarDateAt(Date.now(), 'Europe/Berlin'), 61);
       const exported = await api.call('POST', '/Exports/sepa', { collectionDate, invoiceNumbers: [invoice.invoiceNumber] }, { accept: 'application/json' });
-      // nothing open, or a collection of it still out: nothing collected
-      if (exported.status === 409) return;
+      // paid or nothing open, or a collection of it still out: nothing collected, and for no other reason
+      if (exported.status === 409) {
+        expect(exported.body.errors).toEqual([{ path: `invoices.${invoice.invoiceNumber}`, message: expect.stringMatching(/^(NOT_OPEN|NOTHING_OPEN|ALREADY_COLLECTED)/) }]);
+        return;
+      }
       const [collected] = created(exported).collected;
       const [row] = await api.sql<{ endToEndId: string }[]>`
         select s.end_to_end_id as "endToEndId" from sepa_collections s join sepa_messages m on m.id = s.sepa_message_id join invoices i on i.id = s.invoice_id
