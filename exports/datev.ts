@@ -70,7 +70,7 @@ export interface DatevDocument {
   taxes: DatevDocumentTax[];
 }
 
-export type DatevFeeKind = 'DUNNING' | 'RETURN' | 'OTHER';
+export type DatevFeeKind = 'DUNNING' | 'INTEREST' | 'RETURN' | 'OTHER';
 
 /** A fee booked on a customer account, as the ledger holds it. */
 export interface DatevFee {
@@ -89,17 +89,24 @@ export interface DatevFee {
 export interface DatevFeeAccounts {
   dunningFeeAccount: string;
   returnFeeAccount: string;
+  interestAccount: string;
 }
 
 /**
  * Default fee accounts of the standard charts: dunning fees and charged-on return fees are damages received,
  * SKR03 2742 / SKR04 4970 "Versicherungsentschädigungen und Schadenersatzleistungen"; a return fee the
  * customer pays back reduces the bank charges it made up for, SKR03 4970 / SKR04 6855 "Nebenkosten des
- * Geldverkehrs". A client without a chart named gets those of SKR03. Longer ledger accounts get zeros added.
+ * Geldverkehrs". Default interest (§ 288 BGB) is interest income, SKR03 2650 / SKR04 7100 "Sonstige Zinsen
+ * und ähnliche Erträge". A client without a chart named gets those of SKR03. Longer ledger accounts get zeros
+ * added.
  */
 export function defaultFeeAccounts(chartOfAccounts: string, accountLength: number): DatevFeeAccounts {
-  const [dunning, returned] = chartOfAccounts === '04' ? ['4970', '6855'] : ['2742', '4970'];
-  return { dunningFeeAccount: dunning.padEnd(accountLength, '0'), returnFeeAccount: returned.padEnd(accountLength, '0') };
+  const [dunning, returned, interest] = chartOfAccounts === '04' ? ['4970', '6855', '7100'] : ['2742', '4970', '2650'];
+  return {
+    dunningFeeAccount: dunning.padEnd(accountLength, '0'),
+    returnFeeAccount: returned.padEnd(accountLength, '0'),
+    interestAccount: interest.padEnd(accountLength, '0'),
+  };
 }
 
 export interface DatevSettings {
@@ -247,7 +254,7 @@ export function datevFeeBookings(
         side: charged.isPositive() ? 'S' : 'H',
         currency: fee.currency,
         account: debtorAccountOf(fee.customerNumber, settings),
-        contraAccount: fee.kind === 'RETURN' ? settings.returnFeeAccount : settings.dunningFeeAccount,
+        contraAccount: fee.kind === 'RETURN' ? settings.returnFeeAccount : fee.kind === 'INTEREST' ? settings.interestAccount : settings.dunningFeeAccount,
         taxKey: '',
         documentDate: fee.bookingDate,
         documentNumber: fee.documentNumber,

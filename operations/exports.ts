@@ -70,6 +70,8 @@ export interface DatevExportRequest {
   dunningFeeAccount?: string;
   /** Gegenkonto of returned direct debits' fees charged on to the customer; default likewise. */
   returnFeeAccount?: string;
+  /** Gegenkonto of default interest booked with dunning letters; default likewise. */
+  interestAccount?: string;
 }
 
 /**
@@ -99,6 +101,7 @@ export async function exportDatev(deps: ExportDependencies, project: ExportingPr
   const feeAccounts = {
     dunningFeeAccount: request.dunningFeeAccount ?? defaults.dunningFeeAccount,
     returnFeeAccount: request.returnFeeAccount ?? defaults.returnFeeAccount,
+    interestAccount: request.interestAccount ?? defaults.interestAccount,
   };
   let file: Buffer;
   try {
@@ -121,13 +124,16 @@ function toDatevDocument(row: BookedDocumentRow): DatevDocument {
 /** Why an invoice is not collected. NOTHING_DUE is what messages made before open items said for NOTHING_OPEN. */
 /**
  * What a fee is, from the business key its booking wrote: `dunning-fee:<invoice>:<level>` (a dunning level's
- * fee), `return-fee:<statement entry>` (the bank's fee for a returned direct debit, charged on), anything
- * else a fee of its own. Its document number names the fee's item: M<level>-<invoice>, RL-<end-to-end id>.
+ * fee), `dunning-interest:<invoice>:<level>` (default interest booked with a letter), `return-fee:<statement
+ * entry>` (the bank's fee for a returned direct debit, charged on), anything else a fee of its own. Its
+ * document number names the fee's item: M<level>-<invoice>, Z<level>-<invoice>, RL-<end-to-end id>.
  */
 function toDatevFee(row: BookedFeeRow): DatevFee {
   const dunning = /^dunning-fee:(.+):(\d+)$/.exec(row.businessKey);
   const base = { bookingDate: row.bookingDate, amount: row.amount, currency: row.currency, customerNumber: row.customerNumber, text: row.text };
   if (dunning) return { ...base, kind: 'DUNNING', documentNumber: `M${dunning[2]}-${dunning[1]}` };
+  const interest = /^dunning-interest:(.+):(\d+)$/.exec(row.businessKey);
+  if (interest) return { ...base, kind: 'INTEREST', documentNumber: `Z${interest[2]}-${interest[1]}` };
   if (row.businessKey.startsWith('return-fee:')) return { ...base, kind: 'RETURN', documentNumber: `RL-${row.returnedEndToEndId ?? row.entryId}` };
   return { ...base, kind: 'OTHER', documentNumber: `GEB-${row.entryId}` };
 }

@@ -45,9 +45,12 @@ export const datevQuerySchema = z
     returnFeeAccount: ledgerAccount.optional().meta({
       description: "Gegenkonto of a returned direct debit's bank fee charged on to the customer; default SKR03 4970, SKR04 6855 (Nebenkosten des Geldverkehrs)",
     }),
+    interestAccount: ledgerAccount.optional().meta({
+      description: 'Gegenkonto of default interest (§ 288 BGB) booked with dunning letters; default SKR03 2650, SKR04 7100 (Sonstige Zinsen und ähnliche Erträge)',
+    }),
   })
   .superRefine((query, context) => {
-    for (const field of ['dunningFeeAccount', 'returnFeeAccount'] as const) {
+    for (const field of ['dunningFeeAccount', 'returnFeeAccount', 'interestAccount'] as const) {
       const account = query[field];
       if (account !== undefined && account.length !== query.accountLength) {
         context.addIssue({ code: 'custom', path: [field], message: `must have accountLength (${query.accountLength}) digits` });

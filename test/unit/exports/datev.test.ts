@@ -176,17 +176,19 @@ describe('fees booked on customer accounts', () => {
 
   test('a dunning fee and a charged-on return fee are bookings of their own, debtor against fee account, no tax key', () => {
     const accounts = defaultFeeAccounts('03', 4);
-    expect(accounts).toEqual({ dunningFeeAccount: '2742', returnFeeAccount: '4970' });
+    expect(accounts).toEqual({ dunningFeeAccount: '2742', returnFeeAccount: '4970', interestAccount: '2650' });
     const bookings = datevFeeBookings(
       [
         { ...fee, kind: 'DUNNING', documentNumber: 'M2-RE-2026-000007', bookingDate: '2026-03-26', amount: '-5.0000', text: 'Mahngebühr 1. Mahnung zu Rechnung RE-2026-000007' },
         { ...fee, kind: 'RETURN', documentNumber: 'RL-RE-2026-000007', bookingDate: '2026-03-20', amount: '-3.0000', text: 'Gebühr Rücklastschrift RE-2026-000007' },
+        { ...fee, kind: 'INTEREST', documentNumber: 'Z2-RE-2026-000007', bookingDate: '2026-03-26', amount: '-0.1200', text: 'Verzugszinsen zu Rechnung RE-2026-000007' },
       ],
       { ...settings, ...accounts },
     );
     expect(bookings.map(({ amount, side, account, contraAccount, taxKey, documentDate, documentNumber }) => [amount, side, account, contraAccount, taxKey, documentDate, documentNumber])).toEqual([
       ['5.00', 'S', '10042', '2742', '', '2026-03-26', 'M2-RE-2026-000007'],
       ['3.00', 'S', '10042', '4970', '', '2026-03-20', 'RL-RE-2026-000007'],
+      ['0.12', 'S', '10042', '2650', '', '2026-03-26', 'Z2-RE-2026-000007'],
     ]);
 
     // in the file: after the invoice of 05.03., by date
@@ -195,12 +197,13 @@ describe('fees booked on customer accounts', () => {
       ['100,00', '"S"', '10042', '8400', '"3"', '0503', '"RE-2026-000007"', '"Rechnung Bäckerei Müller & Söhne ""Weißbrot"" GmbH"'],
       ['3,00', '"S"', '10042', '4970', '""', '2003', '"RL-RE-2026-000007"', '"Gebühr Rücklastschrift RE-2026-000007"'],
       ['5,00', '"S"', '10042', '2742', '""', '2603', '"M2-RE-2026-000007"', '"Mahngebühr 1. Mahnung zu Rechnung RE-2026-000007"'],
+      ['0,12', '"S"', '10042', '2650', '""', '2603', '"Z2-RE-2026-000007"', '"Verzugszinsen zu Rechnung RE-2026-000007"'],
     ]);
   });
 
   test('SKR04 and longer ledger accounts have their own defaults; a refunded fee books on the other side', () => {
-    expect(defaultFeeAccounts('04', 4)).toEqual({ dunningFeeAccount: '4970', returnFeeAccount: '6855' });
-    expect(defaultFeeAccounts('', 6)).toEqual({ dunningFeeAccount: '274200', returnFeeAccount: '497000' });
+    expect(defaultFeeAccounts('04', 4)).toEqual({ dunningFeeAccount: '4970', returnFeeAccount: '6855', interestAccount: '7100' });
+    expect(defaultFeeAccounts('', 6)).toEqual({ dunningFeeAccount: '274200', returnFeeAccount: '497000', interestAccount: '265000' });
     const [refund] = datevFeeBookings([{ ...fee, kind: 'OTHER', documentNumber: 'GEB-9', bookingDate: '2026-03-02', amount: '2.50', text: 'Gebühr erstattet' }], {
       ...settings,
       ...defaultFeeAccounts('03', 4),
