@@ -132,11 +132,18 @@ export async function sendContractCommand<Ret, Args extends any[]>(
   const updateId = `${update.name}:${command.idempotencyKey}`;
   const log = deps.logger.child({ contractNumber: contract.contractNumber, workflowId, command: update.name, updateId });
   let timer: NodeJS.Timeout | undefined;
+  // past the deadline the update's gRPC call is cancelled, so that no call of an answered request stays in flight
+  const abandon = new AbortController();
   try {
     const result = await Promise.race([
-      handle.executeUpdate(update as unknown as UpdateDefinition<Ret, [unknown]>, { args: args as unknown as [unknown], updateId }),
+      deps.temporal.withAbortSignal(abandon.signal, () =>
+        handle.executeUpdate(update as unknown as UpdateDefinition<Ret, [unknown]>, { args: args as unknown as [unknown], updateId }),
+      ),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new CommandDeadlineError()), command.deadlineMs);
+        timer = setTimeout(() => {
+          reject(new CommandDeadlineError());
+          abandon.abort();
+        }, command.deadlineMs);
       }),
     ]);
     log.info({ invoiceNumber: invoiceNumberOf(args, result) }, 'contract command answered');
