@@ -11,35 +11,36 @@ import { startAll, startBenchStack } from './stack';
 import { seedContract, seedCustomerWithAccount, seedItem, type SeededContract } from '../dev/seed';
 
 /**
- * `npm run bench:sleeping [N]`: N monthly contracts (default 10,000) that start in two weeks, each with its
- * workflow started on the embedded stack and served by one worker process (`worker/main.ts` as `npm run
- * worker` runs it). Every workflow's first run finds nothing due and then sleeps towards the start date.
- * Once all have settled, prints the worker process's resident memory (VmRSS now, VmHWM its peak) and the
- * size of its sticky workflow cache: sleeping contracts beyond the cache cost the worker no memory, they
- * live in Temporal's history only.
+ * `npm run bench:sleeping [MARK ...]`: monthly contracts that start in two weeks, each with its workflow
+ * started on the embedded stack and served by one worker process (`worker/main.ts` as `npm run worker` runs
+ * it, with the options of worker/options.ts). Every workflow's first run finds nothing due and then sleeps
+ * towards the start date. Contracts are added mark by mark (default 1,000 and 10,000; `npm run bench:sleeping
+ * -- 1000 10000 50000` for the full set); once all of a mark have settled, prints the worker process's
+ * resident memory (VmRSS now, VmHWM its peak). Sleeping contracts beyond the sticky cache cost the worker no
+ * memory, they live in Temporal's history only, so the figure must not grow from mark to mark.
  */
 
 const REPO_ROOT = path.resolve(__dirname, '..');
-const N = Number(process.argv[2] ?? process.env.BENCH_CONTRACTS ?? 10_000);
+const MARKS = (process.argv.length > 2 ? process.argv.slice(2) : (process.env.BENCH_CONTRACTS ?? '1000,10000').split(',')).map(Number);
+const N = MARKS[MARKS.length - 1]!;
+const TARGET_MIB = 512;
 const TIME_ZONE = 'Europe/Berlin';
 const TASK_QUEUE = 'bench-sleeping';
 const SETTLE_TIMEOUT_MS = 30 * 60_000;
 
 async function main(): Promise<void> {
-  if (!Number.isInteger(N) || N < 1 || N > 100_000) throw new Error(`N must be a whole number of contracts from 1 to 100000, not ${process.argv[2]}`);
+  if (!MARKS.every((mark, index) => Number.isInteger(mark) && mark >= 1 && mark <= 100_000 && (index === 0 || mark > MARKS[index - 1]!))) {
+    throw new Error(`marks must be rising whole numbers of contracts from 1 to 100000, not ${MARKS.join(' ')}`);
+  }
   const stack = await startBenchStack('sleeping', { sqlPoolSize: 20 });
   const { sql, temporalServer, dir } = stack;
   const connection = await Connection.connect({ address: temporalServer.address });
   const client = new Client({ connection });
   try {
-    console.log(`sleeping contracts with N = ${N} (Temporal CLI from ${stack.cliSource})`);
+    console.log(`sleeping contracts at ${MARKS.map((mark) => mark.toLocaleString('en-US')).join(', ')} (Temporal CLI from ${stack.cliSource})`);
     const project = await createProject(sql, 'bench', TIME_ZONE);
     const startDate = addDays(calendarDateAt(Date.now(), TIME_ZONE), 14);
-    const seeding = Date.now();
-    const contracts = await seedContracts(sql, project.id, startDate);
-    console.log(`  ${N} contracts starting ${startDate} written in ${((Date.now() - seeding) / 1000).toFixed(1)} s`);
-    // the workflow's first billing run records the next billing date: unset, it marks a run not yet done
-    await sql`update contracts set next_billing_date = null where project_id = ${project.id}`;
+    const itemId = await seedItem(sql, project.id, { itemNumber: 'BENCH', unit: 'MONTH', prices: [{ price: '10.00' }] });
 
     const worker = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'worker/main.ts')], {
       cwd: REPO_ROOT,
@@ -48,32 +49,51 @@ async function main(): Promise<void> {
     });
     const workerSettings = readWorkerSettings(worker.stdout!);
     try {
-      const { maxCachedWorkflows } = await workerSettings;
+      const settings = await workerSettings;
       const rssAtStart = await memoryOf(worker.pid!);
-      const started = Date.now();
-      await startAll(N, (index) => {
-        const contract = contracts[index]!;
-        return client.workflow.start('contractWorkflow', {
-          taskQueue: TASK_QUEUE,
-          workflowId: contractWorkflowId(contract.contractNumber, project.id),
-          args: [{ projectId: project.id, contractId: contract.contractId, contractNumber: contract.contractNumber, customerNumber: contract.customerNumber, timeZone: TIME_ZONE }],
-        });
-      });
-      const startSeconds = (Date.now() - started) / 1000;
-      await waitForFirstRuns(sql, project.id);
-      const settleSeconds = (Date.now() - started) / 1000;
-      // the last workflow tasks (timer started) follow the last billing run closely
-      await new Promise((resolve) => setTimeout(resolve, 5000));
-      const running = await client.workflow.count(`TaskQueue = "${TASK_QUEUE}" AND ExecutionStatus = "Running"`);
-      const settled = await memoryOf(worker.pid!);
-
+      console.log(`worker options: ${JSON.stringify(settings)}`);
+      console.log(`worker RSS before any workflow: ${mib(rssAtStart.rssKb)} MiB`);
       console.log('');
-      console.log(`workflows started:                 ${N} in ${startSeconds.toFixed(1)} s (${(N / startSeconds).toFixed(0)}/s)`);
-      console.log(`first runs done (all asleep):      after ${settleSeconds.toFixed(1)} s; ${running.count} running in Temporal`);
-      console.log(`worker RSS before any workflow:    ${mib(rssAtStart.rssKb)} MiB`);
-      console.log(`worker RSS with all asleep:        ${mib(settled.rssKb)} MiB (${((settled.rssKb - rssAtStart.rssKb) / N).toFixed(1)} KiB per sleeping contract)`);
-      console.log(`worker peak RSS (VmHWM):           ${mib(settled.peakKb)} MiB`);
-      console.log(`sticky cache (maxCachedWorkflows): ${maxCachedWorkflows} workflows (SDK default for this machine; not set by worker/main.ts)`);
+      console.log('asleep   RSS now   RSS peak   seeded in   started in   settled after   running');
+      let seeded = 0;
+      for (const mark of MARKS) {
+        const seeding = Date.now();
+        const contracts = await seedContracts(sql, project.id, itemId, startDate, mark - seeded);
+        // the workflow's first billing run records the next billing date: unset, it marks a run not yet done
+        await sql`update contracts set next_billing_date = null where project_id = ${project.id} and id = any(${contracts.map((contract) => contract.contractId)})`;
+        const seedSeconds = (Date.now() - seeding) / 1000;
+        const started = Date.now();
+        await startAll(contracts.length, (index) => {
+          const contract = contracts[index]!;
+          return client.workflow.start('contractWorkflow', {
+            taskQueue: TASK_QUEUE,
+            workflowId: contractWorkflowId(contract.contractNumber, project.id),
+            args: [{ projectId: project.id, contractId: contract.contractId, contractNumber: contract.contractNumber, customerNumber: contract.customerNumber, timeZone: TIME_ZONE }],
+          });
+        });
+        const startSeconds = (Date.now() - started) / 1000;
+        await waitForFirstRuns(sql, project.id);
+        const settleSeconds = (Date.now() - started) / 1000;
+        // the last workflow tasks (timer started) follow the last billing run closely
+        await new Promise((resolve) => setTimeout(resolve, 5000));
+        const running = await client.workflow.count(`TaskQueue = "${TASK_QUEUE}" AND ExecutionStatus = "Running"`);
+        const settled = await memoryOf(worker.pid!);
+        seeded = mark;
+        console.log(
+          [
+            mark.toLocaleString('en-US').padStart(6),
+            `${mib(settled.rssKb)} MiB`.padStart(9),
+            `${mib(settled.peakKb)} MiB`.padStart(10),
+            `${seedSeconds.toFixed(0)} s`.padStart(11),
+            `${startSeconds.toFixed(0)} s`.padStart(12),
+            `${settleSeconds.toFixed(0)} s`.padStart(15),
+            String(running.count).padStart(9),
+          ].join(' '),
+        );
+      }
+      const last = await memoryOf(worker.pid!);
+      console.log('');
+      console.log(`worker RSS at ${N.toLocaleString('en-US')} asleep: ${mib(last.rssKb)} MiB (target ≤ ${TARGET_MIB} MiB${N < 50_000 ? ' at 50,000' : ''}: ${last.rssKb / 1024 <= TARGET_MIB ? 'met' : 'MISSED'})`);
     } finally {
       worker.kill('SIGTERM');
       await new Promise((resolve) => worker.once('exit', resolve));
@@ -84,13 +104,12 @@ async function main(): Promise<void> {
   }
 }
 
-async function seedContracts(sql: Sql, projectId: string, startDate: string): Promise<SeededContract[]> {
-  const itemId = await seedItem(sql, projectId, { itemNumber: 'BENCH', unit: 'MONTH', prices: [{ price: '10.00' }] });
-  const contracts: SeededContract[] = new Array(N);
+async function seedContracts(sql: Sql, projectId: string, itemId: string, startDate: string, count: number): Promise<SeededContract[]> {
+  const contracts: SeededContract[] = new Array(count);
   let next = 0;
   await Promise.all(
     Array.from({ length: 10 }, async () => {
-      while (next < N) {
+      while (next < count) {
         const index = next;
         next += 1;
         const customer = await seedCustomerWithAccount(sql, projectId);
@@ -102,7 +121,7 @@ async function seedContracts(sql: Sql, projectId: string, startDate: string): Pr
 }
 
 /** The worker's own report of its settings: its 'worker running' log line. */
-function readWorkerSettings(stdout: NodeJS.ReadableStream): Promise<{ maxCachedWorkflows: number }> {
+function readWorkerSettings(stdout: NodeJS.ReadableStream): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     let pending = '';
     const timer = setTimeout(() => reject(new Error('the worker did not start within 60 s')), 60_000);
@@ -114,7 +133,8 @@ function readWorkerSettings(stdout: NodeJS.ReadableStream): Promise<{ maxCachedW
       for (const line of lines) {
         if (!line.includes('"worker running"')) continue;
         clearTimeout(timer);
-        resolve(JSON.parse(line) as { maxCachedWorkflows: number });
+        const { maxCachedWorkflows, maxConcurrentWorkflowTaskExecutions, maxConcurrentActivityTaskExecutions, sqlPoolSize } = JSON.parse(line) as Record<string, unknown>;
+        resolve({ maxCachedWorkflows, maxConcurrentWorkflowTaskExecutions, maxConcurrentActivityTaskExecutions, sqlPoolSize });
       }
     });
   });

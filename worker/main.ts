@@ -11,6 +11,7 @@ import { createMailer } from '../mail/mailer';
 import { startContractReconciler, type ContractReconciler } from './contract-reconciler';
 import { freePort } from './free-port';
 import { createWorkerMetrics, serveWorkerMetrics } from './metrics';
+import { WORKER_SQL_POOL_SIZE, WORKER_TUNING } from './options';
 
 const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
   TRACE: 'trace',
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
   installTemporalRuntime(logger, sdkMetricsPort);
   const metrics = createWorkerMetrics();
 
-  const sql = createSql(config.databaseUrl);
+  const sql = createSql(config.databaseUrl, { max: WORKER_SQL_POOL_SIZE });
   const mailer = createMailer(config.mail);
   const connectionOptions = await temporalConnectionOptions(config.temporal);
   const connection = await NativeConnection.connect(connectionOptions);
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
+    ...WORKER_TUNING,
     activities: createActivities({ sql, mailer, config, logger }),
     interceptors: { activity: [metrics.activityInterceptor] },
   });
@@ -103,6 +105,9 @@ async function main(): Promise<void> {
       taskQueue: config.temporal.taskQueue,
       namespace: config.temporal.namespace,
       maxCachedWorkflows: worker.options.maxCachedWorkflows,
+      maxConcurrentWorkflowTaskExecutions: WORKER_TUNING.maxConcurrentWorkflowTaskExecutions,
+      maxConcurrentActivityTaskExecutions: WORKER_TUNING.maxConcurrentActivityTaskExecutions,
+      sqlPoolSize: WORKER_SQL_POOL_SIZE,
       metricsUrl: metricsServer?.url,
     },
     'worker running',

@@ -1,0 +1,37 @@
+import type { WorkerOptions } from '@temporalio/worker';
+
+/**
+ * The worker's tuning, shared by `worker/main.ts` and the benchmark's bare worker so that a yardstick never
+ * runs with other pool sizes than the engine it measures.
+ *
+ * Memory is bounded by the sticky cache, not by the number of contracts: a contract sleeps for weeks between
+ * billing runs, and a workflow evicted from the cache costs the worker nothing until its next task, when it
+ * replays its history. That history is short by design (each billing cycle continues as new, so a replay is a
+ * few dozen events), so eviction is cheap and the cache need only hold the workflows that are working right
+ * now, not the ones asleep. The SDK's default sizes the cache from the V8 heap limit (about 2,300 workflows on
+ * a 4 GiB heap, some 0.5 MiB each in the shared V8 context), which is what made the worker grow to 1.4 GiB
+ * with 10,000 contracts asleep.
+ */
+export const WORKER_TUNING = {
+  /**
+   * Workflows kept in memory between tasks. 250 holds every workflow a burst of concurrent tasks touches (at
+   * most 40 at once, below) several times over, so a billing run's activity results find their workflow still
+   * cached; anything sleeping beyond that is evicted, least recently used first.
+   */
+  maxCachedWorkflows: 250,
+  /** Workflow tasks run at once. Must not exceed the cache; 40 is the SDK's default. */
+  maxConcurrentWorkflowTaskExecutions: 40,
+  /**
+   * Activities run at once (the SDK's default). Those that write wait for a connection of the process's SQL
+   * pool; a mail waits on the SMTP peer instead and must not hold back the billing runs behind it.
+   */
+  maxConcurrentActivityTaskExecutions: 100,
+  /**
+   * All workflows of the worker share one V8 context (the SDK's default since 1.9), each getting a fresh
+   * global object: several times less memory per cached workflow than a context each.
+   */
+  reuseV8Context: true,
+} as const satisfies Partial<WorkerOptions>;
+
+/** Connections of the worker process's postgres.js pool, shared by all its activities. */
+export const WORKER_SQL_POOL_SIZE = 10;
