@@ -1,3 +1,4 @@
+import type { PreNotification } from '../billing/pre-notification';
 import type { TaxCategory } from '../billing/types';
 import { germanDate, germanMoney } from './german-format';
 
@@ -65,12 +66,7 @@ export interface DocumentTax {
  * says when and how much is debited from which account under which mandate, instead of asking for a
  * transfer. The creditor identifier is the seller's.
  */
-export interface DocumentDirectDebit {
-  collectionDate: string;
-  amount: string;
-  mandateReference: string;
-  debtorIban: string;
-}
+export type DocumentDirectDebit = PreNotification;
 
 /** An IBAN as a pre-notification shows the debited account: country and check digits and the last four, the rest masked. */
 export function maskedIban(iban: string): string {

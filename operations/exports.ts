@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isValidIBAN } from 'ibantools';
 import { validateCreditorID } from 'sepa';
 import { decimal, formatMoney, sum } from '../billing/money';
+import { preNotificationOf } from '../billing/pre-notification';
 import type { IsoDate } from '../billing/types';
 import { calendarDateAt, wallClockAt } from '../billing/zoned-date';
 import type { Queryable, Sql } from '../db/client';
@@ -35,7 +36,7 @@ import {
   type DatevFee,
   type DatevSettings,
 } from '../exports/datev';
-import { buildDirectDebitXml, endToEndIdOf, preNotificationOf, type SepaDebit, type SequenceType } from '../exports/sepa';
+import { buildDirectDebitXml, endToEndIdOf, type SepaDebit, type SequenceType } from '../exports/sepa';
 import { OperationError, type FieldProblem } from './errors';
 
 /**

@@ -1,3 +1,4 @@
+import type { PreNotification, PreNotificationFacts } from '../../billing/pre-notification';
 import type { IsoDate, TaxCategory } from '../../billing/types';
 import { chunked, IN_LIST_CHUNK, insertChunks } from '../chunked';
 import type { Queryable } from '../client';
@@ -291,36 +292,14 @@ export async function insertSepaMessage(sql: Queryable, message: NewSepaMessage)
   return inserted === message.collections.length;
 }
 
-/** What decides whether an invoice pre-notifies a direct debit, as the books hold it when it is issued. */
-export interface PreNotificationFacts {
-  invoiceId: string;
-  invoiceDate: IsoDate;
-  dueDate: IsoDate;
-  currency: string;
-  amountDue: string;
-  mandateReference: string | null;
-  mandateSignedOn: IsoDate | null;
-  iban: string | null;
-  mandateUnusableReason: string | null;
-  preNotificationDays: number;
-}
-
 export async function loadPreNotificationFacts(sql: Queryable, invoiceId: string): Promise<PreNotificationFacts | null> {
   const [row] = await sql<PreNotificationFacts[]>`
-    select i.id as "invoiceId", i.invoice_date as "invoiceDate", i.due_date as "dueDate", trim(i.currency) as currency, i.amount_due as "amountDue",
+    select i.invoice_date as "invoiceDate", i.due_date as "dueDate", trim(i.currency) as currency, i.amount_due as "amountDue",
       c.sepa_mandate_reference as "mandateReference", c.sepa_mandate_signed_on as "mandateSignedOn", c.iban,
       c.sepa_mandate_unusable_reason as "mandateUnusableReason", p.sepa_pre_notification_days as "preNotificationDays"
     from invoices i join customers c on c.id = i.customer_id join projects p on p.id = i.project_id
     where i.id = ${invoiceId}`;
   return row ?? null;
-}
-
-/** An invoice's announced direct debit: the day, the amount, the mandate and the account debited. */
-export interface PreNotification {
-  collectionDate: IsoDate;
-  amount: string;
-  mandateReference: string;
-  debtorIban: string;
 }
 
 /** Records the invoice's pre-notification once; a repeated call (a retried billing run) keeps the first. */

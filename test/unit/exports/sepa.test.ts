@@ -1,13 +1,11 @@
 import {
   buildDirectDebitXml,
   endToEndIdOf,
-  preNotificationOf,
-  preNotifiedCollectionDate,
   sepaText,
   type DirectDebitFile,
-  type PreNotificationFacts,
   type SepaDebit,
 } from '../../../exports/sepa';
+import { preNotificationOf, preNotifiedCollectionDate, type PreNotificationFacts } from '../../../billing/pre-notification';
 
 const debit = (overrides: Partial<SepaDebit>): SepaDebit => ({
   invoiceNumber: 'RE-2026-000001',
