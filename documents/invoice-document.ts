@@ -1,27 +1,10 @@
+import type { IssuingCompany } from '../billing/parties';
 import type { PreNotification } from '../billing/pre-notification';
 import type { TaxCategory } from '../billing/types';
 import { germanDate, germanMoney } from './german-format';
 
 /** The seller as every document names it: the project's issuing company. */
-export interface DocumentSeller {
-  legalName: string;
-  address: {
-    addressLine1: string;
-    addressLine2: string | null;
-    zipCode: string;
-    cityName: string;
-    country: string;
-  };
-  vatId: string | null;
-  taxNumber: string | null;
-  contactName: string | null;
-  email: string;
-  phone: string;
-  iban: string | null;
-  bic: string | null;
-  bankName: string | null;
-  sepaCreditorId: string | null;
-}
+export type DocumentSeller = IssuingCompany;
 
 /** The buyer as the document names them: the customer's data at the time the document is rendered. */
 export interface DocumentBuyer {

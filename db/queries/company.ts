@@ -1,43 +1,11 @@
+import type { IssuingCompany, PostalAddress } from '../../billing/parties';
 import type { Queryable } from '../client';
 
-/** The issuing company of a project: the seller on every invoice, the creditor of every direct debit. */
-export interface CompanyDetails {
-  legalName: string;
-  address: {
-    addressLine1: string;
-    addressLine2: string | null;
-    zipCode: string;
-    cityName: string;
-    country: string;
-  };
-  vatId: string | null;
-  taxNumber: string | null;
-  contactName: string | null;
-  email: string;
-  phone: string;
-  iban: string | null;
-  bic: string | null;
-  bankName: string | null;
-  sepaCreditorId: string | null;
-}
+/** The issuing company as the books hold it (billing/parties.ts). */
+export type CompanyDetails = IssuingCompany;
 
-interface CompanyRow {
-  legalName: string;
-  addressLine1: string;
-  addressLine2: string | null;
-  zipCode: string;
-  cityName: string;
-  country: string;
-  vatId: string | null;
-  taxNumber: string | null;
-  contactName: string | null;
-  email: string;
-  phone: string;
-  iban: string | null;
-  bic: string | null;
-  bankName: string | null;
-  sepaCreditorId: string | null;
-}
+/** The company's row: the address flattened into columns. */
+type CompanyRow = Omit<IssuingCompany, 'address'> & PostalAddress;
 
 function toCompany({ addressLine1, addressLine2, zipCode, cityName, country, ...rest }: CompanyRow): CompanyDetails {
   return { ...rest, address: { addressLine1, addressLine2, zipCode, cityName, country } };
