@@ -604,7 +604,7 @@ function chargeActivity(context: GenerationContext, segment: DesiredSegment, ori
     periodEnd: end,
     origin,
     dueDate: dateText(context, segment.dueDay),
-    tax: applicableTax(line.item.taxGroup, context.terms.customer, dateText(context, segment.taxPoint)),
+    tax: applicableTax(line.item.taxGroup, context.terms.customer, dateText(context, segment.taxPoint), line.item.supplyType),
     correctsKey: null,
   };
 }

@@ -149,6 +149,6 @@ export function validateSubscription(terms: ContractTerms, items: Readonly<Recor
     const lastBound = [line.validUntil, terms.endDate].filter((date): date is IsoDate => date !== null).sort()[0];
     if (lastBound !== undefined && firstBilledDay >= lastBound) return;
     findPrice(item, terms.currency, line.quantity, firstBilledDay);
-    applicableTax(item.taxGroup, terms.customer, firstBilledDay);
+    applicableTax(item.taxGroup, terms.customer, firstBilledDay, item.supplyType);
   });
 }

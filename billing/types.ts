@@ -35,7 +35,11 @@ export interface TaxRate {
   validFrom: IsoDate | null;
 }
 
-export type TaxGroupKind = 'STANDARD' | 'SMALL_BUSINESS';
+/**
+ * STANDARD and REDUCED groups are taxed at the German rate of the group, or for a One-Stop-Shop supply at the
+ * destination country's standard or reduced rate (billing/eu-vat-rates.ts); SMALL_BUSINESS carries no VAT.
+ */
+export type TaxGroupKind = 'STANDARD' | 'REDUCED' | 'SMALL_BUSINESS';
 
 export interface TaxGroup {
   code: string;
@@ -46,22 +50,32 @@ export interface TaxGroup {
 
 export type TaxRegion = 'NATIONAL' | 'EU' | 'THIRD_COUNTRY';
 
-/** What the tax treatment depends on about the customer. */
+/**
+ * What the tax treatment depends on about the customer and the project (billing/tax.ts, applicableTax).
+ * `country` is the billing address's ISO 3166-1 alpha-2 code (null: Germany, as before countries were
+ * checked); `oneStopShop` is the project's tax setting: over the EUR 10,000 threshold of § 3c Abs. 4 UStG or
+ * opted in, so that EU consumers are taxed in their own country.
+ */
 export interface TaxSubject {
   taxRegion: TaxRegion;
   euTaxId: string | null;
+  country?: string | null;
+  oneStopShop?: boolean;
 }
 
 /**
  * Tax treatment of one activity. Categories follow EN 16931 (UNTDID 5305):
- * STANDARD = S, SMALL_BUSINESS = E (§ 19 UStG), REVERSE_CHARGE = AE, NOT_TAXABLE = O.
+ * STANDARD = S (German VAT), SMALL_BUSINESS = E (§ 19 UStG), REVERSE_CHARGE = AE (§ 13b UStG),
+ * NOT_TAXABLE = O (service to a third country), INTRA_COMMUNITY = K (§ 4 Nr. 1 Buchst. b, § 6a UStG),
+ * EXPORT = G (§ 4 Nr. 1 Buchst. a, § 6 UStG), ONE_STOP_SHOP = S at the rate of the consumer's EU country
+ * (§ 3a Abs. 5, § 3c, § 18j UStG).
  */
-export type TaxCategory = 'STANDARD' | 'SMALL_BUSINESS' | 'REVERSE_CHARGE' | 'NOT_TAXABLE';
+export type TaxCategory = 'STANDARD' | 'SMALL_BUSINESS' | 'REVERSE_CHARGE' | 'NOT_TAXABLE' | 'INTRA_COMMUNITY' | 'EXPORT' | 'ONE_STOP_SHOP';
 
 export interface AppliedTax {
   category: TaxCategory;
   rate: DecimalString;
-  /** Text the invoice must print for this category, if any. */
+  /** Text the invoice must print for this category, if any (German; TAX_NOTICES in billing/tax.ts has both languages). */
   notice: string | null;
 }
 

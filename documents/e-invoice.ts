@@ -3,7 +3,7 @@ import Ajv2019, { type ValidateFunction } from 'ajv/dist/2019';
 import { addDays } from '../billing/calendar';
 import { decimal, formatDecimal, formatMoney } from '../billing/money';
 import type { TaxCategory } from '../billing/types';
-import { SMALL_BUSINESS_NOTICE } from '../billing/tax';
+import { TAX_NOTICES } from '../billing/tax';
 import { germanDate, germanMoney } from './german-format';
 import type { InvoiceDocumentData } from './invoice-document';
 
@@ -17,12 +17,27 @@ export type EInvoiceFormatName = 'XRECHNUNG-CII' | 'Factur-X-EN16931';
 /** UN/ECE Rec. 20 "one": a line is a number of service periods (or pieces), its period printed with it. */
 const UNIT_CODE = 'C62';
 
-const VAT_CATEGORY: Record<TaxCategory, string> = { STANDARD: 'S', SMALL_BUSINESS: 'E', REVERSE_CHARGE: 'AE', NOT_TAXABLE: 'O' };
-const EXEMPTION: Partial<Record<TaxCategory, { reason: string; code?: string }>> = {
-  SMALL_BUSINESS: { reason: SMALL_BUSINESS_NOTICE },
-  REVERSE_CHARGE: { reason: 'Steuerschuldnerschaft des Leistungsempfängers', code: 'VATEX-EU-AE' },
-  NOT_TAXABLE: { reason: 'Nicht im Inland steuerbare Leistung', code: 'VATEX-EU-O' },
+/** UNTDID 5305 codes: a One-Stop-Shop supply is standard rated (S), at the consumer country's rate. */
+const VAT_CATEGORY: Record<TaxCategory, string> = {
+  STANDARD: 'S',
+  SMALL_BUSINESS: 'E',
+  REVERSE_CHARGE: 'AE',
+  NOT_TAXABLE: 'O',
+  INTRA_COMMUNITY: 'K',
+  EXPORT: 'G',
+  ONE_STOP_SHOP: 'S',
 };
+/** BT-120 and BT-121 (CEF VATEX code list) of the exempt categories; the reason is the invoice's notice. */
+const EXEMPTION: Partial<Record<TaxCategory, { reason: string; code?: string }>> = {
+  SMALL_BUSINESS: { reason: TAX_NOTICES.SMALL_BUSINESS!.de },
+  REVERSE_CHARGE: { reason: 'Steuerschuldnerschaft des Leistungsempfängers', code: 'VATEX-EU-AE' },
+  NOT_TAXABLE: { reason: TAX_NOTICES.NOT_TAXABLE!.de, code: 'VATEX-EU-O' },
+  INTRA_COMMUNITY: { reason: TAX_NOTICES.INTRA_COMMUNITY!.de, code: 'VATEX-EU-IC' },
+  EXPORT: { reason: TAX_NOTICES.EXPORT!.de, code: 'VATEX-EU-G' },
+};
+
+/** Categories whose buyer VAT id (BT-48) EN 16931 requires: reverse charge (BR-AE-02) and intra-community supply (BR-IC-02). */
+const NEEDS_BUYER_VAT_ID: ReadonlySet<TaxCategory> = new Set(['REVERSE_CHARGE', 'INTRA_COMMUNITY']);
 
 /** What an e-invoice needs beyond what § 14 UStG asks of the PDF; each missing item is named. */
 export function missingForEInvoice(data: InvoiceDocumentData): { company: string[]; customer: string[] } {
@@ -33,7 +48,7 @@ export function missingForEInvoice(data: InvoiceDocumentData): { company: string
   if (!data.buyer.email) customer.push('email');
   if (!data.buyer.cityName) customer.push('billingAddress.cityName');
   if (!data.buyer.zipCode) customer.push('billingAddress.zipCode');
-  if (data.lines.some((line) => line.taxCategory === 'REVERSE_CHARGE') && !data.buyer.euTaxId) customer.push('euTaxId');
+  if (data.lines.some((line) => NEEDS_BUYER_VAT_ID.has(line.taxCategory)) && !data.buyer.euTaxId) customer.push('euTaxId');
   return { company, customer };
 }
 

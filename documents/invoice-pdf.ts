@@ -29,6 +29,9 @@ const TAX_LABELS: Record<TaxCategory, string> = {
   SMALL_BUSINESS: 'steuerfrei gemäß § 19 UStG',
   REVERSE_CHARGE: 'Steuerschuldnerschaft des Leistungsempfängers',
   NOT_TAXABLE: 'nicht im Inland steuerbar',
+  INTRA_COMMUNITY: 'steuerfreie innergemeinschaftliche Lieferung',
+  EXPORT: 'steuerfreie Ausfuhrlieferung',
+  ONE_STOP_SHOP: 'USt',
 };
 
 /** Renders the document; the same data gives the same bytes (the creation date is the document date). */
@@ -238,11 +241,11 @@ function addressOneLine(address: { addressLine1: string; addressLine2: string | 
 }
 
 function rateLabel(category: TaxCategory, rate: string): string {
-  return category === 'STANDARD' ? `${germanPlain(rate)} %` : '0 %';
+  return category === 'STANDARD' || category === 'ONE_STOP_SHOP' ? `${germanPlain(rate)} %` : '0 %';
 }
 
 function taxRowLabel(tax: DocumentTax): string {
-  return tax.category === 'STANDARD' ? `zu ${germanPlain(tax.rate)} %` : `(${TAX_LABELS[tax.category]})`;
+  return tax.category === 'STANDARD' || tax.category === 'ONE_STOP_SHOP' ? `zu ${germanPlain(tax.rate)} %` : `(${TAX_LABELS[tax.category]})`;
 }
 
 function servicePeriod(data: InvoiceDocumentData): string | null {

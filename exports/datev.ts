@@ -1,7 +1,7 @@
 import iconv from 'iconv-lite';
 import { negateLinesAndTaxes } from '../billing/invoice';
 import { decimal, Decimal, formatMoney, sum } from '../billing/money';
-import type { IsoDate } from '../billing/types';
+import type { IsoDate, TaxCategory } from '../billing/types';
 import { wallClockAt } from '../billing/zoned-date';
 
 /*
@@ -38,7 +38,7 @@ export const DATEV_HEADER_VERSION = 700;
 export const DATEV_BOOKING_BATCH_CATEGORY = 21;
 export const DATEV_BOOKING_BATCH_FORMAT_VERSION = 13;
 
-export type TaxCategory = 'STANDARD' | 'SMALL_BUSINESS' | 'REVERSE_CHARGE' | 'NOT_TAXABLE';
+export type { TaxCategory };
 
 export interface DatevDocumentLine {
   productGroup: string;

@@ -70,7 +70,8 @@ export async function bookManualActivity(
     const periodEnd = input.periodEnd ?? addDays(periodStart, 1);
     if (periodEnd <= periodStart) throw OperationError.invalid('periodEnd', 'must be after periodStart (periods are half-open)');
     const unitPrice = input.unitPrice ?? findPrice(item, contract.currency, input.quantity, periodStart).price;
-    const tax = applicableTax(item.taxGroup, { taxRegion: locked.taxRegion, euTaxId: locked.euTaxId }, taxPoint(item.supplyType, { start: periodStart, end: periodEnd }));
+    const customer = { taxRegion: locked.taxRegion, euTaxId: locked.euTaxId, country: locked.country, oneStopShop: locked.oneStopShop };
+    const tax = applicableTax(item.taxGroup, customer, taxPoint(item.supplyType, { start: periodStart, end: periodEnd }), item.supplyType);
     await insertActivities(tx, contract.id, [
       {
         key: activityKey,

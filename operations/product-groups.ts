@@ -48,7 +48,7 @@ export async function getProductGroup(deps: { sql: Queryable }, projectId: strin
 export interface TaxGroup {
   code: string;
   name: string;
-  kind: 'STANDARD' | 'SMALL_BUSINESS';
+  kind: 'STANDARD' | 'REDUCED' | 'SMALL_BUSINESS';
   /** In the order they became valid; each one until the next takes over. */
   rates: { rate: string; validFrom: string | null; validUntil: string | null }[];
 }

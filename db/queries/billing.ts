@@ -37,6 +37,8 @@ interface ContractRow {
   customerName: string;
   taxRegion: TaxRegion;
   euTaxId: string | null;
+  country: string | null;
+  oneStopShop: boolean;
   duePeriod: number;
   dueUnit: 'DAY' | 'WEEK' | 'MONTH';
   accountId: string;
@@ -84,7 +86,8 @@ export async function loadContractForBilling(
     select c.id, c.project_id as "projectId", c.contract_number as "contractNumber",
       cu.id as "customerId", cu.customer_number as "customerNumber", cu.email as "customerEmail",
       coalesce(nullif(cu.company_name, ''), concat_ws(' ', cu.first_name, cu.last_name)) as "customerName",
-      cu.tax_region as "taxRegion", cu.eu_tax_id as "euTaxId", cu.due_period as "duePeriod", cu.due_unit as "dueUnit",
+      cu.tax_region as "taxRegion", cu.eu_tax_id as "euTaxId", upper(trim(cu.country)) as country,
+      (select p.one_stop_shop from projects p where p.id = c.project_id) as "oneStopShop", cu.due_period as "duePeriod", cu.due_unit as "dueUnit",
       a.id as "accountId", a.account_number as "accountNumber", a.type as "accountType", a.credit_limit as "creditLimit",
       c.currency, c.start_date as "startDate", c.interval_count as "intervalCount", c.interval_unit as "intervalUnit",
       c.invoice_in_advance as "invoiceInAdvance", c.billed_until as "billedUntil", c.end_date as "endDate",
@@ -127,7 +130,7 @@ export async function loadContractForBilling(
       endDate: row.endDate,
       subscription: lines.map((line) => ({ ...line })),
       pauses: pauses.map((pause) => ({ ...pause })),
-      customer: { taxRegion: row.taxRegion, euTaxId: row.euTaxId },
+      customer: { taxRegion: row.taxRegion, euTaxId: row.euTaxId, country: row.country, oneStopShop: row.oneStopShop },
     },
     termination: {
       minimumTerm: optionalInterval(row.minimumTermCount, row.minimumTermUnit),

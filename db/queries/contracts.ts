@@ -213,7 +213,8 @@ export async function findContractAccount(
 /** What decides the tax of the customer's invoices. */
 export async function findTaxSubject(sql: Queryable, customerId: string): Promise<ContractTerms['customer']> {
   const [taxSubject] = await sql<ContractTerms['customer'][]>`
-    select tax_region as "taxRegion", eu_tax_id as "euTaxId" from customers where id = ${customerId}`;
+    select cu.tax_region as "taxRegion", cu.eu_tax_id as "euTaxId", upper(trim(cu.country)) as country, p.one_stop_shop as "oneStopShop"
+    from customers cu join projects p on p.id = cu.project_id where cu.id = ${customerId}`;
   return taxSubject!;
 }
 
@@ -235,8 +236,9 @@ export async function lockContractForBooking(
   contractId: string,
 ): Promise<{ status: string; nextBillingDate: string | null } & ContractTerms['customer']> {
   const [locked] = await sql<({ status: string; nextBillingDate: string | null } & ContractTerms['customer'])[]>`
-    select c.status, c.next_billing_date as "nextBillingDate", cu.tax_region as "taxRegion", cu.eu_tax_id as "euTaxId"
-    from contracts c join customers cu on cu.id = c.customer_id where c.id = ${contractId} for update of c`;
+    select c.status, c.next_billing_date as "nextBillingDate", cu.tax_region as "taxRegion", cu.eu_tax_id as "euTaxId",
+      upper(trim(cu.country)) as country, p.one_stop_shop as "oneStopShop"
+    from contracts c join customers cu on cu.id = c.customer_id join projects p on p.id = c.project_id where c.id = ${contractId} for update of c`;
   return locked!;
 }
 

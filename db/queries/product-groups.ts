@@ -41,13 +41,13 @@ export async function listProductGroups(sql: Queryable, projectId: string, page:
 export interface TaxGroupWithRates {
   code: string;
   name: string;
-  kind: 'STANDARD' | 'SMALL_BUSINESS';
+  kind: 'STANDARD' | 'REDUCED' | 'SMALL_BUSINESS';
   rates: { rate: string; validFrom: string | null }[];
 }
 
 /** Tax groups are the same for every project; their rates in the order they became valid. */
 export async function listTaxGroups(sql: Queryable): Promise<TaxGroupWithRates[]> {
-  const groups = await sql<{ code: string; name: string; kind: 'STANDARD' | 'SMALL_BUSINESS' }[]>`
+  const groups = await sql<{ code: string; name: string; kind: 'STANDARD' | 'REDUCED' | 'SMALL_BUSINESS' }[]>`
     select code, name, kind from tax_groups order by code`;
   const rates = await sql<{ taxGroupCode: string; rate: string; validFrom: string | null }[]>`
     select tax_group_code as "taxGroupCode", rate, valid_from as "validFrom"

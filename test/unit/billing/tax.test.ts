@@ -29,12 +29,12 @@ describe('applicableTax', () => {
     ['EU consumer without a VAT id: German VAT', DE_STANDARD, { taxRegion: 'EU', euTaxId: null }, '2026-01-01', { category: 'STANDARD', rate: '19', notice: null }],
     ['third country: not taxable here', DE_STANDARD, { taxRegion: 'THIRD_COUNTRY', euTaxId: null }, '2026-01-01', { category: 'NOT_TAXABLE', rate: '0', notice: 'Nicht im Inland steuerbare Leistung' }],
   ])('%s', (_scenario, group, customer, date, expected) => {
-    expect(applicableTax(group, customer, date)).toEqual(expected);
+    expect(applicableTax(group, customer, date, 'SERVICE')).toEqual(expected);
   });
 
   test('a group without a rate on the date is NO_TAX_RATE', () => {
     const future: TaxGroup = { code: 'X', name: 'Future', kind: 'STANDARD', rates: [{ rate: '20', validFrom: '2030-01-01' }] };
-    expect(() => applicableTax(future, national, '2026-01-01')).toThrow(expect.objectContaining({ code: 'NO_TAX_RATE' }) as unknown as BillingError);
+    expect(() => applicableTax(future, national, '2026-01-01', 'SERVICE')).toThrow(expect.objectContaining({ code: 'NO_TAX_RATE' }) as unknown as BillingError);
   });
 });
 
