@@ -1,19 +1,13 @@
-import path from 'node:path';
-import PDFDocument from 'pdfkit';
 import { decimal } from '../billing/money';
 import { germanDate, germanMoney } from './german-format';
+import type { DocumentSeller } from './invoice-document';
+import { addressOneLine, countryName, formatIban, letterHead, openPdf, PAGE, PAGE_WIDTH, type Addressee } from './pdf-layout';
 
 /*
  * The dunning letter (Zahlungserinnerung, 1. or 2. Mahnung): letterhead, the customer's address, the letter's
  * facts, its text, every open item of the account with what is open of it, the fee of this letter, the total,
- * and the deadline. Fonts are the embedded DejaVu of the invoice PDF.
+ * and the deadline, on the page layout of the invoice.
  */
-
-const FONT_DIR = path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
-const REGULAR = path.join(FONT_DIR, 'DejaVuSans.ttf');
-const BOLD = path.join(FONT_DIR, 'DejaVuSans-Bold.ttf');
-
-const PAGE = { left: 50, right: 545, top: 50, bottom: 760 };
 
 export interface DunningLetterData {
   /** "Zahlungserinnerung", "1. Mahnung", "2. Mahnung". */
@@ -22,24 +16,8 @@ export interface DunningLetterData {
   invoiceNumber: string;
   customerNumber: string;
   currency: string;
-  seller: {
-    legalName: string;
-    address: { addressLine1: string; addressLine2: string | null; zipCode: string; cityName: string; country: string };
-    email: string;
-    phone: string;
-    iban: string | null;
-    bic: string | null;
-    bankName: string | null;
-  };
-  buyer: {
-    name: string;
-    attention: string | null;
-    addressLine1: string | null;
-    addressLine2: string | null;
-    zipCode: string | null;
-    cityName: string | null;
-    country: string | null;
-  };
+  seller: Pick<DocumentSeller, 'legalName' | 'address' | 'email' | 'phone' | 'iban' | 'bic' | 'bankName'>;
+  buyer: Addressee;
   text: string;
   /** The open items, the fee of this letter among them. */
   openItems: { label: string; dueDate: string; amount: string; open: string }[];
@@ -56,56 +34,19 @@ export interface DunningLetterData {
 /** Renders the letter; the same data gives the same bytes (the creation date is the letter's date). */
 export async function renderDunningPdf(data: DunningLetterData): Promise<Buffer> {
   const title = `${data.title} zur Rechnung ${data.invoiceNumber}`;
-  const letterDate = new Date(`${data.noticeDate}T00:00:00Z`);
-  const doc = new PDFDocument({
-    size: 'A4',
-    margins: { top: PAGE.top, left: PAGE.left, right: 595.28 - PAGE.right, bottom: 841.89 - PAGE.bottom },
-    font: REGULAR,
-    lang: 'de-DE',
-    displayTitle: true,
-    info: { Title: title, Author: data.seller.legalName, Subject: title, Creator: 'kontor', Producer: 'kontor', CreationDate: letterDate, ModDate: letterDate },
-  });
-  doc.registerFont('regular', REGULAR);
-  doc.registerFont('bold', BOLD);
-  const chunks: Buffer[] = [];
-  doc.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const finished = new Promise<Buffer>((resolve, reject) => {
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
-  });
+  const { doc, finished } = openPdf({ title, author: data.seller.legalName, date: data.noticeDate, lang: 'de-DE' });
   const money = (amount: string) => germanMoney(amount, data.currency);
   const { seller, buyer } = data;
-  const width = PAGE.right - PAGE.left;
-  const sellerAddress = [seller.address.addressLine1, seller.address.addressLine2, `${seller.address.zipCode} ${seller.address.cityName}`].filter(Boolean).join(', ');
-
-  doc.font('bold').fontSize(14).text(seller.legalName, PAGE.left, PAGE.top);
-  doc.font('regular').fontSize(8).text(sellerAddress, { width });
-  doc.fontSize(7).text(`${seller.legalName} · ${sellerAddress}`, PAGE.left, 130, { width: 260, underline: true });
-  doc.fontSize(10).moveDown(0.5);
-  const buyerLines = [
-    buyer.name,
-    buyer.attention ? `z. Hd. ${buyer.attention}` : null,
-    buyer.addressLine1,
-    buyer.addressLine2,
-    [buyer.zipCode, buyer.cityName].filter(Boolean).join(' ') || null,
-    buyer.country && buyer.country !== seller.address.country ? buyer.country : null,
-  ].filter((line): line is string => Boolean(line));
-  for (const line of buyerLines) doc.text(line, PAGE.left, undefined, { width: 260 });
-  const afterAddress = doc.y;
-
+  const width = PAGE_WIDTH;
+  const sellerAddress = addressOneLine(seller.address, countryName);
   const facts: [string, string][] = [
     ['Datum', germanDate(data.noticeDate)],
     ['Kundennummer', data.customerNumber],
     ['Rechnung', data.invoiceNumber],
   ];
-  let factsY = 130;
-  for (const [label, value] of facts) {
-    doc.font('regular').fontSize(9).text(`${label}:`, 320, factsY, { width: 95, lineBreak: false });
-    doc.font('bold').text(value, 405, factsY, { width: 140, align: 'right', lineBreak: false });
-    factsY += 13;
-  }
+  const belowHead = letterHead(doc, { seller, addressee: buyer, attention: 'z. Hd.', facts, countryName });
 
-  doc.font('bold').fontSize(14).text(data.title, PAGE.left, Math.max(afterAddress, factsY) + 30, { width });
+  doc.font('bold').fontSize(14).text(data.title, PAGE.left, belowHead + 30, { width });
   doc.font('regular').fontSize(9).moveDown(0.6);
   doc.text('Sehr geehrte Damen und Herren,', { width });
   doc.moveDown(0.4);
@@ -155,7 +96,7 @@ export async function renderDunningPdf(data: DunningLetterData): Promise<Buffer>
   }
 
   doc.font('regular').fontSize(9).moveDown(1);
-  const account = seller.iban ? ` auf das Konto ${seller.iban.replace(/(.{4})(?=.)/g, '$1 ')}${seller.bic ? ` (BIC ${seller.bic})` : ''}` : '';
+  const account = seller.iban ? ` auf das Konto ${formatIban(seller.iban)}${seller.bic ? ` (BIC ${seller.bic})` : ''}` : '';
   doc.text(
     `Bitte überweisen Sie den offenen Gesamtbetrag von ${money(data.totalOpen)} innerhalb von ${data.deadlineDays} Tagen, bis zum ${germanDate(data.deadlineDate)},${account} unter Angabe der Rechnungsnummer ${data.invoiceNumber}.`,
     PAGE.left,

@@ -1,20 +1,11 @@
-import path from 'node:path';
-import PDFDocument from 'pdfkit';
 import { decimal } from '../billing/money';
 import type { TaxCategory } from '../billing/types';
 import { germanDate, germanMoney, germanPeriod, germanPlain, germanUnitPrice } from './german-format';
 import { directDebitNotice, type DocumentTax, type InvoiceDocumentData } from './invoice-document';
+import { addressOneLine, countryName, formatIban, letterHead, openPdf, PAGE } from './pdf-layout';
 
-/*
- * The invoice and correction PDF with every mandatory content of § 14 Abs. 4 UStG. Fonts are DejaVu,
- * embedded: PDF/A (the Factur-X container) forbids the 14 standard fonts, so pdfkit's Helvetica is never used.
- */
+/* The invoice and correction PDF with every mandatory content of § 14 Abs. 4 UStG, on the shared page layout. */
 
-const FONT_DIR = path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
-const REGULAR = path.join(FONT_DIR, 'DejaVuSans.ttf');
-const BOLD = path.join(FONT_DIR, 'DejaVuSans-Bold.ttf');
-
-const PAGE = { left: 50, right: 545, top: 50, bottom: 760 };
 const COLUMNS = {
   position: { x: 50, width: 24 },
   description: { x: 76, width: 220 },
@@ -38,55 +29,12 @@ const TAX_LABELS: Record<TaxCategory, string> = {
 export async function renderInvoicePdf(data: InvoiceDocumentData): Promise<Buffer> {
   const isCorrection = data.kind === 'CORRECTION';
   const title = isCorrection ? `Rechnungskorrektur (Storno) ${data.number}` : `Rechnung ${data.number}`;
-  const documentDate = new Date(`${data.date}T00:00:00Z`);
-  const doc = new PDFDocument({
-    size: 'A4',
-    margins: { top: PAGE.top, left: PAGE.left, right: 595.28 - PAGE.right, bottom: 841.89 - PAGE.bottom },
-    font: REGULAR,
-    bufferPages: true,
-    lang: 'de-DE',
-    displayTitle: true,
-    info: {
-      Title: title,
-      Author: data.seller.legalName,
-      Subject: title,
-      Creator: 'kontor',
-      Producer: 'kontor',
-      CreationDate: documentDate,
-      ModDate: documentDate,
-    },
-  });
-  doc.registerFont('regular', REGULAR);
-  doc.registerFont('bold', BOLD);
-  const chunks: Buffer[] = [];
-  doc.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const finished = new Promise<Buffer>((resolve, reject) => {
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
-  });
+  const { doc, finished } = openPdf({ title, author: data.seller.legalName, date: data.date, lang: 'de-DE', bufferPages: true });
 
   const money = (amount: string) => germanMoney(amount, data.currency);
   const { seller, buyer } = data;
 
-  // letterhead
-  doc.font('bold').fontSize(14).text(seller.legalName, PAGE.left, PAGE.top);
-  doc.font('regular').fontSize(8).text(addressOneLine(seller.address), { width: PAGE.right - PAGE.left });
-
-  // sender line and the buyer's address
-  doc.fontSize(7).text(`${seller.legalName} · ${addressOneLine(seller.address)}`, PAGE.left, 130, { width: 260, underline: true });
-  doc.fontSize(10).moveDown(0.5);
-  const buyerLines = [
-    buyer.name,
-    buyer.attention ? `z. Hd. ${buyer.attention}` : null,
-    buyer.addressLine1,
-    buyer.addressLine2,
-    [buyer.zipCode, buyer.cityName].filter(Boolean).join(' ') || null,
-    buyer.country && buyer.country !== seller.address.country ? countryName(buyer.country) : null,
-  ].filter((line): line is string => Boolean(line));
-  for (const line of buyerLines) doc.text(line, PAGE.left, undefined, { width: 260 });
-  const afterAddress = doc.y;
-
-  // document facts, right of the address
+  // letterhead, the buyer's address and the document facts
   const facts: [string, string][] = isCorrection
     ? [
         ['Korrekturnummer', data.number],
@@ -103,14 +51,9 @@ export async function renderInvoicePdf(data: InvoiceDocumentData): Promise<Buffe
   if (period) facts.push(['Leistungszeitraum', period]);
   if (data.dueDate) facts.push(['Fällig am', germanDate(data.dueDate)]);
   if (buyer.euTaxId) facts.push(['Ihre USt-IdNr.', buyer.euTaxId]);
-  let factsY = 130;
-  for (const [label, value] of facts) {
-    doc.font('regular').fontSize(9).text(`${label}:`, 320, factsY, { width: 95, lineBreak: false });
-    doc.font('bold').text(value, 405, factsY, { width: 140, align: 'right', lineBreak: false });
-    factsY += 13;
-  }
+  const belowHead = letterHead(doc, { seller, addressee: buyer, attention: 'z. Hd.', facts, countryName });
 
-  doc.font('bold').fontSize(14).text(title, PAGE.left, Math.max(afterAddress, factsY) + 30, { width: PAGE.right - PAGE.left });
+  doc.font('bold').fontSize(14).text(title, PAGE.left, belowHead + 30, { width: PAGE.right - PAGE.left });
   doc.font('regular').fontSize(9).moveDown(0.4);
   if (isCorrection) {
     doc.text(
@@ -209,7 +152,7 @@ export async function renderInvoicePdf(data: InvoiceDocumentData): Promise<Buffe
 
   // footer on every page: the seller's identity, tax ids and bank
   const footer = [
-    [seller.legalName, addressOneLine(seller.address)].join(' · '),
+    [seller.legalName, addressOneLine(seller.address, countryName)].join(' · '),
     [seller.vatId ? `USt-IdNr. ${seller.vatId}` : null, seller.taxNumber ? `Steuernummer ${seller.taxNumber}` : null].filter(Boolean).join(' · '),
     [seller.contactName, `Tel. ${seller.phone}`, seller.email].filter(Boolean).join(' · '),
     seller.iban ? [seller.bankName, `IBAN ${formatIban(seller.iban)}`, seller.bic ? `BIC ${seller.bic}` : null].filter(Boolean).join(' · ') : null,
@@ -234,12 +177,6 @@ function cell(doc: PDFKit.PDFDocument, text: string, column: { x: number; width:
   doc.text(text, column.x, y, { width: column.width, align, lineBreak: false });
 }
 
-function addressOneLine(address: { addressLine1: string; addressLine2: string | null; zipCode: string; cityName: string; country: string }): string {
-  return [address.addressLine1, address.addressLine2, `${address.zipCode} ${address.cityName}`, address.country === 'DE' ? null : countryName(address.country)]
-    .filter(Boolean)
-    .join(', ');
-}
-
 function rateLabel(category: TaxCategory, rate: string): string {
   return category === 'STANDARD' || category === 'ONE_STOP_SHOP' ? `${germanPlain(rate)} %` : '0 %';
 }
@@ -253,17 +190,4 @@ function servicePeriod(data: InvoiceDocumentData): string | null {
   const start = data.lines.reduce((earliest, line) => (line.periodStart < earliest ? line.periodStart : earliest), data.lines[0]!.periodStart);
   const end = data.lines.reduce((latest, line) => (line.periodEnd > latest ? line.periodEnd : latest), data.lines[0]!.periodEnd);
   return germanPeriod(start, end);
-}
-
-function formatIban(iban: string): string {
-  return iban.replace(/(.{4})(?=.)/g, '$1 ');
-}
-
-const COUNTRY_NAMES: Readonly<Record<string, string>> = {
-  DE: 'Deutschland', AT: 'Österreich', CH: 'Schweiz', FR: 'Frankreich', NL: 'Niederlande', BE: 'Belgien', LU: 'Luxemburg',
-  IT: 'Italien', ES: 'Spanien', PL: 'Polen', DK: 'Dänemark', CZ: 'Tschechien', SE: 'Schweden', IE: 'Irland', GB: 'Vereinigtes Königreich', US: 'USA',
-};
-
-function countryName(code: string): string {
-  return COUNTRY_NAMES[code] ?? code;
 }
