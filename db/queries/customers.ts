@@ -42,31 +42,12 @@ export interface Customer extends CustomerFields {
   customerNumber: string;
 }
 
-interface CustomerRow {
-  id: string;
-  customerNumber: string;
-  salutation: string | null;
-  firstName: string | null;
-  lastName: string | null;
-  companyName: string | null;
-  email: string | null;
-  locale: string;
-  euTaxId: string | null;
-  taxNumber: string | null;
-  taxRegion: TaxRegion;
-  addressLine1: string | null;
-  addressLine2: string | null;
-  zipCode: string | null;
-  cityName: string | null;
-  country: string | null;
-  duePeriod: number;
-  dueUnit: DueUnit;
-  iban: string | null;
-  bic: string | null;
-  mandateReference: string | null;
-  mandateSignedOn: string | null;
-  buyerReference: string | null;
-}
+/** A customer's row: the billing address and the mandate flattened into columns. */
+type CustomerRow = Omit<Customer, 'billingAddress' | 'sepaMandate'> &
+  Customer['billingAddress'] & {
+    mandateReference: string | null;
+    mandateSignedOn: string | null;
+  };
 
 const COLUMNS = (sql: Queryable) => sql`
   id, customer_number as "customerNumber", salutation, first_name as "firstName", last_name as "lastName",
