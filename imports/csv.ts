@@ -20,6 +20,21 @@ export function detectDelimiter(content: string): ';' | ',' {
   return semicolons >= commas && semicolons > 0 ? ';' : ',';
 }
 
+/** A CSV file's text as the readers take it: without its byte-order mark, with its delimiter. */
+export interface CsvText {
+  content: string;
+  delimiter: ';' | ',';
+  /** Where the upload's decoding put U+FFFD for bytes that are not UTF-8, or null when it is valid UTF-8. */
+  invalidUtf8At: number | null;
+}
+
+/** The text of an uploaded CSV file: a leading byte-order mark dropped, the delimiter detected, bad UTF-8 found. */
+export function csvText(text: string): CsvText {
+  const content = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  const replacement = content.indexOf('\uFFFD');
+  return { content, delimiter: detectDelimiter(content), invalidUtf8At: replacement >= 0 ? replacement : null };
+}
+
 /** What csv-parse tells about a record with `info: true`: the line it ends on, and the empty lines so far. */
 export interface CsvRecordInfo {
   lines: number;

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { createAccountSchema } from '../validation/accounts';
 import { createCustomerSchema } from '../validation/customers';
 import { decimalSchema, isoDateSchema } from '../validation/fields';
-import { detectDelimiter, readCsvRecords, type CsvReadOptions, type CsvRecordInfo } from './csv';
+import { csvText, readCsvRecords, type CsvReadOptions, type CsvRecordInfo, type CsvText } from './csv';
 
 /**
  * Parsing and validation of a customer import file, without I/O: one header row, `;` or `,` as the
@@ -119,13 +119,12 @@ export async function readCustomerCsv(text: string): Promise<ParsedCustomerFile>
   return reader.result();
 }
 
-function prepare(text: string): { content: string; delimiter: ';' | ',' } {
-  const content = text.startsWith('\uFEFF') ? text.slice(1) : text;
-  const replacement = content.indexOf('\uFFFD');
-  if (replacement >= 0) {
-    throw new ImportFileError(lineAt(content, replacement), 'the file is not valid UTF-8; save it as UTF-8 and import it again');
+function prepare(text: string): CsvText {
+  const file = csvText(text);
+  if (file.invalidUtf8At !== null) {
+    throw new ImportFileError(lineAt(file.content, file.invalidUtf8At), 'the file is not valid UTF-8; save it as UTF-8 and import it again');
   }
-  return { content, delimiter: detectDelimiter(content) };
+  return file;
 }
 
 function csvOptions(delimiter: ';' | ','): CsvReadOptions {

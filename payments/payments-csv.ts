@@ -9,7 +9,7 @@ import {
   type IncomingPayment,
   type ParsedStatement,
 } from './statement';
-import { detectDelimiter, readCsvRecords, type CsvReadOptions, type CsvRecordInfo } from '../imports/csv';
+import { csvText, readCsvRecords, type CsvReadOptions, type CsvRecordInfo, type CsvText } from '../imports/csv';
 
 /**
  * A simple statement of incoming payments as CSV, for banks and payment providers without camt.053:
@@ -64,10 +64,10 @@ export async function readPaymentsCsv(text: string): Promise<ParsedStatement> {
   return reader.result();
 }
 
-function prepare(text: string): { content: string; delimiter: ';' | ',' } {
-  const content = text.startsWith('\uFEFF') ? text.slice(1) : text;
-  if (content.includes('\uFFFD')) throw new StatementFormatError('(file)', 'the file is not valid UTF-8');
-  return { content, delimiter: detectDelimiter(content) };
+function prepare(text: string): CsvText {
+  const file = csvText(text);
+  if (file.invalidUtf8At !== null) throw new StatementFormatError('(file)', 'the file is not valid UTF-8');
+  return file;
 }
 
 function csvOptions(delimiter: ';' | ','): CsvReadOptions {
