@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { bicSchema, businessNumberSchema, ibanSchema, isoDateSchema, mandateReferenceSchema } from './fields';
+import { taxIdentityIssues } from './tax-identity';
 
 /** A customer's fields, as `POST /Customers`, `PUT /Customers/{n}` and the customer import check them. */
 
@@ -49,6 +50,10 @@ export const customerFieldsSchema = z
   .refine((customer) => customer.sepaMandate === null || customer.iban !== null, {
     path: ['iban'],
     message: 'a SEPA mandate needs the IBAN it was given for',
+  })
+  .superRefine((customer, context) => {
+    const identity = { euTaxId: customer.euTaxId, taxRegion: customer.taxRegion, country: customer.billingAddress.country };
+    for (const issue of taxIdentityIssues(identity)) context.addIssue({ code: 'custom', ...issue });
   });
 
 export const createCustomerSchema = z.intersection(z.object({ customerNumber: businessNumberSchema.optional() }), customerFieldsSchema);

@@ -34,7 +34,7 @@ describe('a semicolon file with BOM, quoted delimiters, a line break inside a fi
     expect(second!.customer).toMatchObject({
       companyName: 'Beispiel; Söhne GmbH',
       euTaxId: 'DE123456789',
-      taxRegion: 'EU',
+      taxRegion: 'NATIONAL',
       billingAddress: { addressLine1: 'Am Markt 2\nHinterhaus', addressLine2: null, zipCode: '20095', cityName: 'Hamburg', country: 'DE' },
       duePeriod: 1,
       dueUnit: 'MONTH',
