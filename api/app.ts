@@ -12,6 +12,7 @@ import { companyRoutes } from './routes/company';
 import { contractCommandRoutes } from './routes/contract-commands';
 import { contractRoutes } from './routes/contracts';
 import { customerRoutes } from './routes/customers';
+import { discountRoutes } from './routes/discounts';
 import { docsRoutes } from './routes/docs';
 import { documentRoutes } from './routes/documents';
 import { dunningRoutes } from './routes/dunning';
@@ -72,6 +73,7 @@ export function createApp(deps: ApiDependencies, metrics: ApiMetrics = createApi
   api.use(activityRoutes(deps));
   api.use(contractRoutes(deps));
   api.use(contractCommandRoutes(deps));
+  api.use(discountRoutes(deps));
   api.use(dunningRoutes(deps));
   api.use(importRoutes(deps));
   api.use(mailLogRoutes(deps));

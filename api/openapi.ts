@@ -7,6 +7,7 @@ import { cancelSchema } from './routes/contract-commands';
 import { changeSubscriptionSchema, pauseSchema, rebillSchema, terminateSchema } from '../validation/contracts';
 import { companyDetailsSchema, receivablesSettingsSchema } from './routes/company';
 import { createContractSchema, listContractsSchema } from './routes/contracts';
+import { contractPricesSchema, discountIdSchema, grantDiscountSchema } from './routes/discounts';
 import { createCustomerSchema, customerFieldsSchema } from '../validation/customers';
 import { documentQuerySchema } from './routes/documents';
 import { dunningLevelsSchema, listDunningNoticesSchema } from './routes/dunning';
@@ -96,6 +97,11 @@ export const OPERATIONS: Operation[] = [
   { operationId: 'pauseContract', method: 'post', path: '/Contracts/{contractNumber}/pause', summary: 'Pause deliveries [from, until)', body: pauseSchema, idempotent: true, response: { status: 200, description: 'the pause as the workflow recorded it' }, errors: [409, 422, 503] },
   { operationId: 'issueInterimInvoice', method: 'post', path: '/Contracts/{contractNumber}/interimInvoice', summary: 'Bill everything unbilled now (Zwischenabrechnung)', idempotent: true, response: { status: 200, description: 'the invoice number, null when nothing was due' }, errors: [409, 422, 503] },
   { operationId: 'terminateContract', method: 'post', path: '/Contracts/{contractNumber}/terminate', summary: 'Terminate (Kündigung), by default at the earliest date allowed', body: terminateSchema, idempotent: true, response: { status: 200, description: 'the end date and the earliest end date' }, errors: [409, 422, 503] },
+  { operationId: 'listDiscounts', method: 'get', path: '/Contracts/{contractNumber}/Discounts', summary: "List a contract's discounts (Rabatte)", response: page('every discount of the contract') },
+  { operationId: 'grantDiscount', method: 'post', path: '/Contracts/{contractNumber}/Discounts', summary: 'Grant a discount: a percentage or a fixed amount per period, on one item or every item, from a date for some periods or until a date', description: 'Each charge the next billing runs invoice gets a discount line of its own beside it (same item, same tax), never below zero. Invoiced service takes a discount that reaches back only through a re-billing.', body: grantDiscountSchema, idempotent: true, response: { status: 201, description: 'the discount (200: granted before under this Idempotency-Key)' } },
+  { operationId: 'withdrawDiscount', method: 'delete', path: '/Contracts/{contractNumber}/Discounts/{discountId}', summary: 'Withdraw a discount: deleted while no invoice carries it, else ended after the last invoiced service (issued invoices stay as they are)', params: { discountId: discountIdSchema }, response: { status: 204, description: 'deleted; 200 with the discount when it was ended instead' } },
+  { operationId: 'getContractPrices', method: 'get', path: '/Contracts/{contractNumber}/Prices', summary: "List a contract's own prices", response: { status: 200, description: 'the currency and the prices' } },
+  { operationId: 'replaceContractPrices', method: 'put', path: '/Contracts/{contractNumber}/Prices', summary: "Replace a contract's own prices: each replaces the catalogue price of its item from its date on", body: contractPricesSchema, response: { status: 200, description: 'the currency and the prices' } },
   // Invoices
   { operationId: 'listInvoices', method: 'get', path: '/Invoices', summary: 'List invoices', query: listInvoicesSchema, response: page('a page of invoice headers') },
   { operationId: 'getInvoice', method: 'get', path: '/Invoices/{invoiceNumber}', summary: 'Read an invoice with its lines and taxes', response: { status: 200, description: 'the invoice' } },

@@ -1,7 +1,8 @@
 import { addIntervalToEpochDay, fromEpochDay, periodIndexAt, toEpochDay, type EpochDay } from './calendar';
 import { BillingError } from './errors';
 import { Decimal, decimal, formatDecimal, formatMoney, sum } from './money';
-import { assertItemFitsInterval, compilePriceList, pickVariant, priceChangeDays, requireVariant, type CompiledVariant, type PriceList } from './pricing';
+import { diffDiscountLines, type Discount } from './discounts';
+import { assertItemFitsInterval, compilePriceList, pickVariant, priceChangeDays, requireVariant, type CompiledVariant, type ContractPrice, type PriceList } from './pricing';
 import { creditForDays, prorateCharge, type ProratedCharge } from './proration';
 import { applicableTax, taxPointDay } from './tax';
 import type { Activity, ActivityOrigin, AppliedTax, ContractTerms, Interval, IsoDate, ItemDefinition, StoredActivity, SubscriptionLine } from './types';
@@ -49,6 +50,10 @@ export interface GenerationInput {
    * `nextBillingDate` is the billing date of the first of them, on or before `asOf`: bill again at once.
    */
   maxPeriods?: number;
+  /** The contract's own prices (billing/pricing.ts); none: the catalogue's. */
+  contractPrices?: readonly ContractPrice[];
+  /** The contract's discounts; each unbilled charge gets its discount lines (billing/discounts.ts). */
+  discounts?: readonly Discount[];
 }
 
 export interface GenerationResult {
@@ -116,7 +121,24 @@ export function generateActivities(input: GenerationInput): GenerationResult {
   const desired = collectDesiredSegments(context);
   const result: GenerationResult = { create: [], obsolete: [], nextBillingDate: findNextBillingDate(context) };
   diffAgainstStored(context, desired, result);
+  addDiscountLines(input, result);
   return result;
+}
+
+/** Discount lines follow the charges: computed after the charges' diff, from what stays and what is new. */
+function addDiscountLines(input: GenerationInput, result: GenerationResult): void {
+  const discounts = input.discounts ?? [];
+  if (discounts.length === 0 && !input.stored.some((activity) => activity.origin === 'DISCOUNT')) return;
+  const obsolete = new Set(result.obsolete);
+  const diff = diffDiscountLines({
+    terms: input.terms,
+    items: input.items,
+    discounts,
+    stored: input.stored.filter((activity) => !obsolete.has(activity.id)),
+    created: result.create,
+  });
+  result.create.push(...diff.create);
+  result.obsolete.push(...diff.obsolete);
 }
 
 interface GenerationContext {
@@ -143,7 +165,7 @@ interface GenerationContext {
   dateTexts: Map<EpochDay, IsoDate>;
 }
 
-function prepareContext({ terms, items, stored, asOf, maxPeriods = MAX_CATCH_UP_PERIODS }: GenerationInput): GenerationContext {
+function prepareContext({ terms, items, stored, asOf, maxPeriods = MAX_CATCH_UP_PERIODS, contractPrices = [] }: GenerationInput): GenerationContext {
   const anchor = toEpochDay(terms.startDate);
   const interval = terms.billingInterval;
   if (!Number.isInteger(interval.count) || interval.count < 1) {
@@ -207,7 +229,7 @@ function prepareContext({ terms, items, stored, asOf, maxPeriods = MAX_CATCH_UP_
       item,
       quantity,
       quantityKey: formatDecimal(quantity),
-      prices: compilePriceList(item, terms.currency),
+      prices: compilePriceList(item, terms.currency, contractPrices),
       billable,
       pauses,
       wholePeriodCharges: new Map(),

@@ -2,13 +2,26 @@ import { isIsoDate, toEpochDay, type EpochDay } from './calendar';
 import { BillingError } from './errors';
 import { decimal, formatDecimal, isDecimalString, type Decimal } from './money';
 import { applicableTax } from './tax';
-import type { ContractTerms, Interval, IsoDate, ItemDefinition, PriceVariant } from './types';
+import type { ContractTerms, DecimalString, Interval, IsoDate, ItemDefinition, PriceVariant } from './types';
 
 /** An item's price variants in one currency, parsed once so that picking a variant per segment is cheap. */
 export interface PriceList {
-  readonly item: ItemDefinition;
+  readonly item: PricedItem;
   readonly currency: string;
   readonly variants: readonly CompiledVariant[];
+  /** The contract's own prices for the item, by valid-from: from the first one on, they replace the catalogue. */
+  readonly contractVariants: readonly CompiledVariant[];
+}
+
+/**
+ * A contract's own net unit price for an item, in the contract's currency, from `validFrom` on (null: from the
+ * start): it replaces every catalogue variant of the item (tiers included) from that day, and a later one replaces
+ * it in turn. Before the first one the catalogue applies.
+ */
+export interface ContractPrice {
+  itemNumber: string;
+  price: DecimalString;
+  validFrom: IsoDate | null;
 }
 
 export interface CompiledVariant {
@@ -19,7 +32,10 @@ export interface CompiledVariant {
   readonly validFromDay: EpochDay;
 }
 
-export function compilePriceList(item: ItemDefinition, currency: string): PriceList {
+/** What pricing needs of an item. */
+export type PricedItem = Pick<ItemDefinition, 'itemNumber' | 'prices'>;
+
+export function compilePriceList(item: PricedItem, currency: string, contractPrices: readonly ContractPrice[] = []): PriceList {
   const wanted = currency.toUpperCase();
   const variants = item.prices
     .filter((variant) => variant.currency.trim().toUpperCase() === wanted)
@@ -29,15 +45,29 @@ export function compilePriceList(item: ItemDefinition, currency: string): PriceL
       minQuantity: decimal(variant.minQuantity || '0'),
       validFromDay: variant.validFrom === null ? -Infinity : toEpochDay(variant.validFrom),
     }));
-  return { item, currency: wanted, variants };
+  const contractVariants = contractPrices
+    .filter((own) => own.itemNumber === item.itemNumber)
+    .map((own) => ({
+      variant: { price: own.price, currency: wanted, minQuantity: '0', validFrom: own.validFrom },
+      price: decimal(own.price),
+      minQuantity: decimal('0'),
+      validFromDay: own.validFrom === null ? -Infinity : toEpochDay(own.validFrom),
+    }));
+  return { item, currency: wanted, variants, contractVariants };
 }
 
 /**
- * The variant in force for `quantity` on `day`: among the variants valid by then (latest valid-from not
- * after the day), the highest tier whose minimum quantity is not above the quantity; within that tier the
- * latest valid-from. Null when none applies.
+ * The variant in force for `quantity` on `day`: the contract's own price with the latest valid-from not after
+ * the day, if any; else among the catalogue variants valid by then (latest valid-from not after the day), the
+ * highest tier whose minimum quantity is not above the quantity; within that tier the latest valid-from. Null
+ * when none applies.
  */
 export function pickVariant(list: PriceList, quantity: Decimal, day: EpochDay): CompiledVariant | null {
+  let own: CompiledVariant | null = null;
+  for (const candidate of list.contractVariants) {
+    if (candidate.validFromDay <= day && (own === null || candidate.validFromDay > own.validFromDay)) own = candidate;
+  }
+  if (own !== null) return own;
   let found: CompiledVariant | null = null;
   for (const candidate of list.variants) {
     if (candidate.validFromDay > day || candidate.minQuantity.greaterThan(quantity)) continue;
@@ -71,7 +101,7 @@ function noPriceFound(itemNumber: string, currency: string, quantity: string, da
  * where the variant in force changes: a valid-from of another tier or currency leaves the charge as it is.
  */
 export function priceChangeDays(list: PriceList, quantity: Decimal, fromDay: EpochDay, untilDay: EpochDay): EpochDay[] {
-  const candidates = [...new Set(list.variants.map((variant) => variant.validFromDay))]
+  const candidates = [...new Set([...list.variants, ...list.contractVariants].map((variant) => variant.validFromDay))]
     .filter((day) => day > fromDay && day < untilDay)
     .sort((a, b) => a - b);
   const changes: EpochDay[] = [];
@@ -151,4 +181,13 @@ export function validateSubscription(terms: ContractTerms, items: Readonly<Recor
     findPrice(item, terms.currency, line.quantity, firstBilledDay);
     applicableTax(item.taxGroup, terms.customer, firstBilledDay, item.supplyType);
   });
+}
+
+/**
+ * Whether `item` has a price in `currency` for `quantity` on `from` and every day after it (the contract's own
+ * prices first). A day's variants are those valid by then, so a later day has every variant an earlier one has:
+ * the first day decides.
+ */
+export function hasPriceFrom(item: PricedItem, currency: string, contractPrices: readonly ContractPrice[], quantity: DecimalString, from: IsoDate): boolean {
+  return pickVariant(compilePriceList(item, currency, contractPrices), decimal(quantity), toEpochDay(from)) !== null;
 }

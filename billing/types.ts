@@ -131,7 +131,8 @@ export interface ContractTerms {
   customer: TaxSubject;
 }
 
-export type ActivityOrigin = 'SUBSCRIPTION' | 'MANUAL' | 'CREDIT' | 'PRORATION';
+/** DISCOUNT: a discount line beside the charge or credit it reduces (billing/discounts.ts). */
+export type ActivityOrigin = 'SUBSCRIPTION' | 'MANUAL' | 'CREDIT' | 'PRORATION' | 'DISCOUNT';
 
 /** A Leistung: one billable (or creditable, when negative) line waiting for or standing on an invoice. */
 export interface Activity {

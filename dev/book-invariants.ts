@@ -131,7 +131,7 @@ export async function netBilledDays(sql: Sql, contractId: string): Promise<Map<s
     select l.item_number as "itemNumber", l.period_start as "periodStart", l.period_end as "periodEnd", l.net_amount < 0 as negative
     from invoice_lines l join invoices i on i.id = l.invoice_id
     join activities a on a.id = l.activity_id
-    where i.contract_id = ${contractId} and i.status <> 'CANCELLED' and a.origin <> 'MANUAL'`;
+    where i.contract_id = ${contractId} and i.status <> 'CANCELLED' and a.origin not in ('MANUAL', 'DISCOUNT')`;
   const counts = new Map<string, Map<string, number>>();
   for (const line of lines) {
     const days = counts.get(line.itemNumber) ?? new Map<string, number>();
@@ -165,7 +165,7 @@ export async function netBilledQuantities(sql: Sql, contractId: string, itemNumb
     select l.period_start as "periodStart", l.period_end as "periodEnd", l.quantity, l.net_amount < 0 as negative
     from invoice_lines l join invoices i on i.id = l.invoice_id
     join activities a on a.id = l.activity_id
-    where i.contract_id = ${contractId} and i.status <> 'CANCELLED' and a.origin <> 'MANUAL' and l.item_number = ${itemNumber}`;
+    where i.contract_id = ${contractId} and i.status <> 'CANCELLED' and a.origin not in ('MANUAL', 'DISCOUNT') and l.item_number = ${itemNumber}`;
   const days = new Map<string, number>();
   for (const line of lines) {
     // quantities in these scenarios are whole numbers, so plain numbers count them exactly

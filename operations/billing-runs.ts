@@ -16,6 +16,7 @@ import {
   supersedeActivities,
   type ContractForBilling,
 } from '../db/queries/billing';
+import { loadContractPricing } from '../db/queries/contract-pricing';
 import { contractExists, recordContractState } from '../db/queries/contracts';
 import { findInvoiceByRunKey, insertInvoice, listInvoicesBillingFrom } from '../db/queries/invoicing';
 import { allocateUnallocatedCreditTo, refreshInvoiceStatus, settleAccount } from '../db/queries/open-items';
@@ -156,13 +157,19 @@ export async function billContract(
   return { ...state(status), outcome: 'INVOICED', invoiceNumber: invoice.invoiceNumber, grossTotal: invoice.grossTotal, amountDue: invoice.amountDue };
 }
 
-/** Recompute and diff: stores what the contract's terms say is missing by `asOf`, supersedes what is obsolete. */
+/**
+ * Recompute and diff: stores what the contract's terms (its own prices and discounts among them) say is missing
+ * by `asOf`, supersedes what is obsolete.
+ */
 export async function storeMissingActivities(tx: Queryable, contract: ContractForBilling, asOf: IsoDate): Promise<GenerationResult> {
+  const { contractPrices, discounts } = await loadContractPricing(tx, contract.contractId);
   const generated = generateActivities({
     terms: contract.terms,
     items: contract.items,
     stored: await loadStoredActivities(tx, contract.contractId),
     asOf,
+    contractPrices,
+    discounts,
   });
   // obsolete first: a replacement may carry the key of the activity it replaces
   await supersedeActivities(tx, contract.contractId, generated.obsolete, 'replaced after a contract change');

@@ -2,6 +2,9 @@ import type { ItemUnit, PriceVariant, SupplyType } from '../billing/types';
 import type { Queryable, Sql } from '../db/client';
 import { findItem, insertItem, listItems as listItemsOfProject, replaceItem as replaceItemRow, type Item } from '../db/queries/items';
 import { findProductGroup } from '../db/queries/product-groups';
+import { decimal, formatDecimal } from '../billing/money';
+import { hasPriceFrom } from '../billing/pricing';
+import { linesOfItemStillBilling } from '../db/queries/contract-pricing';
 import { OperationError } from './errors';
 
 /** Items (Artikel) with their price variants. */
@@ -60,9 +63,29 @@ export async function replaceItem(
       throw OperationError.invalid('unit', `cannot change from ${current.unit}; create a new item instead`);
     }
     const groupId = await productGroupId(tx, projectId, fields.productGroup);
+    await refuseLeavingContractsWithoutPrice(tx, { ...current, prices: fields.prices });
     await replaceItemRow(tx, current.id, { name: fields.name, supplyType: fields.supplyType ?? current.supplyType, productGroupId: groupId, prices: fields.prices });
     return (await findItem(tx, projectId, itemNumber))!;
   });
+}
+
+/**
+ * New prices must price every running contract of the item, in its currency and quantity, on every day it has
+ * not been invoiced for yet (its own prices count): else its billing would stop at a NO_PRICE_FOUND that no retry
+ * heals. Refused with 409 naming the contracts; nothing is written.
+ */
+async function refuseLeavingContractsWithoutPrice(tx: Queryable, item: Item): Promise<void> {
+  const lacking = (await linesOfItemStillBilling(tx, item.id)).filter(
+    (line) => (line.until === null || line.until > line.firstDay) && !hasPriceFrom(item, line.currency, line.contractPrices, line.quantity, line.firstDay),
+  );
+  if (lacking.length === 0) return;
+  const contractNumbers = [...new Set(lacking.map((line) => line.contractNumber))];
+  throw OperationError.ofFields(
+    'CONFLICT',
+    'NO_PRICE_FOUND',
+    `the new prices of item ${item.itemNumber} leave running contracts without a price: ${contractNumbers.join(', ')}`,
+    lacking.map((line) => ({ path: 'prices', message: `contract ${line.contractNumber} bills ${formatDecimal(decimal(line.quantity))} in ${line.currency} from ${line.firstDay}` })),
+  );
 }
 
 async function productGroupId(tx: Queryable, projectId: string, code: string): Promise<string> {

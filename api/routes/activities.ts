@@ -13,7 +13,7 @@ const ACTIVITY_CURSOR_KEY = /^(\d{4}-\d{2}-\d{2})\|(\d{1,18})$/;
 
 export const listActivitiesSchema = paginationSchema
   .extend({
-    origin: z.enum(['SUBSCRIPTION', 'MANUAL', 'CREDIT', 'PRORATION']).optional(),
+    origin: z.enum(['SUBSCRIPTION', 'MANUAL', 'CREDIT', 'PRORATION', 'DISCOUNT']).optional(),
     billed: booleanQuerySchema.optional(),
     from: isoDateSchema.optional(),
     to: isoDateSchema.optional(),
