@@ -228,16 +228,9 @@ const TERMINATION_COLUMNS = (sql: Queryable) => sql`
  */
 export async function receiveTermination(
   sql: Queryable,
-  termination: {
+  termination: Pick<PortalTermination, 'customerName' | 'email' | 'customerNumber' | 'contractNumber' | 'kind' | 'requestedEndDate' | 'reason'> & {
     projectId: string;
     submissionKey: string;
-    customerName: string;
-    email: string | null;
-    customerNumber: string | null;
-    contractNumber: string;
-    kind: TerminationKind;
-    requestedEndDate: string | null;
-    reason: string | null;
     ipAddress: string | null;
   },
 ): Promise<PortalTermination> {
