@@ -1,11 +1,13 @@
 /**
  * How many contract-periods the pure billing core handles per second on one core: a 1-year monthly contract
- * with 2 items is generated from scratch (12 periods, 24 activities) and, when billing/invoice.ts is there,
- * its invoice amounts are computed. Target: at least 100,000 contract-periods per second.
+ * with 2 items is generated from scratch (12 periods, 24 activities) and its invoice amounts are computed. Target: at least 100,000 contract-periods per second of one core. Counted
+ * in the process's CPU time (user + system, GC threads included, so never flattering), since the wall clock of
+ * a shared machine measures whatever else runs on it.
  *
  *   npm run bench:billing
  */
 import { generateActivities } from '../billing/generation';
+import { computeInvoice } from '../billing/invoice';
 import { DE_REDUCED, DE_STANDARD } from '../billing/tax';
 import type { Activity, ContractTerms, ItemDefinition, StoredActivity } from '../billing/types';
 
@@ -53,40 +55,38 @@ const terms: ContractTerms = {
 };
 const AS_OF = '2025-12-15';
 
-type ComputeInvoice = (input: { activities: StoredActivity[]; currency: string; accountBalance: string }) => unknown;
-
-async function loadInvoiceCalculation(): Promise<ComputeInvoice | null> {
-  // A variable specifier: the invoice module is written in parallel and may not exist yet.
-  const specifier = '../billing/invoice';
-  try {
-    const module = (await import(specifier)) as { computeInvoice?: ComputeInvoice };
-    return module.computeInvoice ?? null;
-  } catch {
-    return null;
-  }
-}
-
 function asStored(activities: Activity[]): StoredActivity[] {
   return activities.map((activity, index) => ({ ...activity, id: String(index), billed: false, onCancelledInvoice: false }));
+}
+
+/** CPU time this process has spent, in ms: on a shared machine the wall clock measures the neighbours too. */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 function measure(label: string, once: () => void): number {
   for (let warmUp = 0; warmUp < 2_000; warmUp += 1) once();
   let contracts = 0;
   const started = performance.now();
-  let elapsed = 0;
-  while (elapsed < RUN_MS) {
+  const cpuStarted = cpuMs();
+  let cpu = 0;
+  while (cpu < RUN_MS) {
     for (let batch = 0; batch < 100; batch += 1) once();
     contracts += 100;
-    elapsed = performance.now() - started;
+    cpu = cpuMs() - cpuStarted;
   }
-  const perSecond = Math.round((contracts * PERIODS_PER_CONTRACT * 1000) / elapsed);
+  const wall = performance.now() - started;
+  const perSecond = Math.round((contracts * PERIODS_PER_CONTRACT * 1000) / cpu);
   const verdict = perSecond >= TARGET_PER_SECOND ? 'meets' : 'BELOW';
-  console.log(`${label}: ${perSecond.toLocaleString('en-US')} contract-periods/s (${((elapsed * 1000) / contracts).toFixed(1)} µs per contract-year; ${verdict} the target of ${TARGET_PER_SECOND.toLocaleString('en-US')})`);
+  console.log(
+    `${label}: ${perSecond.toLocaleString('en-US')} contract-periods per CPU second (${((cpu * 1000) / contracts).toFixed(1)} µs CPU per contract-year, ` +
+      `${Math.round((contracts * PERIODS_PER_CONTRACT * 1000) / wall).toLocaleString('en-US')}/s by the wall clock; ${verdict} the target of ${TARGET_PER_SECOND.toLocaleString('en-US')})`,
+  );
   return perSecond;
 }
 
-async function main(): Promise<void> {
+function main(): void {
   const sample = generateActivities({ terms, items, stored: [], asOf: AS_OF });
   if (sample.create.length !== 2 * PERIODS_PER_CONTRACT + 1) throw new Error(`expected 25 activities (one period split at a price change), got ${sample.create.length}`);
   console.log(`billing core, one core, ${PERIODS_PER_CONTRACT} monthly periods × 2 items per contract (Node ${process.version})`);
@@ -98,20 +98,13 @@ async function main(): Promise<void> {
     generateActivities({ terms, items, stored: storedSample, asOf: AS_OF });
   });
 
-  const computeInvoice = await loadInvoiceCalculation();
-  if (computeInvoice === null) {
-    console.log('generation + invoice amounts: skipped, billing/invoice.ts has no computeInvoice yet');
-    return;
-  }
+  // the generated activities go to the invoice as they are: a copy per activity would measure the copying
   measure('generation + invoice amounts', () => {
     const generated = generateActivities({ terms, items, stored: [], asOf: AS_OF });
-    computeInvoice({ activities: asStored(generated.create), currency: terms.currency, accountBalance: '0' });
+    computeInvoice({ activities: generated.create, currency: terms.currency, accountBalance: '0' });
   });
 }
 
 const storedSample = asStored(generateActivities({ terms, items, stored: [], asOf: AS_OF }).create);
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+main();

@@ -1,4 +1,4 @@
-import { Decimal, decimal, formatDecimal, formatMoney, roundMoney, sum } from './money';
+import { Decimal, decimal, divideHalfUp, formatDecimal, formatMoney, formatUnits, minorUnits, normalizeDecimal, placesOf, powerOfTen, toUnits } from './money';
 import type { Activity, AppliedTax, DecimalString, IsoDate, TaxCategory } from './types';
 
 export interface InvoiceLine {
@@ -40,54 +40,92 @@ function compareLines(a: Activity, b: Activity): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
+interface TaxGroup {
+  category: TaxCategory;
+  rate: DecimalString;
+  /** The rate as an integer count of 10^-ratePlaces. */
+  rateUnits: bigint;
+  ratePlaces: number;
+  /** Sum of the group's line nets in minor units. */
+  net: bigint;
+}
+
+function compareTaxGroups(a: TaxGroup, b: TaxGroup): number {
+  if (a.category !== b.category) return a.category < b.category ? -1 : 1;
+  // the higher rate first
+  const places = Math.max(a.ratePlaces, b.ratePlaces);
+  const left = a.rateUnits * powerOfTen(places - a.ratePlaces);
+  const right = b.rateUnits * powerOfTen(places - b.ratePlaces);
+  return left === right ? 0 : left > right ? -1 : 1;
+}
+
 /**
  * The amounts of one invoice from the activities it bills. Line nets are already rounded on the activity;
  * VAT is computed once per category and rate on the sum of its nets (EN 16931 BR-CO-17), never as a sum of
  * per-line taxes. Credit on the account is offset against the gross total.
+ *
+ * Computed exactly in integer minor units (billing/money.ts): the same figures as decimal.js gives, at the
+ * speed a billing day of many contracts needs.
  */
 export function computeInvoice(input: { activities: readonly Activity[]; currency: string; accountBalance: DecimalString }): InvoiceAmounts {
-  const { currency } = input;
-  const lines = [...input.activities].sort(compareLines).map(
-    (activity): InvoiceLine => ({
+  const places = minorUnits(input.currency);
+  const lines: InvoiceLine[] = [];
+  const groups = new Map<string, TaxGroup>();
+  const notices = new Set<string>();
+  for (const activity of [...input.activities].sort(compareLines)) {
+    const net = toUnits(activity.amount, places);
+    lines.push({
       activityKey: activity.key,
       itemNumber: activity.itemNumber,
       description: activity.description,
-      quantity: formatDecimal(decimal(activity.quantity)),
-      unitPrice: formatDecimal(decimal(activity.unitPrice)),
-      netAmount: formatMoney(decimal(activity.amount), currency),
+      quantity: normalizeDecimal(activity.quantity),
+      unitPrice: normalizeDecimal(activity.unitPrice),
+      netAmount: formatUnits(net, places),
       periodStart: activity.periodStart,
       periodEnd: activity.periodEnd,
       tax: activity.tax,
-    }),
-  );
-
-  const groups = new Map<string, { category: TaxCategory; rate: Decimal; net: Decimal }>();
-  for (const line of lines) {
-    const rate = decimal(line.tax.rate);
-    const key = `${line.tax.category}|${formatDecimal(rate)}`;
-    const group = groups.get(key) ?? { category: line.tax.category, rate, net: new Decimal(0) };
-    group.net = group.net.plus(decimal(line.netAmount));
-    groups.set(key, group);
+    });
+    const rate = normalizeDecimal(activity.tax.rate);
+    const key = `${activity.tax.category}|${rate}`;
+    const group = groups.get(key);
+    if (group === undefined) {
+      const ratePlaces = placesOf(rate);
+      groups.set(key, { category: activity.tax.category, rate, rateUnits: toUnits(rate, ratePlaces), ratePlaces, net });
+    } else {
+      group.net += net;
+    }
+    if (activity.tax.notice !== null) notices.add(activity.tax.notice);
   }
-  const taxes = [...groups.values()]
-    .sort((a, b) => (a.category !== b.category ? (a.category < b.category ? -1 : 1) : b.rate.comparedTo(a.rate)))
-    .map((group) => ({ category: group.category, rate: group.rate, net: group.net, tax: roundMoney(group.net.times(group.rate).dividedBy(100), currency) }));
 
-  const netTotal = sum(taxes.map((row) => row.net));
-  const taxTotal = sum(taxes.map((row) => row.tax));
-  const grossTotal = netTotal.plus(taxTotal);
-  const credit = Decimal.max(decimal(input.accountBalance), 0);
-  const creditApplied = Decimal.min(credit, Decimal.max(grossTotal, 0));
+  let netTotal = 0n;
+  let taxTotal = 0n;
+  const taxes = [...groups.values()].sort(compareTaxGroups).map((group): InvoiceTaxRow => {
+    // net × rate / 100, in minor units: the rate's places and the percent leave the product's scale
+    const tax = divideHalfUp(group.net * group.rateUnits, 100n * powerOfTen(group.ratePlaces));
+    netTotal += group.net;
+    taxTotal += tax;
+    return { category: group.category, rate: group.rate, net: formatUnits(group.net, places), tax: formatUnits(tax, places) };
+  });
+  const grossTotal = netTotal + taxTotal;
+
+  // the balance may carry more places than the currency (numeric(18, 4)): offset it exactly, round after
+  const balancePlaces = Math.max(places, placesOf(input.accountBalance));
+  const scale = powerOfTen(balancePlaces - places);
+  const balance = toUnits(input.accountBalance, balancePlaces);
+  const grossScaled = grossTotal * scale;
+  const credit = balance > 0n ? balance : 0n;
+  const creditApplied = grossScaled > 0n ? (credit < grossScaled ? credit : grossScaled) : 0n;
+  const toCurrency = (units: bigint) => formatUnits(divideHalfUp(units, scale), places);
 
   return {
     lines,
-    taxes: taxes.map((row) => ({ category: row.category, rate: formatDecimal(row.rate), net: formatMoney(row.net, currency), tax: formatMoney(row.tax, currency) })),
-    netTotal: formatMoney(netTotal, currency),
-    taxTotal: formatMoney(taxTotal, currency),
-    grossTotal: formatMoney(grossTotal, currency),
-    creditApplied: formatMoney(creditApplied, currency),
-    amountDue: formatMoney(grossTotal.minus(creditApplied), currency),
-    notices: [...new Set(lines.map((line) => line.tax.notice).filter((notice): notice is string => notice !== null))],
+    taxes,
+    netTotal: formatUnits(netTotal, places),
+    taxTotal: formatUnits(taxTotal, places),
+    grossTotal: formatUnits(grossTotal, places),
+    creditApplied: toCurrency(creditApplied),
+    amountDue: toCurrency(grossScaled - creditApplied),
+    notices: [...notices],
   };
 }
 
