@@ -62,7 +62,8 @@ export type LoadedDocument =
   | { status: 'NOT_FOUND' }
   | { status: 'COMPANY_DETAILS_MISSING' };
 
-async function loadBuyer(sql: Queryable, projectId: string, customerNumber: string): Promise<DocumentBuyer> {
+/** The buyer as documents and letters name them, from the customer's current data. */
+export async function loadBuyer(sql: Queryable, projectId: string, customerNumber: string): Promise<DocumentBuyer> {
   const row = await findInvoiceBuyer(sql, projectId, customerNumber);
   if (!row) throw new Error(`customer ${customerNumber} of project ${projectId} does not exist`);
   return {

@@ -18,7 +18,6 @@ import { findCompanyDetails } from '../db/queries/company';
 import { listRunningContractsOfAccount, lockContract, recordDunningPause } from '../db/queries/contracts';
 import {
   findAccountOfContract,
-  findDunnedCustomer,
   findDunnedInvoice,
   findDunnedInvoiceByNumber,
   findDunningLevels,
@@ -47,6 +46,7 @@ import type { Mailer } from '../mail/mailer';
 import { contractWorkflowId } from '../workflows/definitions';
 import { DUNNING_WORKFLOW_TYPE, dunningStopSignal, dunningWorkflowId, type DunningEndReason, type DunningWorkflowInput } from '../workflows/dunning-definitions';
 import { CustomerNumberKey, DunningLevelKey, InvoiceNumberKey } from '../workflows/search-attributes';
+import { loadBuyer } from './documents';
 import { OperationError } from './errors';
 import { sendOnce, type MailOutcome } from './mail';
 
@@ -93,22 +93,8 @@ export async function replaceDunningConfiguration(
 
 // ---- notices ---------------------------------------------------------------------------------------------------
 
-export interface PublicDunningNotice {
-  id: string;
-  invoiceNumber: string;
-  customerNumber: string;
-  accountNumber: string;
-  level: number;
-  title: string;
-  noticeDate: string;
-  fee: string;
-  interest: string;
-  deadlineDate: string;
-  openItems: OpenItemOnNotice[];
-  totalOpen: string;
-  currency: string;
-  pausesContracts: boolean;
-}
+/** A letter as the API shows it: the notice as recorded, with its level's title. */
+export type PublicDunningNotice = Omit<DunningNotice, 'createdAt'> & { title: string };
 
 function publicNotice(notice: DunningNotice): PublicDunningNotice {
   const { createdAt: _createdAt, ...rest } = notice;
@@ -385,7 +371,7 @@ export async function renderDunningLetter(deps: { sql: Queryable }, invoice: Dun
   if (!company) return null;
   const configuration = await getDunningConfiguration(deps, invoice.projectId);
   const level = configuration.levels.find((candidate) => candidate.level === notice.level);
-  const customer = await findDunnedCustomer(deps.sql, invoice.customerId);
+  const customer = await loadBuyer(deps.sql, invoice.projectId, invoice.customerNumber);
   return renderDunningPdf({
     title: DUNNING_LEVEL_TITLES[notice.level]!,
     noticeDate: notice.noticeDate,
@@ -417,7 +403,7 @@ export async function sendDunningMail(deps: { sql: Sql; mailer: Mailer; logger: 
   const title = DUNNING_LEVEL_TITLES[notice.level]!;
   const businessKey = `${invoice.invoiceNumber}:${notice.level}`;
   const subject = `${title} zur Rechnung ${invoice.invoiceNumber}`;
-  const customer = await findDunnedCustomer(deps.sql, invoice.customerId);
+  const customer = await loadBuyer(deps.sql, invoice.projectId, invoice.customerNumber);
   if (!customer.email) {
     await recordUnsendableMail(deps.sql, { projectId: invoice.projectId, kind: DUNNING_MAIL_KIND, businessKey, subject, reason: 'customer has no e-mail address' });
     return 'NO_RECIPIENT';

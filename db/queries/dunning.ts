@@ -261,29 +261,6 @@ export async function isAccountBlockedByDunning(sql: Queryable, accountId: strin
   return row!.blocked;
 }
 
-/** What the letter's head needs: the customer's address. */
-export interface DunnedCustomer {
-  name: string;
-  attention: string | null;
-  addressLine1: string | null;
-  addressLine2: string | null;
-  zipCode: string | null;
-  cityName: string | null;
-  country: string | null;
-  email: string | null;
-}
-
-export async function findDunnedCustomer(sql: Queryable, customerId: string): Promise<DunnedCustomer> {
-  const [row] = await sql<DunnedCustomer[]>`
-    select coalesce(nullif(company_name, ''), concat_ws(' ', first_name, last_name)) as name,
-      case when nullif(company_name, '') is not null and (first_name is not null or last_name is not null)
-        then concat_ws(' ', first_name, last_name) end as attention,
-      address_line1 as "addressLine1", address_line2 as "addressLine2", zip_code as "zipCode", city_name as "cityName",
-      country, email
-    from customers where id = ${customerId}`;
-  return row!;
-}
-
 /** The account a contract bills on. */
 export async function findAccountOfContract(sql: Queryable, contractId: string): Promise<string> {
   const [row] = await sql<{ accountId: string }[]>`select account_id as "accountId" from contracts where id = ${contractId}`;
