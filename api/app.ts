@@ -17,6 +17,7 @@ import { docsRoutes } from './routes/docs';
 import { documentRoutes } from './routes/documents';
 import { dunningRoutes } from './routes/dunning';
 import { exportRoutes } from './routes/exports';
+import { taxSettingsRoutes } from './routes/tax-settings';
 import { healthRoutes } from './health';
 import { importRoutes } from './routes/imports';
 import { invoiceRoutes } from './routes/invoices';
@@ -70,6 +71,7 @@ export function createApp(deps: ApiDependencies, metrics: ApiMetrics = createApi
   api.use(companyRoutes(deps));
   api.use(documentRoutes(deps));
   api.use(exportRoutes(deps));
+  api.use(taxSettingsRoutes(deps));
   api.use(activityRoutes(deps));
   api.use(contractRoutes(deps));
   api.use(contractCommandRoutes(deps));

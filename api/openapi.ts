@@ -21,7 +21,8 @@ import { createProductGroupSchema } from './routes/product-groups';
 import { createApiKeySchema, createProjectSchema } from './routes/projects';
 import { paginationSchema } from './schemas';
 import { businessNumberSchema } from '../validation/fields';
-import { datevQuerySchema, sepaExportSchema, sepaMessageIdSchema } from './routes/exports';
+import { datevQuerySchema, ossQuerySchema, sepaExportSchema, sepaMessageIdSchema } from './routes/exports';
+import { taxSettingsSchema } from './routes/tax-settings';
 
 /**
  * The OpenAPI 3.1 document of the API, generated from the zod schemas the routes parse with: a field added
@@ -122,6 +123,16 @@ export const OPERATIONS: Operation[] = [
     body: receivablesSettingsSchema,
     response: { status: 200, description: 'the receivables settings' },
   },
+  { operationId: 'getTaxSettings', method: 'get', path: '/Settings/tax', summary: "The project's tax settings: whether it is in the One-Stop-Shop", response: { status: 200, description: 'the tax settings' } },
+  {
+    operationId: 'replaceTaxSettings',
+    method: 'put',
+    path: '/Settings/tax',
+    summary: 'Replace the tax settings',
+    description: 'In the One-Stop-Shop, consumers in other EU countries are taxed at their country’s standard or reduced rate from the next billing on; issued invoices keep their tax.',
+    body: taxSettingsSchema,
+    response: { status: 200, description: 'the tax settings' },
+  },
   // Dunning
   { operationId: 'getDunningLevels', method: 'get', path: '/DunningLevels', summary: "The project's dunning levels (payment reminder, first and second dunning: days after the due date, fee, days to pay, text) and the level from which contracts pause", response: { status: 200, description: 'the levels; the defaults until the project sets its own' } },
   { operationId: 'replaceDunningLevels', method: 'put', path: '/DunningLevels', summary: 'Replace the dunning levels and the level from which contracts pause (null: never)', description: 'Each level comes later after the due date than the one before. A running dunning takes the new levels for its next letter. Default interest (§ 288 BGB: the base rate plus 5 points for consumers or 9 for businesses) is booked with each letter when enabled; left out, it is off.', body: dunningLevelsSchema, response: { status: 200, description: 'the levels' } },
@@ -151,6 +162,15 @@ export const OPERATIONS: Operation[] = [
     query: datevQuerySchema,
     response: { status: 200, description: 'the batch as a Windows-1252 CSV file (an attachment)', contentTypes: ['text/csv'] },
     errors: [422],
+  },
+  {
+    operationId: 'exportOss',
+    method: 'get',
+    path: '/Exports/oss',
+    summary: 'One-Stop-Shop return of a quarter: net and VAT per EU country and rate',
+    description: 'The invoices of the quarter taxed in the consumer’s EU country, by invoice date, and the stornos dated in the quarter, negative. `format=csv` answers the same lines as CSV.',
+    query: ossQuerySchema,
+    response: { status: 200, description: 'the return (JSON, or CSV with format=csv)', contentTypes: ['application/json', 'text/csv'] },
   },
   {
     operationId: 'exportSepaDirectDebit',

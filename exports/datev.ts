@@ -18,10 +18,24 @@ import { wallClockAt } from '../billing/zoned-date';
  *   accounts, that tax is shared in proportion to their net amounts and the last group takes the rounding
  *   rest, so the bookings add up to the invoice's gross total to the cent.
  * - BU-Schlüssel: 3 = USt 19 %, 2 = USt 7 %, 5 = USt 16 %, 4 = USt 5 % (DATEV's keys since 2021, which also
- *   cover the rates of the 2020 cut). Reverse charge, § 19 UStG and services not taxable in Germany carry no
- *   key: their revenue accounts say it (SKR03 e.g. 8336 reverse charge, 8195 small business, 8338 third
- *   country), so the product groups of such items need such accounts. Reverse-charge bookings carry the
- *   customer's VAT id in "EU-Land u. UStID (Bestimmung)".
+ *   cover the rates of the 2020 cut). § 19 UStG carries no key: the product group's revenue account says it
+ *   (SKR03 e.g. 8195).
+ * - Supplies across borders are booked on DATEV's automatic accounts of their kind when the chart is named,
+ *   whatever the product group's account (which is a German revenue account, e.g. 8400 at 19 %): those
+ *   accounts carry the tax function themselves, so no BU key, and DATEV fills the VAT return (and the
+ *   Zusammenfassende Meldung) from them. SKR03 / SKR04:
+ *   reverse charge (AE, § 13b UStG) 8336 / 4336 "Erlöse aus im anderen EU-Land steuerpflichtigen sonstigen
+ *   Leistungen, für die der Leistungsempfänger die Umsatzsteuer schuldet"; intra-community supply (K) 8125 /
+ *   4125 "Steuerfreie innergemeinschaftliche Lieferungen § 4 Nr. 1b UStG"; export (G) 8120 / 4120
+ *   "Steuerfreie Umsätze § 4 Nr. 1a UStG"; not taxable here (O) 8338 / 4338 "Erlöse aus im Drittland
+ *   steuerbaren Leistungen, im Inland nicht steuerbare Umsätze". Without a chart they go to the product
+ *   group's account without a key, as before. AE and K bookings carry the customer's VAT id in "EU-Land u.
+ *   UStID (Bestimmung)", which the Zusammenfassende Meldung needs.
+ * - One-Stop-Shop revenue (S at the consumer country's rate) goes to the product group's account with BU
+ *   key 240, DATEV's standard key for supplies taxable in another member state, the country's ISO code in
+ *   "EU-Land u. UStID (Bestimmung)" and its rate in "EU-Steuersatz (Bestimmung)": what DATEV asks at least of
+ *   a One-Stop-Shop booking (developer.datev.de, "Auswirkungen One-Stop-Shop Verfahren"). That account must
+ *   not be an automatic account.
  * - Fees booked on a customer account (FEE ledger entries: dunning fees, a bank's fee for a returned direct
  *   debit charged on to the customer) are bookings of their own: the debtor account (S) against the fee
  *   account of their kind (H), no BU key: they are damages, not the price of a supply, so not subject to VAT.
@@ -66,6 +80,8 @@ export interface DatevDocument {
   customerNumber: string;
   customerName: string;
   customerVatId: string | null;
+  /** The country the invoice's tax belongs to (taken at issue); a One-Stop-Shop booking names it. */
+  taxCountry?: string | null;
   lines: DatevDocumentLine[];
   taxes: DatevDocumentTax[];
 }
@@ -141,6 +157,8 @@ export interface DatevBooking {
   documentNumber: string;
   text: string;
   vatIdOfDestination: string;
+  /** "EU-Steuersatz (Bestimmung)": the rate of a One-Stop-Shop booking, else empty. */
+  euTaxRateOfDestination?: string;
 }
 
 /** A document the export cannot book; the API answers it as refused, naming what to fix. */
@@ -156,7 +174,26 @@ export class DatevExportError extends Error {
 
 const TAX_KEYS: Record<string, string> = { '19': '3', '7': '2', '16': '5', '5': '4' };
 
+/** BU key of One-Stop-Shop revenue, whatever the country and rate (they go into fields of their own). */
+export const ONE_STOP_SHOP_TAX_KEY = '240';
+
+/** DATEV's automatic revenue accounts of the supplies across borders, by chart (SKR03, SKR04). */
+const CROSS_BORDER_ACCOUNTS: Partial<Record<TaxCategory, { '03': string; '04': string }>> = {
+  REVERSE_CHARGE: { '03': '8336', '04': '4336' },
+  INTRA_COMMUNITY: { '03': '8125', '04': '4125' },
+  EXPORT: { '03': '8120', '04': '4120' },
+  NOT_TAXABLE: { '03': '8338', '04': '4338' },
+};
+
+/** The automatic account of the category in the chart (longer ledger accounts get zeros added), or null. */
+export function crossBorderAccountOf(category: TaxCategory, chartOfAccounts: string | undefined, accountLength: number): string | null {
+  const accounts = CROSS_BORDER_ACCOUNTS[category];
+  if (!accounts || (chartOfAccounts !== '03' && chartOfAccounts !== '04')) return null;
+  return accounts[chartOfAccounts].padEnd(accountLength, '0');
+}
+
 export function taxKeyOf(category: TaxCategory, rate: string): string {
+  if (category === 'ONE_STOP_SHOP') return ONE_STOP_SHOP_TAX_KEY;
   if (category !== 'STANDARD') return '';
   const key = TAX_KEYS[decimal(rate).toFixed()];
   if (key === undefined) throw new DatevExportError('taxRate', `there is no DATEV tax key for a VAT rate of ${decimal(rate).toFixed()} %`);
@@ -178,25 +215,32 @@ export function debtorAccountOf(customerNumber: string, settings: Pick<DatevSett
 }
 
 /** The bookings of the documents, in the order of the documents. */
-export function datevBookings(documents: readonly DatevDocument[], settings: Pick<DatevSettings, 'debtorAccountBase' | 'accountLength'>): DatevBooking[] {
+export function datevBookings(
+  documents: readonly DatevDocument[],
+  settings: Pick<DatevSettings, 'debtorAccountBase' | 'accountLength'> & Partial<Pick<DatevSettings, 'chartOfAccounts'>>,
+): DatevBooking[] {
   return documents.flatMap((document) => bookingsOf(document, settings));
 }
 
-function bookingsOf(document: DatevDocument, settings: Pick<DatevSettings, 'debtorAccountBase' | 'accountLength'>): DatevBooking[] {
+function bookingsOf(
+  document: DatevDocument,
+  settings: Pick<DatevSettings, 'debtorAccountBase' | 'accountLength'> & Partial<Pick<DatevSettings, 'chartOfAccounts'>>,
+): DatevBooking[] {
   const account = debtorAccountOf(document.customerNumber, settings);
   // a storno books the cancelled invoice negated, line by line and tax by tax, as its document shows it
   const { lines, taxes } = document.kind === 'CORRECTION' ? negateLinesAndTaxes(document, document.currency) : document;
   const groups = new Map<string, { revenueAccount: string; taxCategory: TaxCategory; taxRate: string; net: Decimal }>();
   for (const line of lines) {
-    if (line.revenueAccount === null) {
+    const revenueAccount = crossBorderAccountOf(line.taxCategory, settings.chartOfAccounts, settings.accountLength) ?? line.revenueAccount;
+    if (revenueAccount === null) {
       throw new DatevExportError(
         'revenueAccount',
         `product group ${line.productGroup} has no revenue account; ${document.documentNumber} cannot be booked without one (PUT it on the product group)`,
       );
     }
     const rate = decimal(line.taxRate).toFixed();
-    const key = `${line.revenueAccount}|${line.taxCategory}|${rate}`;
-    const group = groups.get(key) ?? { revenueAccount: line.revenueAccount, taxCategory: line.taxCategory, taxRate: rate, net: new Decimal(0) };
+    const key = `${revenueAccount}|${line.taxCategory}|${rate}`;
+    const group = groups.get(key) ?? { revenueAccount, taxCategory: line.taxCategory, taxRate: rate, net: new Decimal(0) };
     group.net = group.net.plus(decimal(line.netAmount));
     groups.set(key, group);
   }
@@ -234,7 +278,13 @@ function bookingsOf(document: DatevDocument, settings: Pick<DatevSettings, 'debt
       documentDate: document.documentDate,
       documentNumber: document.documentNumber,
       text: `${document.kind === 'INVOICE' ? 'Rechnung' : `Storno zu ${document.invoiceNumber}`} ${document.customerName}`,
-      vatIdOfDestination: group.taxCategory === 'REVERSE_CHARGE' ? (document.customerVatId ?? '') : '',
+      vatIdOfDestination:
+        group.taxCategory === 'REVERSE_CHARGE' || group.taxCategory === 'INTRA_COMMUNITY'
+          ? (document.customerVatId ?? '')
+          : group.taxCategory === 'ONE_STOP_SHOP'
+            ? (document.taxCountry ?? '')
+            : '',
+      euTaxRateOfDestination: group.taxCategory === 'ONE_STOP_SHOP' ? group.taxRate : '',
     });
   }
   return bookings;
@@ -398,6 +448,7 @@ const FILLED = {
   documentNumber: columnIndex('Belegfeld 1'),
   text: columnIndex('Buchungstext'),
   vatIdOfDestination: columnIndex('EU-Land u. UStID (Bestimmung)'),
+  euTaxRateOfDestination: columnIndex('EU-Steuersatz (Bestimmung)'),
 };
 
 function bookingLine(booking: DatevBooking): string {
@@ -412,6 +463,7 @@ function bookingLine(booking: DatevBooking): string {
   fields[FILLED.documentNumber] = text(booking.documentNumber, 36);
   fields[FILLED.text] = text(booking.text, 60);
   fields[FILLED.vatIdOfDestination] = text(booking.vatIdOfDestination, 15);
+  if (booking.euTaxRateOfDestination) fields[FILLED.euTaxRateOfDestination] = amount(decimal(booking.euTaxRateOfDestination).toFixed(2));
   return fields.join(';');
 }
 

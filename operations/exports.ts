@@ -14,6 +14,7 @@ import {
   loadBookedDocuments,
   loadBookedFees,
   loadCollectionCandidates,
+  loadOssTaxRows,
   loadPreNotificationFacts,
   lockAccountsInOrder,
   lockCreditor,
@@ -36,6 +37,7 @@ import {
   type DatevFee,
   type DatevSettings,
 } from '../exports/datev';
+import { ossReturn, quarterRange, type OssReturn } from '../exports/oss';
 import { buildDirectDebitXml, endToEndIdOf, type SepaDebit, type SequenceType } from '../exports/sepa';
 import { OperationError, type FieldProblem } from './errors';
 
@@ -115,6 +117,15 @@ export async function exportDatev(deps: ExportDependencies, project: ExportingPr
     throw error;
   }
   return { fileName: datevFileName(request.from, request.to), file };
+}
+
+/**
+ * The One-Stop-Shop return of a quarter (`2026-Q3`): net and VAT per member state and rate of the quarter's
+ * invoices taxed in the consumer's country, stornos negative in the quarter of the storno (exports/oss.ts).
+ */
+export async function exportOss(deps: { sql: Queryable }, project: ExportingProject, request: { quarter: string }): Promise<OssReturn> {
+  const { from, until } = quarterRange(request.quarter);
+  return ossReturn(request.quarter, await loadOssTaxRows(deps.sql, project.id, from, until));
 }
 
 /** A storno's row carries the cancelled invoice's lines and taxes as the books hold them; the DATEV export negates them. */

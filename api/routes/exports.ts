@@ -1,7 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { addDays } from '../../billing/calendar';
-import { exportDatev, exportSepaCollection, getSepaCollection, type SepaExportSummary } from '../../operations/exports';
+import { ossReturnCsv } from '../../exports/oss';
+import { exportDatev, exportOss, exportSepaCollection, getSepaCollection, type SepaExportSummary } from '../../operations/exports';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { businessNumberSchema, currencySchema, isoDateSchema } from '../../validation/fields';
@@ -67,6 +68,12 @@ export const datevQuerySchema = z
     }
   });
 
+/** The quarter of a One-Stop-Shop return; `format=csv` answers CSV instead of JSON. */
+export const ossQuerySchema = z.object({
+  quarter: z.string().regex(/^\d{4}-Q[1-4]$/, 'must be a quarter such as 2026-Q3').meta({ description: 'the quarter of the return, e.g. 2026-Q3' }),
+  format: z.enum(['json', 'csv'], { error: 'must be json or csv' }).default('json'),
+});
+
 /** Invoices one SEPA request may name; without names, every open invoice is collected, however many. */
 export const MAX_SEPA_INVOICE_NUMBERS = 10_000;
 
@@ -103,6 +110,21 @@ export function exportRoutes({ sql }: Pick<ApiDependencies, 'sql'>, { now = Date
       .set('Content-Type', 'text/csv; charset=windows-1252')
       .set('Content-Disposition', `attachment; filename="${fileName}"`)
       .send(file);
+  });
+
+  router.get('/Exports/oss', async (request, response) => {
+    const project = projectOf(request);
+    const query = ossQuerySchema.parse(request.query);
+    const oss = await exportOss(deps, project, { quarter: query.quarter });
+    if (query.format === 'csv') {
+      response
+        .status(200)
+        .set('Content-Type', 'text/csv; charset=utf-8')
+        .set('Content-Disposition', `attachment; filename="OSS_${query.quarter}.csv"`)
+        .send(ossReturnCsv(oss));
+      return;
+    }
+    response.json(oss);
   });
 
   router.post('/Exports/sepa', async (request, response) => {

@@ -13,6 +13,7 @@ interface DocumentRow {
   customerNumber: string;
   customerName: string;
   customerVatId: string | null;
+  taxCountry: string | null;
 }
 
 export interface BookedLineRow {
@@ -50,12 +51,13 @@ export async function loadBookedDocuments(
     select * from (
       select 'INVOICE' as kind, i.id as "invoiceId", i.invoice_number as "documentNumber", i.invoice_date as "documentDate",
         i.invoice_number as "invoiceNumber", trim(i.currency) as currency, c.customer_number as "customerNumber",
-        coalesce(c.company_name, concat_ws(' ', c.first_name, c.last_name)) as "customerName", c.eu_tax_id as "customerVatId"
+        coalesce(c.company_name, concat_ws(' ', c.first_name, c.last_name)) as "customerName", c.eu_tax_id as "customerVatId",
+        i.tax_country as "taxCountry"
       from invoices i join customers c on c.id = i.customer_id
       where i.project_id = ${projectId} and i.invoice_date between ${range.from} and ${range.to} and i.currency = ${range.currency}
       union all
       select 'CORRECTION', i.id, k.correction_number, k.correction_date, i.invoice_number, trim(i.currency), c.customer_number,
-        coalesce(c.company_name, concat_ws(' ', c.first_name, c.last_name)), c.eu_tax_id
+        coalesce(c.company_name, concat_ws(' ', c.first_name, c.last_name)), c.eu_tax_id, i.tax_country
       from invoice_corrections k join invoices i on i.id = k.invoice_id join customers c on c.id = i.customer_id
       where k.project_id = ${projectId} and k.correction_date between ${range.from} and ${range.to} and i.currency = ${range.currency}
     ) documents
@@ -316,4 +318,27 @@ export async function findPreNotification(sql: Queryable, projectId: string, inv
     from sepa_pre_notifications n join invoices i on i.id = n.invoice_id
     where i.project_id = ${projectId} and i.invoice_number = ${invoiceNumber}`;
   return row ?? null;
+}
+
+/**
+ * The One-Stop-Shop tax rows of the project's invoices dated in `[from, until)`, and those of the invoices whose
+ * storno is dated in it, negated; each with the country the invoice's tax belongs to (invoices.tax_country,
+ * taken when it was issued).
+ */
+export async function loadOssTaxRows(
+  sql: Queryable,
+  projectId: string,
+  from: IsoDate,
+  until: IsoDate,
+): Promise<{ country: string; rate: string; net: string; tax: string }[]> {
+  return sql<{ country: string; rate: string; net: string; tax: string }[]>`
+    select i.tax_country as country, t.rate::text as rate, t.net::text as net, t.tax::text as tax
+    from invoices i join invoice_taxes t on t.invoice_id = i.id
+    where i.project_id = ${projectId} and i.invoice_date >= ${from} and i.invoice_date < ${until}
+      and t.tax_category = 'ONE_STOP_SHOP' and trim(i.currency) = 'EUR'
+    union all
+    select i.tax_country, t.rate::text, (-t.net)::text, (-t.tax)::text
+    from invoice_corrections c join invoices i on i.id = c.invoice_id join invoice_taxes t on t.invoice_id = i.id
+    where c.project_id = ${projectId} and c.correction_date >= ${from} and c.correction_date < ${until}
+      and t.tax_category = 'ONE_STOP_SHOP' and trim(i.currency) = 'EUR'`;
 }

@@ -167,6 +167,10 @@ const OWN_PROJECT_CREATES = [
   'POST /BankStatements',
   'GET /Settings/receivables',
   'PUT /Settings/receivables',
+  'GET /Settings/tax',
+  'PUT /Settings/tax',
+  // the One-Stop-Shop return sums the caller's invoices only; its rows name no document
+  'GET /Exports/oss',
   'GET /DunningLevels',
   'PUT /DunningLevels',
 ];
