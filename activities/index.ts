@@ -8,6 +8,7 @@ import { notifyOperatorOfCreditLimit, sendInvoiceMail } from '../operations/mail
 import type { Mailer } from '../mail/mailer';
 import { addDeliveryPause, cancelInvoice, changeSubscription, issueInterimInvoice, rebill, terminateContract } from './commands';
 import { createDunningActivities } from './dunning';
+import { createWebhookActivities } from './webhooks';
 import { asActivity } from './failures';
 
 export interface ActivityDependencies {
@@ -38,6 +39,7 @@ export function createActivities(deps: ActivityDependencies) {
     changeSubscription: (request: Parameters<typeof changeSubscription>[1]) => changeSubscription(attempt(), request),
     issueInterimInvoice: (request: Parameters<typeof issueInterimInvoice>[1]) => issueInterimInvoice(attempt(), request),
     ...createDunningActivities(attempt),
+    ...createWebhookActivities(attempt),
   };
 }
 

@@ -28,6 +28,7 @@ import { portalLinkRoutes } from './routes/portal-links';
 import { productGroupRoutes } from './routes/product-groups';
 import { projectRoutes } from './routes/projects';
 import { taxGroupRoutes } from './routes/tax-groups';
+import { webhookRoutes } from './routes/webhooks';
 import { portalRoutes } from '../portal/routes';
 import { accessLog, rateLimitPerApiKey, rejectNulCharacters, securityHeaders } from './security';
 
@@ -82,6 +83,7 @@ export function createApp(deps: ApiDependencies, metrics: ApiMetrics = createApi
   api.use(paymentRoutes(deps));
   api.use(portalLinkRoutes(deps));
   api.use(projectRoutes(deps));
+  api.use(webhookRoutes(deps));
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);

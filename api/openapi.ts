@@ -210,6 +210,23 @@ export const OPERATIONS: Operation[] = [
   { operationId: 'listApiKeys', method: 'get', path: '/ApiKeys', summary: "List the project's api-keys (prefixes only)", response: page('every key of the project') },
   { operationId: 'createApiKey', method: 'post', path: '/ApiKeys', summary: 'Issue an api-key (an administrator key by an administrator key only)', body: createApiKeySchema, response: { status: 201, description: 'the key, shown once' }, errors: [403] },
   { operationId: 'revokeApiKey', method: 'delete', path: '/ApiKeys/{id}', summary: 'Revoke an api-key at once (an administrator key by an administrator key, never the last one)', params: { id: apiKeyIdSchema }, response: { status: 204, description: 'revoked' }, errors: [403, 409] },
+  // Webhooks
+  {
+    operationId: 'createWebhookEndpoint',
+    method: 'post',
+    path: '/WebhookEndpoints',
+    summary: 'Register a webhook endpoint for event types; its signing secret is answered once',
+    description: 'Events are delivered as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature v1 with HMAC-SHA256 under the secret, whsec_ and base64), each once per endpoint under a stable webhook-id, in order per contract, retried with backoff for a day. The URL must be http(s); 422 WEBHOOK_TARGET_NOT_ALLOWED when its host does not resolve or resolves to a private, loopback, link-local or otherwise internal address (allowed only with WEBHOOKS_ALLOW_PRIVATE_TARGETS=true).',
+    body: createWebhookEndpointSchema,
+    response: { status: 201, description: 'the endpoint and its secret, shown once' },
+    errors: [422],
+  },
+  { operationId: 'listWebhookEndpoints', method: 'get', path: '/WebhookEndpoints', summary: "List the project's webhook endpoints (without their secrets)", query: paginationSchema, response: page('a page of endpoints') },
+  { operationId: 'getWebhookEndpoint', method: 'get', path: '/WebhookEndpoints/{endpointId}', summary: 'Read a webhook endpoint', params: { endpointId: webhookEndpointIdSchema }, response: { status: 200, description: 'the endpoint' } },
+  { operationId: 'deleteWebhookEndpoint', method: 'delete', path: '/WebhookEndpoints/{endpointId}', summary: 'Delete a webhook endpoint: no further events, pending deliveries are not sent', params: { endpointId: webhookEndpointIdSchema }, response: { status: 204, description: 'deleted' } },
+  { operationId: 'listWebhookDeliveries', method: 'get', path: '/WebhookDeliveries', summary: 'The delivery log: one row per event and endpoint with status, attempts, last response code and time', query: listWebhookDeliveriesSchema, response: page('a page of deliveries') },
+  { operationId: 'getWebhookDelivery', method: 'get', path: '/WebhookDeliveries/{deliveryId}', summary: 'A delivery with every attempt (time, duration, response code, error)', params: { deliveryId: webhookDeliveryIdSchema }, response: { status: 200, description: 'the delivery and its attempts' } },
+  { operationId: 'resendWebhookDelivery', method: 'post', path: '/WebhookDeliveries/{deliveryId}/resend', summary: 'Send a delivery again under the same webhook-id, with a new day of retries', params: { deliveryId: webhookDeliveryIdSchema }, response: { status: 202, description: 'the delivery, PENDING again' } },
   // Outside /api/v1, no api-key
   { operationId: 'getHealth', method: 'get', path: '/health', public: true, summary: 'Liveness with PostgreSQL and Temporal checks', response: { status: 200, description: 'both answer (503 when one does not)', schema: ANY_OBJECT } },
   { operationId: 'getOpenApiDocument', method: 'get', path: '/openapi.json', public: true, summary: 'This document', response: { status: 200, description: 'the OpenAPI 3.1 document', schema: ANY_OBJECT } },

@@ -42,6 +42,8 @@ const environmentSchema = z.object({
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** How often a worker starts the workflows of contracts whose start is still pending; 0 turns it off. */
   WORKER_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(30),
+  /** Whether webhook endpoints may be private, loopback or other internal addresses (a test receiver, an in-house system). */
+  WEBHOOKS_ALLOW_PRIVATE_TARGETS: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false').transform((value) => value === 'true'),
 }).superRefine((env, context) => {
   if ((env.TEMPORAL_TLS_CERT === undefined) !== (env.TEMPORAL_TLS_KEY === undefined)) {
     const missing = env.TEMPORAL_TLS_CERT === undefined ? 'TEMPORAL_TLS_CERT' : 'TEMPORAL_TLS_KEY';
@@ -67,6 +69,7 @@ export interface Config {
   mail: { smtpUrl: string | null; outboxDir: string; from: string; operatorEmail: string };
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   worker: { metricsHost: string; metricsPort: number | null; reconcileIntervalMs: number };
+  webhooks: { allowPrivateTargets: boolean };
 }
 
 export class ConfigError extends Error {
@@ -117,5 +120,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       metricsPort: env.WORKER_METRICS_PORT ?? null,
       reconcileIntervalMs: env.WORKER_RECONCILE_INTERVAL_SECONDS * 1000,
     },
+    webhooks: { allowPrivateTargets: env.WEBHOOKS_ALLOW_PRIVATE_TARGETS },
   };
 }

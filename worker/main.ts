@@ -8,10 +8,12 @@ import { createActivities } from '../activities';
 import { startPendingContractWorkflows } from '../operations/contract-workflows';
 import { startPendingDunningWorkflows } from '../operations/dunning';
 import { createMailer } from '../mail/mailer';
+import { signalWebhookDispatchers } from '../operations/webhooks';
 import { startContractReconciler, type ContractReconciler } from './contract-reconciler';
 import { freePort } from './free-port';
 import { createWorkerMetrics, serveWorkerMetrics } from './metrics';
 import { WORKER_SQL_POOL_SIZE, WORKER_TUNING } from './options';
+import { startWebhookReconciler, WEBHOOK_RECONCILE_INTERVAL_MS, type WebhookReconciler } from './webhook-reconciler';
 
 const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
   TRACE: 'trace',
@@ -91,10 +93,15 @@ async function main(): Promise<void> {
         logger,
       })
     : null;
+  // the webhook outbox: endpoints with new deliveries are handed to their dispatcher workflows
+  const webhookReconciler: WebhookReconciler | null = starts
+    ? startWebhookReconciler({ round: (limit) => signalWebhookDispatchers(starts, { limit }), intervalMs: WEBHOOK_RECONCILE_INTERVAL_MS, logger })
+    : null;
 
   const stop = (signal: string): void => {
     logger.info({ signal }, 'worker stopping');
     void reconciler?.stop();
+    void webhookReconciler?.stop();
     worker.shutdown();
   };
   process.once('SIGINT', () => stop('SIGINT'));
@@ -114,6 +121,7 @@ async function main(): Promise<void> {
   );
   await worker.run();
   await reconciler?.stop();
+  await webhookReconciler?.stop();
   await Promise.allSettled([sql.end({ timeout: 5 }), connection.close(), clientConnection?.close(), metricsServer?.close()]);
   logger.info('worker stopped');
 }

@@ -43,7 +43,7 @@ export interface TestWorker {
   kill(): void;
 }
 
-export async function startTestEngine(options: { smtpUrl?: string; taskQueue?: string } = {}): Promise<TestEngine> {
+export async function startTestEngine(options: { smtpUrl?: string; taskQueue?: string; environment?: NodeJS.ProcessEnv } = {}): Promise<TestEngine> {
   const [postgres, temporalServer] = await startTogether([startTestPostgres(), startTestTemporal()] as const);
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-engine-'));
   const environment: NodeJS.ProcessEnv = {
@@ -55,6 +55,7 @@ export async function startTestEngine(options: { smtpUrl?: string; taskQueue?: s
     LOG_LEVEL: 'warn',
     OPERATOR_EMAIL: 'operator@kontor.test',
     ...(options.smtpUrl ? { SMTP_URL: options.smtpUrl } : {}),
+    ...options.environment,
   };
   const config = loadConfig(environment);
   const logger = createLogger({ level: 'warn', name: 'test' });
