@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { resolveMustangValidator, validateEInvoices } from '../../../dev/tools/mustang-validator';
+import { extractPdfTexts, resolveMustangValidator, validateEInvoices } from '../../../dev/tools/mustang-validator';
 import { TAX_NOTICES } from '../../../billing/tax';
 import type { TaxCategory } from '../../../billing/types';
 import { renderFacturX, renderXRechnung } from '../../../documents/e-invoice';
@@ -74,6 +74,13 @@ test('K, G and One-Stop-Shop invoices and a storno of K pass the Mustang validat
     expect({ file: path.basename(verdict.file), valid: verdict.valid, report: verdict.valid ? '' : verdict.report }).toEqual({ file: path.basename(verdict.file), valid: true, report: '' });
     if (verdict.file.endsWith('.pdf')) expect(verdict.report).toContain('isCompliant=true');
   }
+
+  // the PDF of K prints its notice and both VAT ids (§ 14a Abs. 3 UStG), that of G its notice
+  const [kText, gText] = (await extractPdfTexts(validator, [path.join(workDir, 'intra-community.pdf'), path.join(workDir, 'export.pdf')])).map((text) => text.replace(/\s+/g, ' '));
+  expect(kText).toContain('Steuerfreie innergemeinschaftliche Lieferung (§ 4 Nr. 1 Buchst. b, § 6a UStG)');
+  expect(kText).toContain('FR40303265045');
+  expect(kText).toContain('DE811907980');
+  expect(gText).toContain('Steuerfreie Ausfuhrlieferung (§ 4 Nr. 1 Buchst. a, § 6 UStG)');
 
   const k = xml['intra-community']!;
   expect(k).toMatch(/<ram:CategoryCode>K<\/ram:CategoryCode>/);
