@@ -77,6 +77,9 @@ async function seedMasterData(): Promise<void> {
     expect([response.status, response.body]).toEqual([201, expect.anything()]);
     return response.body;
   };
+  // an endpoint on a public address literal (no DNS): the contracts below give it deliveries; the in-process
+  // worker runs no reconciler, so nothing is sent
+  const endpoint = expectCreated(await engine.call('POST', '/WebhookEndpoints', { url: 'https://93.184.215.14/fuzz', events: ['CONTRACT_CREATED', 'INVOICE_CREATED'] }));
   expectCreated(await engine.call('POST', '/ProductGroups', { code: 'FUZZ', name: 'Fuzz', taxGroup: 'DE_STANDARD', revenueAccount: '8400' }));
   expectCreated(await engine.call('POST', '/Items', { itemNumber: 'FUZZ-1', name: 'Fuzz plan', unit: 'MONTH', productGroup: 'FUZZ', prices: [{ price: '10.00', currency: 'EUR' }] }));
   const customer = expectCreated(await engine.call('POST', '/Customers', { companyName: 'Fuzz GmbH', email: 'fuzz@kunde.test' }));
@@ -106,6 +109,7 @@ async function seedMasterData(): Promise<void> {
   const throwawayKey = expectCreated(await engine.call('POST', '/ApiKeys', { label: 'to be revoked' }));
   // a payment that names nothing and no one: UNMATCHED, for POST /Payments/{paymentId}/assign to find
   const unmatched = expectCreated(await engine.call('POST', '/Payments', { amount: '12.00', currency: 'EUR', reference: 'fuzz' }));
+  const deliveries = await engine.call('GET', `/WebhookDeliveries?endpointId=${endpoint.id}`);
   Object.assign(EXISTING, {
     customerNumber: [customer.customerNumber],
     accountNumber: [account.accountNumber],
@@ -116,6 +120,8 @@ async function seedMasterData(): Promise<void> {
     invoiceNumber: [invoices.body.items[0].invoiceNumber],
     activityId: [String(activity.id)],
     paymentId: [String(unmatched.paymentId)],
+    endpointId: [String(endpoint.id)],
+    deliveryId: deliveries.body.items.map((delivery: { id: string }) => String(delivery.id)),
     id: [String(throwawayKey.id)],
   });
 }
