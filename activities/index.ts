@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { Config } from '../config/config';
 import type { Logger } from '../config/logger';
 import type { Sql } from '../db/client';
-import { ContractNotFoundError, runBilling, type BillingRunRequest } from '../operations/billing-runs';
+import { ContractNotFoundError, notifyOperatorOfBillingError, runBilling, type BillingRunRequest } from '../operations/billing-runs';
 import type { TerminationRequest } from '../operations/contracts';
 import { notifyOperatorOfCreditLimit, sendInvoiceMail } from '../operations/mail';
 import type { Mailer } from '../mail/mailer';
@@ -21,8 +21,8 @@ export interface ActivityDependencies {
 /**
  * All I/O of the contract workflow. The workflow imports only the type of this object and calls each
  * activity by its name here, so the names are part of every recorded history and never change. A billing
- * run calls its operation as it is: a billing rule it breaks (no price for a period) fails the attempt as
- * retryable, so the run goes through once the master data is fixed.
+ * run calls its operation as it is: a billing rule that no retry heals (no price or tax rate for a period)
+ * pauses the contract and answers BILLING_ERROR, so that the operator fixes the data and resumes it.
  */
 export function createActivities(deps: ActivityDependencies) {
   const attempt = (bindings: Record<string, string> = {}): ActivityDependencies => ({ ...deps, logger: attemptLogger(deps.logger, bindings) });
@@ -32,6 +32,7 @@ export function createActivities(deps: ActivityDependencies) {
       runBilling(attempt(), request).catch((error: unknown) => (error instanceof ContractNotFoundError ? asActivity(() => Promise.reject(error)) : Promise.reject(error))),
     sendInvoiceMail: (request: { invoiceNumber: string; projectId: string }) => sendInvoiceMail(attempt({ invoiceNumber: request.invoiceNumber }), request),
     notifyOperatorOfCreditLimit: (request: Parameters<typeof notifyOperatorOfCreditLimit>[1]) => notifyOperatorOfCreditLimit(attempt(), request),
+    notifyOperatorOfBillingError: (request: Parameters<typeof notifyOperatorOfBillingError>[1]) => notifyOperatorOfBillingError(attempt(), request),
     terminateContract: (request: TerminationRequest) => terminateContract(attempt(), request),
     cancelInvoice: (request: Parameters<typeof cancelInvoice>[1]) => cancelInvoice(attempt({ invoiceNumber: request.invoiceNumber }), request),
     rebill: (request: Parameters<typeof rebill>[1]) => rebill(attempt(), request),

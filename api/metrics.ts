@@ -11,6 +11,7 @@ import { metricsText } from './cluster';
 /** Business figures are read from PostgreSQL at most this often, however often Prometheus scrapes. */
 const BUSINESS_FIGURES_TTL_MS = 10_000;
 
+const BILLING_ERROR_PAUSE_REASONS = ['NO_PRICE_FOUND', 'NO_TAX_RATE'] as const;
 const CONTRACT_STATUSES = ['ACTIVE', 'PAUSED', 'TERMINATED', 'ENDED'] as const;
 
 /** What the API measures: a middleware that times every request, and the app that serves the figures. */
@@ -144,6 +145,12 @@ function businessFiguresText(read: BusinessFigures | null): string {
       CONTRACT_STATUSES.map((status) => [label('status', status), read.contracts.find((row) => row.status === status)?.count ?? 0]),
     ),
     family('kontor_contracts_paused_credit_limit', 'gauge', 'Contracts paused because their next invoice would break the account credit limit', [['', read.pausedForCreditLimit]]),
+    family(
+      'kontor_contracts_paused_billing_error',
+      'gauge',
+      'Contracts paused by a billing error that no retry heals, by reason (NO_PRICE_FOUND, NO_TAX_RATE): fix the data, then POST /Contracts/{n}/resume',
+      BILLING_ERROR_PAUSE_REASONS.map((reason) => [label('reason', reason), read.pausedForBillingError.find((row) => row.reason === reason)?.count ?? 0]),
+    ),
     family(
       'kontor_mails_failed',
       'gauge',

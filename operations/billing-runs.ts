@@ -17,10 +17,14 @@ import {
   type ContractForBilling,
 } from '../db/queries/billing';
 import { loadContractPricing } from '../db/queries/contract-pricing';
-import { contractExists, recordContractState } from '../db/queries/contracts';
+import { contractExists, findContract, recordContractState } from '../db/queries/contracts';
 import { findInvoiceByRunKey, insertInvoice, listInvoicesBillingFrom } from '../db/queries/invoicing';
 import { allocateUnallocatedCreditTo, refreshInvoiceStatus, settleAccount } from '../db/queries/open-items';
-import type { ContractStatus, InterimInvoiceResult, RebillResult } from '../workflows/definitions';
+import type { BillingErrorPauseReason, ContractStatus, InterimInvoiceResult, RebillResult } from '../workflows/definitions';
+import { BillingError } from '../billing/errors';
+import type { Config } from '../config/config';
+import type { Mailer } from '../mail/mailer';
+import { sendOnce, type MailOutcome } from './mail';
 import { carryOutOnce, type CommandContext, type CommandDependencies } from './contract-commands';
 import { OperationError } from './errors';
 import { preNotifyDirectDebit } from './exports';
@@ -43,7 +47,11 @@ interface BillingRunState {
 export type BillingRunResult =
   | (BillingRunState & { outcome: 'INVOICED'; invoiceNumber: string; grossTotal: DecimalString; amountDue: DecimalString })
   | (BillingRunState & { outcome: 'NOTHING_DUE' })
-  | (BillingRunState & { outcome: 'CREDIT_LIMIT'; grossTotal: DecimalString; shortfall: DecimalString });
+  | (BillingRunState & { outcome: 'CREDIT_LIMIT'; grossTotal: DecimalString; shortfall: DecimalString })
+  | (BillingRunState & { outcome: 'BILLING_ERROR'; errorCode: BillingErrorPauseReason; message: string });
+
+/** Billing errors that no retry heals: the data must change first (a price, a tax rate). */
+const PAUSING_BILLING_ERRORS: ReadonlySet<string> = new Set<BillingErrorPauseReason>(['NO_PRICE_FOUND', 'NO_TAX_RATE']);
 
 /** The contract a billing run is for is not in the books: no retry can bill it (`CONTRACT_NOT_FOUND`). */
 export class ContractNotFoundError extends OperationError {
@@ -63,6 +71,11 @@ export async function runBilling(deps: { sql: Sql; logger: Logger }, request: Bi
   try {
     result = await deps.sql.begin((tx) => billContract(tx, request));
   } catch (error) {
+    if (error instanceof BillingError && PAUSING_BILLING_ERRORS.has(error.code)) {
+      result = await deps.sql.begin((tx) => pauseForBillingError(tx, request.contractId, error));
+      deps.logger.error({ contractId: request.contractId, asOf: request.asOf, errorCode: error.code, details: error.details }, `billing run paused the contract: ${error.message}`);
+      return result;
+    }
     // asked only after a failure, so that a billing run pays nothing for the check
     if (!(await contractExists(deps.sql, request.contractId))) {
       deps.logger.error({ contractId: request.contractId, asOf: request.asOf }, 'billing run of a contract that is not in the books');
@@ -86,6 +99,39 @@ export async function runBilling(deps: { sql: Sql; logger: Logger }, request: Bi
     'billing run',
   );
   return result;
+}
+
+/**
+ * A billing error that no retry heals pauses the contract with the error's code as its pause reason, instead of
+ * failing the run again and again: nothing is billed, the next billing date stays, and the contract bills from
+ * there once an operator has fixed the data and resumes it (`POST /Contracts/{n}/resume`).
+ */
+async function pauseForBillingError(tx: Queryable, contractId: string, error: BillingError): Promise<BillingRunResult> {
+  const contract = await loadContractForBilling(tx, contractId, { lock: true });
+  const nextBillingDate = (await findContract(tx, contract.projectId, contract.contractNumber))?.nextBillingDate ?? null;
+  const state = { status: 'PAUSED' as const, nextBillingDate, endDate: contract.terms.endDate };
+  await recordContractState(tx, contractId, state, error.code);
+  return { ...state, outcome: 'BILLING_ERROR', errorCode: error.code as BillingErrorPauseReason, message: error.message };
+}
+
+/**
+ * The operator's alert that a contract paused for a billing error, once per contract and day of the pause (mail
+ * log kind BILLING_ERROR_PAUSE).
+ */
+export async function notifyOperatorOfBillingError(
+  deps: { sql: Sql; mailer: Mailer; logger: Logger; config: Config },
+  request: { projectId: string; contractNumber: string; pausedOn: IsoDate; errorCode: string; message: string },
+): Promise<MailOutcome> {
+  const [year, month, day] = request.pausedOn.split('-');
+  return sendOnce(deps, { projectId: request.projectId, kind: 'BILLING_ERROR_PAUSE', businessKey: `${request.contractNumber}:${request.pausedOn}` }, {
+    to: deps.config.mail.operatorEmail,
+    subject: `Vertrag ${request.contractNumber}: Abrechnung pausiert (${request.errorCode})`,
+    text: [
+      `Die Abrechnung des Vertrags ${request.contractNumber} wurde am ${day}.${month}.${year} pausiert, weil sie ohne eine Änderung der Stammdaten nicht gelingen kann:`,
+      request.message,
+      `Nach der Korrektur setzt POST /Contracts/${request.contractNumber}/resume die Abrechnung dort fort, wo sie stehen geblieben ist.`,
+    ].join('\n'),
+  });
 }
 
 /**

@@ -2,10 +2,11 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import { WorkflowIdReusePolicy, type UpdateDefinition } from '@temporalio/common';
 import type { Logger } from '../config/logger';
 import type { Queryable, Sql } from '../db/client';
-import { listContractsAwaitingWorkflow, listRunningContractsOfAccount, recordWorkflowStarted } from '../db/queries/contracts';
+import { findContract, listContractsAwaitingWorkflow, listRunningContractsOfAccount, recordWorkflowStarted } from '../db/queries/contracts';
 import { listRunningDunningOfAccount } from '../db/queries/dunning';
 import { accountChangedSignal, contractWorkflowId } from '../workflows/definitions';
 import { dunningRecheckSignal } from '../workflows/dunning-definitions';
+import { OperationError } from './errors';
 // the type only: callers start the workflow by its name, so the API never loads the workflow's code
 import type { contractWorkflow } from '../workflows/contract-workflow';
 import { ContractNumberKey, ContractStatusKey, CustomerNumberKey, NextBillingDateKey } from '../workflows/search-attributes';
@@ -24,6 +25,24 @@ export async function notifyAccountChanged(sql: Queryable, temporal: Client, acc
     ...contracts.map((contract) => temporal.workflow.getHandle(contractWorkflowId(contract.contractNumber, contract.projectId)).signal(accountChangedSignal)),
     ...dunnings.map((workflowId) => temporal.workflow.getHandle(workflowId).signal(dunningRecheckSignal)),
   ]);
+}
+
+/**
+ * An operator resumes a contract paused for a billing error (NO_PRICE_FOUND, NO_TAX_RATE) once the data is
+ * fixed: its workflow bills at once from where it stopped, and pauses again should the error still stand. A
+ * contract paused for its credit limit retries the same way; one that is not paused, or paused for dunning,
+ * is left as it is. Answers the contract's state as the books have it now.
+ */
+export async function resumeContract(
+  deps: { sql: Queryable; temporal: Client },
+  projectId: string,
+  contractNumber: string,
+): Promise<{ contractNumber: string; status: string; pauseReason: string | null; resumed: boolean }> {
+  const contract = await findContract(deps.sql, projectId, contractNumber);
+  if (!contract) throw OperationError.notFound(`contract ${contractNumber}`);
+  const resumed = contract.status === 'PAUSED' && contract.pauseReason !== 'DUNNING';
+  if (resumed) await deps.temporal.workflow.getHandle(contractWorkflowId(contract.contractNumber, projectId)).signal(accountChangedSignal);
+  return { contractNumber: contract.contractNumber, status: contract.status, pauseReason: contract.pauseReason, resumed };
 }
 
 /**

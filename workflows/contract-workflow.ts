@@ -77,6 +77,10 @@ const commandsInWorker = proxyLocalActivities<ContractActivities>({
  * - DUNNING_PAUSE: the contract pauses while an invoice on its account is dunned at a pausing level
  *   (`dunningChanged`), and resumes and bills what it missed when the dunning ends. Histories before it never
  *   got the signal, so they never reach the code behind it.
+ * - BILLING_ERROR_PAUSE: a billing run that broke a rule no retry heals (NO_PRICE_FOUND, NO_TAX_RATE) failed
+ *   and was retried by Temporal without end; now the run pauses the contract and answers BILLING_ERROR, the
+ *   operator is mailed once, and the contract sleeps without a billing date until it is resumed
+ *   (`accountChanged`). Histories before it never got that answer, so they never reach the code behind it.
  */
 const COMMANDS_AS_LOCAL_ACTIVITIES = 'commands-as-local-activities';
 const INVOICE_MAIL_QUEUE = 'invoice-mail-queue';
@@ -84,6 +88,7 @@ const MAIL_QUEUE_CARRIED = 'mail-queue-carried';
 const COMMANDS_IN_ARRIVAL_ORDER = 'commands-in-arrival-order';
 const UPDATE_ANSWERS_CARRIED = 'update-answers-carried';
 const DUNNING_PAUSE = 'dunning-pause';
+const BILLING_ERROR_PAUSE = 'billing-error-pause';
 
 /** Before MAIL_QUEUE_CARRIED: mail waits for an SMTP server that may be down for a while, with slow backoff and no end. */
 const mail = proxyActivities<ContractActivities>({
@@ -134,6 +139,7 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
   const mailQueue = carried.mailQueue;
   carried.accountChanged ??= false;
   const pausedForDunning = (): boolean => state.pauseReason === 'DUNNING';
+  const pausedForBillingError = (): boolean => state.status === 'PAUSED' && (state.billingError ?? null) !== null;
   let scheduleChanged = false;
   let commandRunning = false;
   /** The tickets of the commands and billing runs waiting for their turn, in arrival order. */
@@ -194,7 +200,13 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
 
   function details(): string {
     const pause =
-      state.status !== 'PAUSED' ? '' : pausedForDunning() ? ' (paused: dunning, until the overdue invoices are paid)' : ` (paused: credit limit, short by ${state.creditShortfall})`;
+      state.status !== 'PAUSED'
+        ? ''
+        : pausedForDunning()
+          ? ' (paused: dunning, until the overdue invoices are paid)'
+          : pausedForBillingError()
+            ? ` (paused: ${state.billingError!.code}, until the data is fixed and the contract resumed: ${state.billingError!.message})`
+            : ` (paused: credit limit, short by ${state.creditShortfall})`;
     const waiting = mailQueue.length === 0 ? '' : `Mails waiting: ${mailQueue.length} (next: ${mailKeyOf(input.contractNumber, mailQueue[0]!)})`;
     const retrying = carried.mailRetry ? `Mail not sent yet, attempt ${carried.mailRetry.attempts} failed: ${carried.mailRetry.lastError}` : '';
     const failed =
@@ -285,6 +297,9 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
   }
 
   function sendMail(next: QueuedMail) {
+    if (next.kind === 'BILLING_ERROR_PAUSE') {
+      return mailAttempt.notifyOperatorOfBillingError({ projectId: input.projectId, contractNumber: input.contractNumber, pausedOn: next.pausedOn, errorCode: next.errorCode, message: next.message });
+    }
     return next.kind === 'INVOICE'
       ? mailAttempt.sendInvoiceMail({ invoiceNumber: next.invoiceNumber, projectId: input.projectId })
       : mailAttempt.notifyOperatorOfCreditLimit({
@@ -330,6 +345,17 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
     state.nextBillingDate = result.nextBillingDate;
     state.endDate = result.endDate;
     scheduleChanged = true;
+    if (result.outcome === 'BILLING_ERROR' && patched(BILLING_ERROR_PAUSE)) {
+      const known = state.billingError?.code === result.errorCode;
+      state.pauseReason = result.errorCode;
+      state.billingError = { code: result.errorCode, message: result.message };
+      state.creditShortfall = null;
+      publish();
+      // once per pause: a resume that meets the same error again does not mail again
+      if (!known) mailQueue.push({ kind: 'BILLING_ERROR_PAUSE', pausedOn: asOf, errorCode: result.errorCode, message: result.message });
+      return;
+    }
+    if (state.billingError) state.billingError = null;
     if (result.outcome === 'CREDIT_LIMIT') {
       state.pauseReason = 'CREDIT_LIMIT';
       state.creditShortfall = result.shortfall;
@@ -509,7 +535,8 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
 
   while (state.status !== 'ENDED') {
     // paused for dunning: no billing date wakes the contract, only the end of the dunning does
-    const wakeAt = state.nextBillingDate && !pausedForDunning() ? billingInstant(state.nextBillingDate, input.timeZone) + jitterMs(input.contractNumber) : null;
+    // paused for a billing error: nothing wakes it but a resume
+    const wakeAt = state.nextBillingDate && !pausedForDunning() && !pausedForBillingError() ? billingInstant(state.nextBillingDate, input.timeZone) + jitterMs(input.contractNumber) : null;
     scheduleChanged = false;
     const woken = () =>
       scheduleChanged || (carried.accountChanged === true && state.status === 'PAUSED') || carried.dunningChanged === true || workflowInfo().continueAsNewSuggested;

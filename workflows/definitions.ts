@@ -25,8 +25,13 @@ export interface ContractWorkflowInput {
 }
 
 export type ContractStatus = 'ACTIVE' | 'PAUSED' | 'TERMINATED' | 'ENDED';
-/** CREDIT_LIMIT: the invoice would break the account's limit; DUNNING: an invoice reached the project's pausing dunning level. */
-export type PauseReason = 'CREDIT_LIMIT' | 'DUNNING';
+/**
+ * CREDIT_LIMIT: the invoice would break the account's limit; DUNNING: an invoice reached the project's pausing
+ * dunning level; NO_PRICE_FOUND, NO_TAX_RATE: billing broke a rule that no retry heals (an item without a price
+ * or a tax rate for a day it bills) and waits for the operator to fix the data and resume it.
+ */
+export type PauseReason = 'CREDIT_LIMIT' | 'DUNNING' | BillingErrorPauseReason;
+export type BillingErrorPauseReason = 'NO_PRICE_FOUND' | 'NO_TAX_RATE';
 
 export interface ContractState {
   contractNumber: string;
@@ -44,9 +49,11 @@ export interface ContractState {
    * recipient. Each stays listed until it is sent (`resendMail`). Absent in states carried by older runs.
    */
   failedMails?: FailedMail[];
+  /** While paused for a billing error: the rule broken and what to fix. Absent in states carried by older runs. */
+  billingError?: { code: BillingErrorPauseReason; message: string } | null;
 }
 
-export type MailKind = 'INVOICE' | 'CREDIT_LIMIT_PAUSE';
+export type MailKind = 'INVOICE' | 'CREDIT_LIMIT_PAUSE' | 'BILLING_ERROR_PAUSE';
 
 export interface FailedMail {
   kind: MailKind;
@@ -59,7 +66,8 @@ export interface FailedMail {
 /** A mail waiting in the contract's queue, oldest first; it goes out after the command or billing run that queued it. */
 export type QueuedMail =
   | { kind: 'INVOICE'; invoiceNumber: string }
-  | { kind: 'CREDIT_LIMIT_PAUSE'; pausedOn: IsoDate; grossTotal: DecimalString; shortfall: DecimalString };
+  | { kind: 'CREDIT_LIMIT_PAUSE'; pausedOn: IsoDate; grossTotal: DecimalString; shortfall: DecimalString }
+  | { kind: 'BILLING_ERROR_PAUSE'; pausedOn: IsoDate; errorCode: BillingErrorPauseReason; message: string };
 
 /** A command's answer, kept under its update id so that a repeat in a later run gets it without acting again. */
 export interface UpdateAnswer {

@@ -3,7 +3,7 @@ import { Router, type Request } from 'express';
 import type { UpdateDefinition } from '@temporalio/common';
 import { z } from 'zod';
 import { deleteUnbilledActivity } from '../../operations/activities';
-import { CommandDeadlineError, sendContractCommand } from '../../operations/contract-workflows';
+import { CommandDeadlineError, resumeContract, sendContractCommand } from '../../operations/contract-workflows';
 import { requireContract } from '../../operations/contracts';
 import { findContractOfInvoice } from '../../operations/invoices';
 import {
@@ -19,6 +19,7 @@ import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
 import { idempotencyKeySchema } from '../schemas';
+import { businessNumberSchema } from '../../validation/fields';
 import { changeSubscriptionSchema, pauseSchema, rebillSchema, terminateSchema } from '../../validation/contracts';
 import { allowInvoiceMailResend } from '../../operations/mail';
 
@@ -102,6 +103,13 @@ export function contractCommandRoutes({ sql, temporal, logger }: ApiDependencies
   router.post('/Contracts/:contractNumber/terminate', async (request, response) => {
     const body = terminateSchema.parse(request.body ?? {});
     response.json(await sendCommand(request, request.params.contractNumber, terminateUpdate, [body]));
+  });
+
+  /** 202: the workflow is told to bill again now; the contract read shows what came of it. */
+  router.post('/Contracts/:contractNumber/resume', async (request, response) => {
+    const project = projectOf(request);
+    const { contractNumber } = z.object({ contractNumber: businessNumberSchema }).parse(request.params);
+    response.status(202).json(await resumeContract({ sql, temporal }, project.id, contractNumber));
   });
 
   /** Deletes an unbilled manual activity, leaving a history row (see `deleteUnbilledActivity`). */

@@ -28,7 +28,7 @@ import { startWorkflowHarness } from '../support/workflow-harness';
  * time-skipping server and saves every run's history under histories/ as `<name>-run-NN.binpb` (binary
  * protobuf, as fetched): billing runs, a subscription change, a delivery pause, an interim invoice, a resent
  * mail, a storno, a re-billing, a dunning pause and its release, a credit-limit pause with the operator's alert and its resumption on a
- * payment, a command repeated under its update id after continue-as-new, a termination to the end. The mails
+ * payment, a pause for a billing error (no price) with the operator's alert and its resumption, a command repeated under its update id after continue-as-new, a termination to the end. The mails
  * go to a real SMTP peer; the first is refused for good (550) and one is refused once for the time being
  * (451), so the mail queue's failure and backoff are in the histories too. Record a new set under a new name
  * when a change guarded with patched() alters the commands a workflow issues: the earlier sets keep proving
@@ -120,6 +120,17 @@ async function main(): Promise<void> {
         values (${customer.accountId}, 'CREDIT', '100.00', ${today}, 'Gutschrift', 'replay-credit')`;
       await handle.signal(accountChangedSignal);
       await waitFor(state, (value) => value.status === 'ACTIVE');
+      await waitFor(mailsNotSent, (count) => count === 0);
+
+      // the item loses its price behind the engine's back: the next billing run pauses the contract for the
+      // billing error and alerts the operator; fixed and resumed, it bills again
+      await harness.sql`update item_prices set currency = 'USD' where item_id = ${itemId}`;
+      await advance(12);
+      await waitFor(state, (value) => value.pauseReason === 'NO_PRICE_FOUND');
+      await waitFor(mailsNotSent, (count) => count === 0);
+      await harness.sql`update item_prices set currency = 'EUR' where item_id = ${itemId}`;
+      await handle.signal(accountChangedSignal);
+      await waitFor(state, (value) => value.status === 'ACTIVE' && value.pauseReason === null);
       await waitFor(mailsNotSent, (count) => count === 0);
 
       const termination = await handle.executeUpdate(terminateUpdate, { args: [{}], updateId: 'terminate-1' });
