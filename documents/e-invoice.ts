@@ -179,7 +179,7 @@ export function toEInvoiceData(data: InvoiceDocumentData): Invoice {
         {
           'cbc:TaxAmount': money(data.taxTotal),
           'cbc:TaxAmount@currencyID': currency,
-          'cac:TaxSubtotal': data.taxes.map((tax) => ({
+          'cac:TaxSubtotal': vatBreakdown(data.taxes).map((tax) => ({
             'cbc:TaxableAmount': money(tax.net),
             'cbc:TaxableAmount@currencyID': currency,
             'cbc:TaxAmount': money(tax.tax),
@@ -223,6 +223,21 @@ export function toEInvoiceData(data: InvoiceDocumentData): Invoice {
     },
   };
   return dropUndefined(invoice) as unknown as Invoice;
+}
+
+/**
+ * The VAT breakdown (BG-23): one row per category code and rate, as BR-S-08 and its siblings sum them. German and
+ * One-Stop-Shop tax at the same rate are both S and become one row (an invoice holds both only when the
+ * customer's country or the project's One-Stop-Shop status changed between its lines).
+ */
+function vatBreakdown(taxes: InvoiceDocumentData['taxes']): InvoiceDocumentData['taxes'] {
+  const rows = new Map<string, InvoiceDocumentData['taxes'][number]>();
+  for (const tax of taxes) {
+    const key = `${VAT_CATEGORY[tax.category]}|${formatDecimal(decimal(tax.rate))}`;
+    const earlier = rows.get(key);
+    rows.set(key, earlier ? { ...earlier, net: decimal(earlier.net).plus(decimal(tax.net)).toFixed(), tax: decimal(earlier.tax).plus(decimal(tax.tax)).toFixed() } : tax);
+  }
+  return [...rows.values()];
 }
 
 /**
