@@ -109,6 +109,7 @@ async function seedMasterData(): Promise<void> {
   const throwawayKey = expectCreated(await engine.call('POST', '/ApiKeys', { label: 'to be revoked' }));
   // a payment that names nothing and no one: UNMATCHED, for POST /Payments/{paymentId}/assign to find
   const unmatched = expectCreated(await engine.call('POST', '/Payments', { amount: '12.00', currency: 'EUR', reference: 'fuzz' }));
+  const discount = expectCreated(await engine.call('POST', `/Contracts/${contract.contractNumber}/Discounts`, { kind: 'PERCENTAGE', value: '10', validFrom: '2028-01-01' }));
   const deliveries = await engine.call('GET', `/WebhookDeliveries?endpointId=${endpoint.id}`);
   Object.assign(EXISTING, {
     customerNumber: [customer.customerNumber],
@@ -122,6 +123,7 @@ async function seedMasterData(): Promise<void> {
     paymentId: [String(unmatched.paymentId)],
     endpointId: [String(endpoint.id)],
     deliveryId: deliveries.body.items.map((delivery: { id: string }) => String(delivery.id)),
+    discountId: [String(discount.id)],
     id: [String(throwawayKey.id)],
   });
 }
