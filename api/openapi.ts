@@ -22,6 +22,7 @@ import { createApiKeySchema, createProjectSchema } from './routes/projects';
 import { paginationSchema } from './schemas';
 import { businessNumberSchema } from '../validation/fields';
 import { datevQuerySchema, ossQuerySchema, sepaExportSchema, sepaMessageIdSchema } from './routes/exports';
+import { createWebhookEndpointSchema, listWebhookDeliveriesSchema, webhookDeliveryIdSchema, webhookEndpointIdSchema } from './routes/webhooks';
 import { taxSettingsSchema } from './routes/tax-settings';
 
 /**
