@@ -1,3 +1,4 @@
+import { parseCustomerCsv } from '../../../imports/customers-csv';
 import { customerFieldsSchema } from '../../../validation/customers';
 
 /* A customer's country, VAT id and tax region are checked together by the schema every way in shares. */
@@ -40,4 +41,21 @@ describe('refused, naming the field', () => {
   ])('%s', (_scenario, fields, path) => {
     expect(issuesOf(fields).map((issue) => issue.path)).toEqual([path]);
   });
+});
+
+test('the customer import refuses a line by the same rules, naming the column', () => {
+  const lines = [
+    'customerNumber;companyName;euTaxId;taxRegion;country',
+    'K000001;Exemple SARL;FR40303265045;EU;FR',
+    'K000002;Beispiel AG;CHE123456789;THIRD_COUNTRY;CH',
+    'K000003;Exemple SARL;;NATIONAL;FR',
+    'K000004;Nirgendwo GmbH;;NATIONAL;QQ',
+  ];
+  const parsed = parseCustomerCsv(`${lines.join('\n')}\n`);
+  expect(parsed.rows.map((row) => row.customerNumber)).toEqual(['K000001']);
+  expect(parsed.rejected).toEqual([
+    { line: 3, reasons: [expect.stringMatching(/^euTaxId: /)] },
+    { line: 4, reasons: [expect.stringMatching(/^taxRegion: must be EU for a customer in FR/)] },
+    { line: 5, reasons: [expect.stringMatching(/^country: QQ is no ISO 3166-1 alpha-2 country code/)] },
+  ]);
 });
