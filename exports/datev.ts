@@ -32,7 +32,8 @@ import { wallClockAt } from '../billing/zoned-date';
  *   group's account without a key, as before. AE and K bookings carry the customer's VAT id in "EU-Land u.
  *   UStID (Bestimmung)", which the Zusammenfassende Meldung needs.
  * - One-Stop-Shop revenue (S at the consumer country's rate) goes to the product group's account with BU
- *   key 240, DATEV's standard key for supplies taxable in another member state, the country's ISO code in
+ *   key 240, one of DATEV's standard keys for supplies taxable in another member state (10 is the other; a
+ *   client with keys of its own per member state maps them in DATEV), the country's ISO code in
  *   "EU-Land u. UStID (Bestimmung)" and its rate in "EU-Steuersatz (Bestimmung)": what DATEV asks at least of
  *   a One-Stop-Shop booking (developer.datev.de, "Auswirkungen One-Stop-Shop Verfahren"). That account must
  *   not be an automatic account.
