@@ -185,5 +185,26 @@ test('the One-Stop-Shop return of 2026-Q3 holds the quarter\'s consumer invoices
   expect(await csv.text()).toBe('country;rate;net;tax\r\nAT;13;90.00;11.70\r\nAT;20;30.00;6.00\r\nNL;9;60.00;5.40\r\nNL;21;20.00;4.20\r\n');
   expectFieldProblem(await api.call('GET', '/Exports/oss?quarter=2026-Q5'), 'quarter');
 
+  // DATEV, SKR03, August: K on 8125 and AE on 8336 with the French VAT id, G on 8120 and O on 8338, One-Stop-Shop
+  // on the product groups' 8400 with BU 240, the country and its rate
+  const datev = await fetch(`${api.baseUrl}/Exports/datev?from=2026-08-01&to=2026-08-31&chartOfAccounts=03`, { headers: { 'api-key': key } });
+  expect(datev.status).toBe(200);
+  const titles = ['Umsatz (ohne Soll/Haben-Kz)', 'Gegenkonto (ohne BU-Schlüssel)', 'BU-Schlüssel', 'EU-Land u. UStID (Bestimmung)', 'EU-Steuersatz (Bestimmung)'];
+  const batch = new TextDecoder('windows-1252').decode(await datev.arrayBuffer()).split('\r\n').slice(1, -1).map((line) => line.split(';'));
+  const columns = titles.map((title) => batch[0]!.indexOf(title));
+  expect(batch.slice(1).map((fields) => columns.map((index) => fields[index])).sort()).toEqual(
+    [
+      // AT: 10.00 + 20 % = 12.00, 30.00 + 13 % = 33.90; NL: 10.00 + 21 % = 12.10, 30.00 + 9 % = 32.70
+      ['12,00', '8400', '"240"', '"AT"', '20,00'],
+      ['33,90', '8400', '"240"', '"AT"', '13,00'],
+      ['12,10', '8400', '"240"', '"NL"', '21,00'],
+      ['32,70', '8400', '"240"', '"NL"', '9,00'],
+      ['30,00', '8125', '""', '"FR40303265045"', ''],
+      ['10,00', '8336', '""', '"FR40303265045"', ''],
+      ['30,00', '8120', '""', '""', ''],
+      ['10,00', '8338', '""', '""', ''],
+    ].sort(),
+  );
+
   expect(await checkBookInvariants(api.sql)).toEqual([]);
 });
