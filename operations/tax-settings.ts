@@ -13,8 +13,9 @@ export async function getTaxSettings(deps: { sql: Queryable }, projectId: string
 }
 
 /**
- * Replaces the tax settings. They count for what is billed from now on: an issued invoice keeps its tax, and
- * activities already generated keep theirs until they are billed.
+ * Replaces the tax settings. They count from the next billing run on: it taxes the subscription charges not yet
+ * invoiced again (billing/generation.ts replaces an unbilled charge whose tax changed); an issued invoice keeps
+ * its tax, and so does a manual activity already booked.
  */
 export async function replaceTaxSettings(deps: { sql: Queryable }, projectId: string, settings: TaxSettings): Promise<TaxSettings> {
   return saveTaxSettings(deps.sql, projectId, settings);
