@@ -134,12 +134,15 @@ export function taxPointDay(supplyType: SupplyType, start: EpochDay, end: EpochD
  *
  * The small business scheme (§ 19 UStG) comes first: a Kleinunternehmer charges no VAT whoever buys. A
  * consumer's rate in the One-Stop-Shop is the country's standard rate, or its reduced rate for a group of kind
- * REDUCED, in force on the tax point (billing/eu-vat-rates.ts). A customer without a country counts as German.
- * A German VAT id does not make a German customer foreign: NATIONAL customers always pay German VAT.
+ * REDUCED, in force on the tax point (billing/eu-vat-rates.ts). An EU consumer without a country pays German
+ * VAT: the country to tax in is unknown. A German VAT id does not make a German customer foreign: NATIONAL
+ * customers always pay German VAT. A SERVICE is taken to be supplied electronically (SaaS, § 3a Abs. 5 Satz 2
+ * Nr. 3 UStG), which is what places a consumer's service in the consumer's country; a service of another kind
+ * to a consumer abroad (§ 3a Abs. 1 UStG) is not modelled.
  */
 export function applicableTax(group: TaxGroup, customer: TaxSubject, date: IsoDate, supplyType: SupplyType): AppliedTax {
   if (group.kind === 'SMALL_BUSINESS') return withNotice('SMALL_BUSINESS', '0');
-  const country = customer.country ?? (customer.taxRegion === 'NATIONAL' ? SELLER_COUNTRY : null);
+  const country = customer.country ?? null;
   if (customer.taxRegion === 'EU' && customer.euTaxId) return withNotice(supplyType === 'GOODS' ? 'INTRA_COMMUNITY' : 'REVERSE_CHARGE', '0');
   if (customer.taxRegion === 'THIRD_COUNTRY') return withNotice(supplyType === 'GOODS' ? 'EXPORT' : 'NOT_TAXABLE', '0');
   if (customer.taxRegion === 'EU' && customer.oneStopShop && country !== null && country !== SELLER_COUNTRY && isEuMemberState(country)) {
