@@ -48,8 +48,8 @@ create table webhook_deliveries (
   next_attempt_at timestamptz not null default now(),
   -- retries with backoff until then; after it a failed attempt leaves the delivery FAILED
   retry_until timestamptz not null default now() + interval '1 day',
-  -- whether a worker's reconciler has told the endpoint's dispatcher workflow about the delivery
-  signalled boolean not null default false,
+  -- when a worker's reconciler last told the endpoint's dispatcher workflow about the delivery (null: not yet)
+  signalled_at timestamptz,
   last_attempt_at timestamptz,
   last_response_status integer,
   last_error text,
@@ -58,7 +58,7 @@ create table webhook_deliveries (
   unique (event_id, endpoint_id)
 );
 create index webhook_deliveries_pending on webhook_deliveries (endpoint_id, id) where status = 'PENDING';
-create index webhook_deliveries_unsignalled on webhook_deliveries (endpoint_id) where status = 'PENDING' and not signalled;
+create index webhook_deliveries_unsignalled on webhook_deliveries (endpoint_id) where status = 'PENDING' and signalled_at is null;
 create index webhook_deliveries_of_project on webhook_deliveries (project_id, id);
 
 create table webhook_delivery_attempts (

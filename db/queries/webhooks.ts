@@ -137,7 +137,7 @@ export async function findWebhookDelivery(
  */
 export async function requeueWebhookDelivery(sql: Queryable, projectId: string, deliveryId: string): Promise<boolean> {
   const rows = await sql`
-    update webhook_deliveries d set status = 'PENDING', next_attempt_at = now(), retry_until = now() + interval '1 day', signalled = false
+    update webhook_deliveries d set status = 'PENDING', next_attempt_at = now(), retry_until = now() + interval '1 day', signalled_at = null
     from webhook_endpoints p
     where d.project_id = ${projectId} and d.id = ${deliveryId} and p.id = d.endpoint_id and p.deleted_at is null
     returning d.id`;
@@ -146,28 +146,28 @@ export async function requeueWebhookDelivery(sql: Queryable, projectId: string, 
 
 /**
  * Endpoints whose dispatcher should look at its deliveries: one of them is new since the last look, or one
- * has been due for longer than `overdueSeconds` (its dispatcher is not running). Marks those deliveries
- * signalled; the caller signals the endpoints.
+ * has been due for longer than `overdueSeconds` and was not told for as long (its dispatcher is not running).
+ * Marks those deliveries told; the caller signals the endpoints.
  */
 export async function takeEndpointsToSignal(sql: Queryable, options: { overdueSeconds: number; limit: number }): Promise<{ endpointId: string; projectId: string }[]> {
+  const overdue = sql`(d.signalled_at is null or (d.next_attempt_at < now() - make_interval(secs => ${options.overdueSeconds})
+    and d.signalled_at < now() - make_interval(secs => ${options.overdueSeconds})))`;
   return sql<{ endpointId: string; projectId: string }[]>`
     with wanted as (
       select distinct d.endpoint_id
       from webhook_deliveries d join webhook_endpoints p on p.id = d.endpoint_id
-      where d.status = 'PENDING' and p.deleted_at is null
-        and (not d.signalled or d.next_attempt_at < now() - make_interval(secs => ${options.overdueSeconds}))
+      where d.status = 'PENDING' and p.deleted_at is null and ${overdue}
       limit ${options.limit}),
     marked as (
-      update webhook_deliveries d set signalled = true
-      from wanted w where d.endpoint_id = w.endpoint_id and d.status = 'PENDING' and not d.signalled
-      returning d.id)
+      update webhook_deliveries d set signalled_at = now()
+      from wanted w where d.endpoint_id = w.endpoint_id and d.status = 'PENDING' and ${overdue})
     select p.id as "endpointId", p.project_id as "projectId"
     from wanted w join webhook_endpoints p on p.id = w.endpoint_id`;
 }
 
 /** The endpoint's pending deliveries are to be told again (its signal failed). */
 export async function unmarkEndpointSignalled(sql: Queryable, endpointId: string): Promise<void> {
-  await sql`update webhook_deliveries set signalled = false where endpoint_id = ${endpointId} and status = 'PENDING' and signalled`;
+  await sql`update webhook_deliveries set signalled_at = null where endpoint_id = ${endpointId} and status = 'PENDING' and signalled_at is not null`;
 }
 
 /** What the signer and sender need of an endpoint; null once it is deleted. */
