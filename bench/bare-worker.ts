@@ -1,6 +1,6 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createSql } from '../db/client';
-import { WORKER_SQL_POOL_SIZE, WORKER_TUNING } from '../worker/options';
+import { WORKER_SQL_POOL_SIZE, WORKER_TUNING, bundleWorkflowsApart } from '../worker/options';
 
 /**
  * The worker process of the billing-day benchmark's yardstick: the bare workflow (bench/bare-workflow.ts) and
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const worker = await Worker.create({
     connection,
     taskQueue: process.env.TEMPORAL_TASK_QUEUE!,
-    workflowsPath: require.resolve('./bare-workflow'),
+    workflowBundle: await bundleWorkflowsApart(require.resolve('./bare-workflow')),
     ...WORKER_TUNING,
     activities: {
       async insertRow(workflowId: string) {

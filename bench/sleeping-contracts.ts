@@ -24,6 +24,7 @@ const REPO_ROOT = path.resolve(__dirname, '..');
 const MARKS = (process.argv.length > 2 ? process.argv.slice(2) : (process.env.BENCH_CONTRACTS ?? '1000,10000').split(',')).map(Number);
 const N = MARKS[MARKS.length - 1]!;
 const TARGET_MIB = 512;
+const QUIET_MS = 60_000;
 const TIME_ZONE = 'Europe/Berlin';
 const TASK_QUEUE = 'bench-sleeping';
 const SETTLE_TIMEOUT_MS = 30 * 60_000;
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
       console.log(`worker options: ${JSON.stringify(settings)}`);
       console.log(`worker RSS before any workflow: ${mib(rssAtStart.rssKb)} MiB`);
       console.log('');
-      console.log('asleep   RSS now   RSS peak   seeded in   started in   settled after   running');
+      console.log(`asleep   RSS settled   RSS ${QUIET_MS / 1000} s later   RSS peak   seeded in   started in   settled after   running`);
       let seeded = 0;
       for (const mark of MARKS) {
         const seeding = Date.now();
@@ -78,12 +79,16 @@ async function main(): Promise<void> {
         await new Promise((resolve) => setTimeout(resolve, 5000));
         const running = await client.workflow.count(`TaskQueue = "${TASK_QUEUE}" AND ExecutionStatus = "Running"`);
         const settled = await memoryOf(worker.pid!);
+        // a minute with nothing to do: V8 gives back heap the burst of first runs grew, the cache stays
+        await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
+        const quiet = await memoryOf(worker.pid!);
         seeded = mark;
         console.log(
           [
             mark.toLocaleString('en-US').padStart(6),
-            `${mib(settled.rssKb)} MiB`.padStart(9),
-            `${mib(settled.peakKb)} MiB`.padStart(10),
+            `${mib(settled.rssKb)} MiB`.padStart(13),
+            `${mib(quiet.rssKb)} MiB`.padStart(16),
+            `${mib(quiet.peakKb)} MiB`.padStart(10),
             `${seedSeconds.toFixed(0)} s`.padStart(11),
             `${startSeconds.toFixed(0)} s`.padStart(12),
             `${settleSeconds.toFixed(0)} s`.padStart(15),

@@ -12,7 +12,7 @@ import { signalWebhookDispatchers } from '../operations/webhooks';
 import { startContractReconciler, type ContractReconciler } from './contract-reconciler';
 import { freePort } from './free-port';
 import { createWorkerMetrics, serveWorkerMetrics } from './metrics';
-import { WORKER_SQL_POOL_SIZE, WORKER_TUNING } from './options';
+import { WORKER_SQL_POOL_SIZE, WORKER_TUNING, bundleWorkflowsApart } from './options';
 import { startWebhookReconciler, WEBHOOK_RECONCILE_INTERVAL_MS, type WebhookReconciler } from './webhook-reconciler';
 
 const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    workflowsPath: require.resolve('../workflows'),
+    workflowBundle: await bundleWorkflowsApart(require.resolve('../workflows')),
     ...WORKER_TUNING,
     activities: createActivities({ sql, mailer, config, logger }),
     interceptors: { activity: [metrics.activityInterceptor] },

@@ -1,3 +1,4 @@
+import { Worker as Thread } from 'node:worker_threads';
 import type { WorkerOptions } from '@temporalio/worker';
 
 /**
@@ -35,3 +36,24 @@ export const WORKER_TUNING = {
 
 /** Connections of the worker process's postgres.js pool, shared by all its activities. */
 export const WORKER_SQL_POOL_SIZE = 10;
+
+/**
+ * The workflow bundle, built by webpack in a thread of its own: webpack needs some 120 MiB of heap for the
+ * engine's workflows, which a process keeps as resident memory long after it is done, whereas a thread's heap
+ * goes when the thread ends. The worker then loads the finished code (`workflowBundle`) instead of bundling
+ * `workflowsPath` itself.
+ */
+export function bundleWorkflowsApart(workflowsPath: string): Promise<{ code: string }> {
+  const thread = new Thread(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     const { bundleWorkflowCode } = require(workerData.sdk);
+     const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+     bundleWorkflowCode({ workflowsPath: workerData.workflowsPath, logger: quiet }).then((bundle) => parentPort.postMessage(bundle.code));`,
+    { eval: true, workerData: { sdk: require.resolve('@temporalio/worker'), workflowsPath } },
+  );
+  return new Promise((resolve, reject) => {
+    thread.once('message', (code: string) => resolve({ code }));
+    thread.once('error', reject);
+    thread.once('exit', (exitCode) => reject(new Error(`bundling the workflows of ${workflowsPath} ended with exit code ${exitCode}`)));
+  });
+}
