@@ -4,8 +4,8 @@ import { addDays } from '../billing/calendar';
 import { decimal, formatDecimal, formatMoney } from '../billing/money';
 import type { TaxCategory } from '../billing/types';
 import { TAX_NOTICES } from '../billing/tax';
-import { germanDate, germanMoney } from './german-format';
 import type { InvoiceDocumentData } from './invoice-document';
+import { localisedNotice, textsFor } from './texts';
 
 /*
  * EN 16931 e-invoices (XRechnung CII, Factur-X) written by @e-invoice-eu/core from our own books. The library
@@ -90,10 +90,12 @@ export function toEInvoiceData(data: InvoiceDocumentData): Invoice {
     };
   };
 
-  const notes = [...data.notices];
+  // the notes (BT-22) and the payment terms (BT-20) in the customer's language
+  const { eInvoice: texts, format } = textsFor(buyer.language);
+  const notes = data.notices.map((notice) => localisedNotice(notice, buyer.language));
   if (isCorrection) {
-    notes.unshift(`Rechnungskorrektur (Storno) zur Rechnung ${data.corrects!.invoiceNumber} vom ${germanDate(data.corrects!.invoiceDate)}.`);
-    if (data.reason) notes.push(`Grund: ${data.reason}`);
+    notes.unshift(texts.correction(data.corrects!.invoiceNumber, format.date(data.corrects!.invoiceDate)));
+    if (data.reason) notes.push(texts.reason(data.reason));
   }
   const prepaid = decimal(isCorrection ? '0' : data.creditApplied);
 
@@ -168,12 +170,12 @@ export function toEInvoiceData(data: InvoiceDocumentData): Invoice {
       ],
       'cac:PaymentTerms': {
         'cbc:Note': isCorrection
-          ? `Der Betrag von ${germanMoney(money(data.grossTotal), currency)} wird Ihrem Kundenkonto gutgeschrieben.`
+          ? texts.credited(format.money(money(data.grossTotal), currency))
           : data.directDebit
-            ? `Der Betrag von ${germanMoney(data.directDebit.amount, currency)} wird am ${germanDate(data.directDebit.collectionDate)} per SEPA-Lastschrift eingezogen.`
+            ? texts.directDebit(format.money(data.directDebit.amount, currency), format.date(data.directDebit.collectionDate))
             : decimal(data.amountDue).gt(0)
-              ? `Zahlbar ohne Abzug bis ${germanDate(data.dueDate!)}.`
-              : 'Mit Ihrem Guthaben verrechnet; es ist nichts zu zahlen.',
+              ? texts.payableBy(format.date(data.dueDate!))
+              : texts.settledByCredit,
       },
       'cac:TaxTotal': [
         {

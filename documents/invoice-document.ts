@@ -1,7 +1,7 @@
 import type { IssuingCompany } from '../billing/parties';
 import type { PreNotification } from '../billing/pre-notification';
 import type { TaxCategory } from '../billing/types';
-import { germanDate, germanMoney } from './german-format';
+import { textsFor, type DocumentLanguage } from './texts';
 
 /** The seller as every document names it: the project's issuing company. */
 export type DocumentSeller = IssuingCompany;
@@ -22,6 +22,8 @@ export interface DocumentBuyer {
   taxNumber: string | null;
   /** BT-10: a public buyer's Leitweg-ID, else the customer number. */
   buyerReference: string;
+  /** The language of the customer's locale: every text of the document, and how it prints dates and amounts. */
+  language: DocumentLanguage;
 }
 
 export interface DocumentLine {
@@ -60,15 +62,12 @@ export function maskedIban(iban: string): string {
 
 /**
  * The pre-notification of the direct debit (SEPA rulebook: day, amount, mandate and creditor identifier), as
- * the invoice's document and its mail say it in place of the request to transfer the amount; the debited
- * account is shown masked.
+ * the invoice's document and its mail say it in place of the request to transfer the amount, in the customer's
+ * language; the debited account is shown masked.
  */
-export function directDebitNotice(debit: DocumentDirectDebit, creditorId: string | null, currency: string): string {
-  const creditor = creditorId ? `, Gläubiger-Identifikationsnummer ${creditorId}` : '';
-  return (
-    `Der Betrag von ${germanMoney(debit.amount, currency)} wird am ${germanDate(debit.collectionDate)} per SEPA-Lastschrift von Ihrem Konto ` +
-    `IBAN ${maskedIban(debit.debtorIban)} eingezogen. Mandatsreferenz ${debit.mandateReference}${creditor}.`
-  );
+export function directDebitNotice(debit: DocumentDirectDebit, creditorId: string | null, currency: string, language: DocumentLanguage): string {
+  const { format } = textsFor(language);
+  return textsFor(language).directDebit(format.money(debit.amount, currency), format.date(debit.collectionDate), maskedIban(debit.debtorIban), debit.mandateReference, creditorId);
 }
 
 /**

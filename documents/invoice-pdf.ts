@@ -1,10 +1,15 @@
 import { decimal } from '../billing/money';
 import type { TaxCategory } from '../billing/types';
-import { germanDate, germanMoney, germanPeriod, germanPlain, germanUnitPrice } from './german-format';
 import { directDebitNotice, type DocumentTax, type InvoiceDocumentData } from './invoice-document';
-import { addressOneLine, countryName, formatIban, letterHead, openPdf, PAGE } from './pdf-layout';
+import { addressOneLine, formatIban, letterHead, openPdf, PAGE } from './pdf-layout';
+import { localisedNotice, textsFor, type DocumentTexts } from './texts';
 
-/* The invoice and correction PDF with every mandatory content of § 14 Abs. 4 UStG, on the shared page layout. */
+/*
+ * The invoice and correction PDF in the customer's language, with every mandatory content of § 14 Abs. 4 UStG in
+ * either: seller and buyer with their addresses, the seller's VAT id or tax number (footer), invoice date and
+ * number, quantity and kind of each supply, the period of supply, the net amount per rate, the rate and the tax
+ * per rate, and the notice of an exemption or of reverse charge. On the shared page layout.
+ */
 
 const COLUMNS = {
   position: { x: 50, width: 24 },
@@ -15,53 +20,46 @@ const COLUMNS = {
   net: { x: 462, width: 83 },
 };
 
-const TAX_LABELS: Record<TaxCategory, string> = {
-  STANDARD: 'USt',
-  SMALL_BUSINESS: 'steuerfrei gemäß § 19 UStG',
-  REVERSE_CHARGE: 'Steuerschuldnerschaft des Leistungsempfängers',
-  NOT_TAXABLE: 'nicht im Inland steuerbar',
-  INTRA_COMMUNITY: 'steuerfreie innergemeinschaftliche Lieferung',
-  EXPORT: 'steuerfreie Ausfuhrlieferung',
-  ONE_STOP_SHOP: 'USt',
-};
+/** Categories that charge VAT at their rate; the others are printed at 0 % with their label. */
+const CHARGES_VAT: ReadonlySet<TaxCategory> = new Set<TaxCategory>(['STANDARD', 'ONE_STOP_SHOP']);
+/** Categories whose notice names the buyer's VAT id beside it (§ 14a Abs. 1 and 3 UStG). */
+const NAMES_BUYER_VAT_ID: ReadonlySet<TaxCategory> = new Set<TaxCategory>(['REVERSE_CHARGE', 'INTRA_COMMUNITY']);
 
 /** Renders the document; the same data gives the same bytes (the creation date is the document date). */
 export async function renderInvoicePdf(data: InvoiceDocumentData): Promise<Buffer> {
   const isCorrection = data.kind === 'CORRECTION';
-  const title = isCorrection ? `Rechnungskorrektur (Storno) ${data.number}` : `Rechnung ${data.number}`;
-  const { doc, finished } = openPdf({ title, author: data.seller.legalName, date: data.date, lang: 'de-DE', bufferPages: true });
+  const texts = textsFor(data.buyer.language);
+  const { invoice: t, format } = texts;
+  const title = isCorrection ? t.correctionTitle(data.number) : t.title(data.number);
+  const { doc, finished } = openPdf({ title, author: data.seller.legalName, date: data.date, lang: texts.pdfLang, bufferPages: true });
 
-  const money = (amount: string) => germanMoney(amount, data.currency);
+  const money = (amount: string) => format.money(amount, data.currency);
   const { seller, buyer } = data;
 
   // letterhead, the buyer's address and the document facts
   const facts: [string, string][] = isCorrection
     ? [
-        ['Korrekturnummer', data.number],
-        ['Datum', germanDate(data.date)],
-        ['zur Rechnung', data.corrects!.invoiceNumber],
-        ['Rechnungsdatum', germanDate(data.corrects!.invoiceDate)],
+        [t.correctionNumber, data.number],
+        [t.date, format.date(data.date)],
+        [t.correctsInvoice, data.corrects!.invoiceNumber],
+        [t.invoiceDate, format.date(data.corrects!.invoiceDate)],
       ]
     : [
-        ['Rechnungsnummer', data.number],
-        ['Rechnungsdatum', germanDate(data.date)],
+        [t.invoiceNumber, data.number],
+        [t.invoiceDate, format.date(data.date)],
       ];
-  facts.push(['Kundennummer', buyer.customerNumber], ['Vertrag', data.contractNumber]);
-  const period = servicePeriod(data);
-  if (period) facts.push(['Leistungszeitraum', period]);
-  if (data.dueDate) facts.push(['Fällig am', germanDate(data.dueDate)]);
-  if (buyer.euTaxId) facts.push(['Ihre USt-IdNr.', buyer.euTaxId]);
-  const belowHead = letterHead(doc, { seller, addressee: buyer, attention: 'z. Hd.', facts, countryName });
+  facts.push([t.customerNumber, buyer.customerNumber], [t.contract, data.contractNumber]);
+  const period = servicePeriod(data, texts);
+  if (period) facts.push([t.servicePeriod, period]);
+  if (data.dueDate) facts.push([t.dueDate, format.date(data.dueDate)]);
+  if (buyer.euTaxId) facts.push([t.buyerVatId, buyer.euTaxId]);
+  const belowHead = letterHead(doc, { seller, addressee: buyer, attention: texts.attention, facts, countryName: texts.countryName });
 
   doc.font('bold').fontSize(14).text(title, PAGE.left, belowHead + 30, { width: PAGE.right - PAGE.left });
   doc.font('regular').fontSize(9).moveDown(0.4);
   if (isCorrection) {
-    doc.text(
-      `Diese Rechnungskorrektur storniert die Rechnung ${data.corrects!.invoiceNumber} vom ${germanDate(data.corrects!.invoiceDate)} vollständig. ` +
-        'Alle Beträge sind mit umgekehrtem Vorzeichen aufgeführt.',
-      { width: PAGE.right - PAGE.left },
-    );
-    if (data.reason) doc.text(`Grund: ${data.reason}`, { width: PAGE.right - PAGE.left });
+    doc.text(t.cancels(data.corrects!.invoiceNumber, format.date(data.corrects!.invoiceDate)), { width: PAGE.right - PAGE.left });
+    if (data.reason) doc.text(t.reason(data.reason), { width: PAGE.right - PAGE.left });
     doc.moveDown(0.4);
   }
 
@@ -69,19 +67,19 @@ export async function renderInvoicePdf(data: InvoiceDocumentData): Promise<Buffe
   const tableHeader = () => {
     const y = doc.y + 6;
     doc.font('bold').fontSize(8);
-    cell(doc, 'Pos.', COLUMNS.position, y);
-    cell(doc, 'Beschreibung', COLUMNS.description, y);
-    cell(doc, 'Menge', COLUMNS.quantity, y, 'right');
-    cell(doc, 'Einzelpreis', COLUMNS.unitPrice, y, 'right');
-    cell(doc, 'USt', COLUMNS.rate, y, 'right');
-    cell(doc, 'Netto', COLUMNS.net, y, 'right');
+    cell(doc, t.columns.position, COLUMNS.position, y);
+    cell(doc, t.columns.description, COLUMNS.description, y);
+    cell(doc, t.columns.quantity, COLUMNS.quantity, y, 'right');
+    cell(doc, t.columns.unitPrice, COLUMNS.unitPrice, y, 'right');
+    cell(doc, t.columns.rate, COLUMNS.rate, y, 'right');
+    cell(doc, t.columns.net, COLUMNS.net, y, 'right');
     doc.moveTo(PAGE.left, y + 12).lineTo(PAGE.right, y + 12).lineWidth(0.5).stroke();
     doc.y = y + 16;
   };
   tableHeader();
   for (const line of data.lines) {
     const description = `${line.description} (${line.itemNumber})`;
-    const servicePeriodText = `Leistungszeitraum ${germanPeriod(line.periodStart, line.periodEnd)}`;
+    const servicePeriodText = t.linePeriod(format.period(line.periodStart, line.periodEnd));
     doc.font('regular').fontSize(8);
     const height = doc.heightOfString(description, { width: COLUMNS.description.width }) + doc.heightOfString(servicePeriodText, { width: COLUMNS.description.width }) + 6;
     if (doc.y + height > PAGE.bottom - 10) {
@@ -92,9 +90,9 @@ export async function renderInvoicePdf(data: InvoiceDocumentData): Promise<Buffe
     }
     const y = doc.y;
     cell(doc, String(line.position), COLUMNS.position, y);
-    cell(doc, germanPlain(line.quantity), COLUMNS.quantity, y, 'right');
-    cell(doc, germanUnitPrice(line.unitPrice, data.currency), COLUMNS.unitPrice, y, 'right');
-    cell(doc, rateLabel(line.taxCategory, line.taxRate), COLUMNS.rate, y, 'right');
+    cell(doc, format.plain(line.quantity), COLUMNS.quantity, y, 'right');
+    cell(doc, format.unitPrice(line.unitPrice, data.currency), COLUMNS.unitPrice, y, 'right');
+    cell(doc, rateLabel(line.taxCategory, line.taxRate, texts), COLUMNS.rate, y, 'right');
     cell(doc, money(line.netAmount), COLUMNS.net, y, 'right');
     doc.text(description, COLUMNS.description.x, y, { width: COLUMNS.description.width });
     doc.fillColor('#444444').text(servicePeriodText, COLUMNS.description.x, doc.y, { width: COLUMNS.description.width }).fillColor('black');
@@ -104,18 +102,18 @@ export async function renderInvoicePdf(data: InvoiceDocumentData): Promise<Buffe
   doc.y += 6;
 
   // totals: net per rate, rate, tax per rate, gross (§ 14 Abs. 4 Nr. 7 and 8 UStG)
-  const totals: { label: string; amount: string; bold?: boolean }[] = [{ label: 'Summe netto', amount: money(data.netTotal) }];
+  const totals: { label: string; amount: string; bold?: boolean }[] = [{ label: t.netTotal, amount: money(data.netTotal) }];
   for (const tax of data.taxes) {
-    totals.push({ label: `Nettobetrag ${taxRowLabel(tax)}`, amount: money(tax.net) });
-    totals.push({ label: `Umsatzsteuer ${germanPlain(tax.rate)} %`, amount: money(tax.tax) });
+    totals.push({ label: netRowLabel(tax, texts), amount: money(tax.net) });
+    totals.push({ label: t.taxAtRate(format.plain(tax.rate)), amount: money(tax.tax) });
   }
-  totals.push({ label: 'Umsatzsteuer gesamt', amount: money(data.taxTotal) });
-  totals.push({ label: 'Gesamtbetrag (brutto)', amount: money(data.grossTotal), bold: true });
+  totals.push({ label: t.taxTotal, amount: money(data.taxTotal) });
+  totals.push({ label: t.grossTotal, amount: money(data.grossTotal), bold: true });
   if (!isCorrection) {
     if (!decimal(data.creditApplied).isZero()) {
-      totals.push({ label: 'abzüglich verrechnetes Guthaben', amount: money(decimal(data.creditApplied).negated().toFixed()) });
+      totals.push({ label: t.creditApplied, amount: money(decimal(data.creditApplied).negated().toFixed()) });
     }
-    totals.push({ label: 'Zahlbetrag', amount: money(data.amountDue), bold: true });
+    totals.push({ label: t.amountDue, amount: money(data.amountDue), bold: true });
   }
   if (doc.y + totals.length * 13 + 20 > PAGE.bottom) {
     doc.addPage();
@@ -132,29 +130,27 @@ export async function renderInvoicePdf(data: InvoiceDocumentData): Promise<Buffe
   // notices and payment
   doc.font('regular').fontSize(9).moveDown(1);
   const width = PAGE.right - PAGE.left;
-  for (const notice of data.notices) {
-    doc.font('bold').text(notice, PAGE.left, doc.y, { width });
-    if (notice.startsWith('Steuerschuldnerschaft') && buyer.euTaxId) {
-      doc.font('regular').text(`USt-IdNr. des Leistungsempfängers: ${buyer.euTaxId}`, { width });
-    }
+  for (const notice of data.notices) doc.font('bold').text(localisedNotice(notice, data.buyer.language), PAGE.left, doc.y, { width });
+  if (buyer.euTaxId && data.taxes.some((tax) => NAMES_BUYER_VAT_ID.has(tax.category))) {
+    doc.font('regular').text(t.recipientVatId(buyer.euTaxId), PAGE.left, doc.y, { width });
   }
   doc.font('regular').moveDown(0.5);
   if (isCorrection) {
-    doc.text(`Der Betrag von ${money(decimal(data.grossTotal).abs().toFixed())} wird Ihrem Kundenkonto gutgeschrieben.`, PAGE.left, doc.y, { width });
+    doc.text(t.credited(money(decimal(data.grossTotal).abs().toFixed())), PAGE.left, doc.y, { width });
   } else if (data.directDebit) {
-    doc.text(directDebitNotice(data.directDebit, data.seller.sepaCreditorId, data.currency), PAGE.left, doc.y, { width });
+    doc.text(directDebitNotice(data.directDebit, data.seller.sepaCreditorId, data.currency, data.buyer.language), PAGE.left, doc.y, { width });
   } else if (decimal(data.amountDue).gt(0)) {
-    const account = seller.iban ? ` auf das Konto ${formatIban(seller.iban)}${seller.bic ? ` (BIC ${seller.bic})` : ''}` : '';
-    doc.text(`Bitte überweisen Sie ${money(data.amountDue)} bis zum ${germanDate(data.dueDate!)}${account} unter Angabe der Rechnungsnummer ${data.number}.`, PAGE.left, doc.y, { width });
+    const account = seller.iban ? t.account(formatIban(seller.iban), seller.bic) : '';
+    doc.text(t.payByTransfer(money(data.amountDue), format.date(data.dueDate!), account, data.number), PAGE.left, doc.y, { width });
   } else {
-    doc.text('Der Rechnungsbetrag ist mit Ihrem Guthaben verrechnet; es ist nichts zu zahlen.', PAGE.left, doc.y, { width });
+    doc.text(t.settledByCredit, PAGE.left, doc.y, { width });
   }
 
   // footer on every page: the seller's identity, tax ids and bank
   const footer = [
-    [seller.legalName, addressOneLine(seller.address, countryName)].join(' · '),
-    [seller.vatId ? `USt-IdNr. ${seller.vatId}` : null, seller.taxNumber ? `Steuernummer ${seller.taxNumber}` : null].filter(Boolean).join(' · '),
-    [seller.contactName, `Tel. ${seller.phone}`, seller.email].filter(Boolean).join(' · '),
+    [seller.legalName, addressOneLine(seller.address, texts.countryName)].join(' · '),
+    [seller.vatId ? `${t.vatId} ${seller.vatId}` : null, seller.taxNumber ? `${t.taxNumber} ${seller.taxNumber}` : null].filter(Boolean).join(' · '),
+    [seller.contactName, `${t.phone} ${seller.phone}`, seller.email].filter(Boolean).join(' · '),
     seller.iban ? [seller.bankName, `IBAN ${formatIban(seller.iban)}`, seller.bic ? `BIC ${seller.bic}` : null].filter(Boolean).join(' · ') : null,
   ].filter((line): line is string => Boolean(line));
   const range = doc.bufferedPageRange();
@@ -165,7 +161,7 @@ export async function renderInvoicePdf(data: InvoiceDocumentData): Promise<Buffe
     doc.moveTo(PAGE.left, PAGE.bottom + 8).lineTo(PAGE.right, PAGE.bottom + 8).lineWidth(0.5).stroke();
     doc.font('regular').fontSize(7);
     footer.forEach((line, lineIndex) => doc.text(line, PAGE.left, PAGE.bottom + 14 + lineIndex * 9, { width, align: 'center', lineBreak: false }));
-    doc.text(`Seite ${index - range.start + 1} von ${range.count}`, PAGE.left, PAGE.bottom + 14 + footer.length * 9, { width, align: 'right', lineBreak: false });
+    doc.text(t.page(index - range.start + 1, range.count), PAGE.left, PAGE.bottom + 14 + footer.length * 9, { width, align: 'right', lineBreak: false });
     doc.page.margins.bottom = bottomMargin;
   }
 
@@ -177,17 +173,18 @@ function cell(doc: PDFKit.PDFDocument, text: string, column: { x: number; width:
   doc.text(text, column.x, y, { width: column.width, align, lineBreak: false });
 }
 
-function rateLabel(category: TaxCategory, rate: string): string {
-  return category === 'STANDARD' || category === 'ONE_STOP_SHOP' ? `${germanPlain(rate)} %` : '0 %';
+function rateLabel(category: TaxCategory, rate: string, texts: DocumentTexts): string {
+  return CHARGES_VAT.has(category) ? `${texts.format.plain(rate)} %` : '0 %';
 }
 
-function taxRowLabel(tax: DocumentTax): string {
-  return tax.category === 'STANDARD' || tax.category === 'ONE_STOP_SHOP' ? `zu ${germanPlain(tax.rate)} %` : `(${TAX_LABELS[tax.category]})`;
+function netRowLabel(tax: DocumentTax, texts: DocumentTexts): string {
+  const label = CHARGES_VAT.has(tax.category) ? undefined : texts.exemptLabels[tax.category];
+  return label === undefined ? texts.invoice.netAtRate(texts.format.plain(tax.rate)) : texts.invoice.exemptNet(label);
 }
 
-function servicePeriod(data: InvoiceDocumentData): string | null {
+function servicePeriod(data: InvoiceDocumentData, texts: DocumentTexts): string | null {
   if (data.lines.length === 0) return null;
   const start = data.lines.reduce((earliest, line) => (line.periodStart < earliest ? line.periodStart : earliest), data.lines[0]!.periodStart);
   const end = data.lines.reduce((latest, line) => (line.periodEnd > latest ? line.periodEnd : latest), data.lines[0]!.periodEnd);
-  return germanPeriod(start, end);
+  return texts.format.period(start, end);
 }

@@ -102,12 +102,3 @@ export function addressOneLine(address: SellerAddress, countryName: (code: strin
 export function formatIban(iban: string): string {
   return iban.replace(/(.{4})(?=.)/g, '$1 ');
 }
-
-const COUNTRY_NAMES: Readonly<Record<string, string>> = {
-  DE: 'Deutschland', AT: 'Österreich', CH: 'Schweiz', FR: 'Frankreich', NL: 'Niederlande', BE: 'Belgien', LU: 'Luxemburg',
-  IT: 'Italien', ES: 'Spanien', PL: 'Polen', DK: 'Dänemark', CZ: 'Tschechien', SE: 'Schweden', IE: 'Irland', GB: 'Vereinigtes Königreich', US: 'USA',
-};
-
-export function countryName(code: string): string {
-  return COUNTRY_NAMES[code] ?? code;
-}

@@ -19,6 +19,7 @@ import {
 import { missingForEInvoice, renderFacturX, renderXRechnung } from '../documents/e-invoice';
 import type { DocumentBuyer, DocumentLine, DocumentTax, InvoiceDocumentData } from '../documents/invoice-document';
 import { renderInvoicePdf } from '../documents/invoice-pdf';
+import { languageOf } from '../validation/locale';
 import { OperationError } from './errors';
 
 /**
@@ -79,6 +80,7 @@ export async function loadBuyer(sql: Queryable, projectId: string, customerNumbe
     euTaxId: row.euTaxId,
     taxNumber: row.taxNumber,
     buyerReference: row.buyerReference?.trim() || row.customerNumber,
+    language: languageOf(row.locale),
   };
 }
 

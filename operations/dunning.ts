@@ -41,7 +41,8 @@ import { bookLedgerEntry } from '../db/queries/ledger';
 import { recordUnsendableMail } from '../db/queries/mail-log';
 import { invoiceOpenAmounts, lockAccount, openItemsOfAccount, settleAccount } from '../db/queries/open-items';
 import { renderDunningPdf } from '../documents/dunning-pdf';
-import { germanDate, germanMoney } from '../documents/german-format';
+import { germanDate } from '../documents/german-format';
+import { textsFor } from '../documents/texts';
 import type { Mailer } from '../mail/mailer';
 import { contractWorkflowId } from '../workflows/definitions';
 import { DUNNING_WORKFLOW_TYPE, dunningStopSignal, dunningWorkflowId, type DunningEndReason, type DunningWorkflowInput } from '../workflows/dunning-definitions';
@@ -373,7 +374,8 @@ export async function renderDunningLetter(deps: { sql: Queryable }, invoice: Dun
   const level = configuration.levels.find((candidate) => candidate.level === notice.level);
   const customer = await loadBuyer(deps.sql, invoice.projectId, invoice.customerNumber);
   return renderDunningPdf({
-    title: DUNNING_LEVEL_TITLES[notice.level]!,
+    level: notice.level,
+    language: customer.language,
     noticeDate: notice.noticeDate,
     invoiceNumber: invoice.invoiceNumber,
     customerNumber: invoice.customerNumber,
@@ -400,10 +402,11 @@ export async function sendDunningMail(deps: { sql: Sql; mailer: Mailer; logger: 
   const invoice = await findDunnedInvoice(deps.sql, request.invoiceId);
   const notice = invoice && (await findDunningNotice(deps.sql, invoice.invoiceId, request.level));
   if (!invoice || !notice) throw new Error(`no dunning letter of level ${request.level} for invoice ${request.invoiceId}`);
-  const title = DUNNING_LEVEL_TITLES[notice.level]!;
   const businessKey = `${invoice.invoiceNumber}:${notice.level}`;
-  const subject = `${title} zur Rechnung ${invoice.invoiceNumber}`;
   const customer = await loadBuyer(deps.sql, invoice.projectId, invoice.customerNumber);
+  const { dunning, dunningMail: texts, format } = textsFor(customer.language);
+  const title = dunning.title(notice.level);
+  const subject = texts.subject(title, invoice.invoiceNumber);
   if (!customer.email) {
     await recordUnsendableMail(deps.sql, { projectId: invoice.projectId, kind: DUNNING_MAIL_KIND, businessKey, subject, reason: 'customer has no e-mail address' });
     return 'NO_RECIPIENT';
@@ -415,20 +418,19 @@ export async function sendDunningMail(deps: { sql: Sql; mailer: Mailer; logger: 
   } catch (error) {
     deps.logger.error({ projectId: invoice.projectId, err: error }, 'dunning mail without PDF: rendering failed');
   }
-  const money = (amount: string) => germanMoney(amount, invoice.currency);
+  const money = (amount: string) => format.money(amount, invoice.currency);
   return sendOnce(deps, { projectId: invoice.projectId, kind: DUNNING_MAIL_KIND, businessKey }, {
     to: customer.email,
-    ...(pdf ? { attachments: [{ filename: `${title.replace(/[^\wäöü]+/gi, '-')}-${invoice.invoiceNumber}.pdf`, content: pdf, contentType: 'application/pdf' }] } : {}),
+    ...(pdf ? { attachments: [{ filename: `${texts.attachmentName(title)}-${invoice.invoiceNumber}.pdf`, content: pdf, contentType: 'application/pdf' }] } : {}),
     subject,
-    text: [
-      `Guten Tag ${customer.name},`,
-      '',
-      `zu Ihrer Rechnung ${invoice.invoiceNumber} (fällig am ${germanDate(invoice.dueDate)}) ist bei uns noch kein vollständiger Zahlungseingang verbucht.`,
-      `Fälliger offener Gesamtbetrag Ihres Kundenkontos: ${money(notice.totalOpen)}${decimal(notice.fee).gt(0) ? `, darin Mahngebühr ${money(notice.fee)}` : ''}.`,
-      `Bitte überweisen Sie den Betrag bis zum ${germanDate(notice.deadlineDate)}. Die offenen Posten finden Sie im angehängten Schreiben.`,
-      '',
-      'Mit freundlichen Grüßen',
-    ].join('\n'),
+    text: texts.body({
+      name: customer.name,
+      invoiceNumber: invoice.invoiceNumber,
+      dueDate: format.date(invoice.dueDate),
+      total: money(notice.totalOpen),
+      fee: decimal(notice.fee).gt(0) ? money(notice.fee) : null,
+      deadline: format.date(notice.deadlineDate),
+    }),
   });
 }
 

@@ -1,4 +1,3 @@
-import { decimal, formatMoney } from '../billing/money';
 import type { Config } from '../config/config';
 import type { Logger } from '../config/logger';
 import type { Sql } from '../db/client';
@@ -8,7 +7,9 @@ import { findInvoiceMailFacts } from '../db/queries/invoices';
 import { logMailAttempt, markMailCommitting, recordMailFailed, recordMailSent, recordMailUncertain, recordUnsendableMail, releaseUncertainMail } from '../db/queries/mail-log';
 import { directDebitNotice } from '../documents/invoice-document';
 import { renderInvoicePdf } from '../documents/invoice-pdf';
+import { textsFor } from '../documents/texts';
 import type { Mailer, OutgoingMail } from '../mail/mailer';
+import { languageOf } from '../validation/locale';
 import { loadInvoiceDocument } from './documents';
 
 /**
@@ -166,21 +167,22 @@ export async function sendInvoiceMail(
   const directDebit = await findPreNotification(deps.sql, request.projectId, request.invoiceNumber);
   const creditorId = directDebit ? ((await findCompanyDetails(deps.sql, request.projectId))?.sepaCreditorId ?? null) : null;
   const currency = invoice.currency.trim();
+  const language = languageOf(invoice.locale);
+  const { invoiceMail: texts, format } = textsFor(language);
   return sendOnce(deps, { projectId: request.projectId, kind: 'INVOICE', businessKey: request.invoiceNumber }, {
     to: invoice.email,
     ...(pdf ? { attachments: [pdf] } : {}),
-    subject: `Ihre Rechnung ${request.invoiceNumber}`,
-    text: [
-      `Guten Tag ${invoice.customerName},`,
-      '',
-      `anbei erhalten Sie Ihre Rechnung ${request.invoiceNumber} vom ${germanDate(invoice.invoiceDate)} zum Vertrag ${invoice.contractNumber}.`,
-      `Rechnungsbetrag: ${formatMoney(decimal(invoice.grossTotal), currency)} ${currency}`,
-      directDebit
-        ? directDebitNotice(directDebit, creditorId, currency)
-        : `Zu zahlen bis ${germanDate(invoice.dueDate)}: ${formatMoney(decimal(invoice.amountDue), currency)} ${currency}`,
-      '',
-      'Mit freundlichen Grüßen',
-    ].join('\n'),
+    subject: texts.subject(request.invoiceNumber),
+    text: texts.body({
+      name: invoice.customerName,
+      number: request.invoiceNumber,
+      date: format.date(invoice.invoiceDate),
+      contractNumber: invoice.contractNumber,
+      gross: format.money(invoice.grossTotal, currency),
+      payment: directDebit
+        ? directDebitNotice(directDebit, creditorId, currency, language)
+        : texts.payBy(format.date(invoice.dueDate), format.money(invoice.amountDue, currency)),
+    }),
   });
 }
 

@@ -44,6 +44,7 @@ import {
   type TerminationKind,
 } from '../db/queries/portal';
 import type { Mailer } from '../mail/mailer';
+import { languageOf } from '../validation/locale';
 import { pauseUpdate, terminateUpdate, type ScheduleResult } from '../workflows/definitions';
 import { sendContractCommand } from './contract-workflows';
 import { OperationError } from './errors';
@@ -181,10 +182,8 @@ async function mailSignInLink(
   });
 }
 
-/** German unless the customer's locale is English (`en`, `en_GB`, `en-US`): Fakturia writes `de_DE`, BCP 47 `de-DE`. */
-export function languageOf(locale: string | null | undefined): 'de' | 'en' {
-  return /^en([_-]|$)/i.test(locale?.trim() ?? '') ? 'en' : 'de';
-}
+/** The customer center speaks the language of the customer's locale, as documents and mails do. */
+export { languageOf };
 
 /** Whether the link can still sign in, for the page that offers its button (nothing is used up). */
 export async function checkSignInLink(deps: { sql: Sql }, projectId: string, token: string): Promise<LinkState> {

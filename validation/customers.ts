@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { bicSchema, businessNumberSchema, ibanSchema, isoDateSchema, mandateReferenceSchema } from './fields';
+import { localeSchema } from './locale';
 import { taxIdentityIssues } from './tax-identity';
 
 /** A customer's fields, as `POST /Customers`, `PUT /Customers/{n}` and the customer import check them. */
@@ -19,7 +20,7 @@ export const customerFieldsSchema = z
     lastName: text(200),
     companyName: text(300),
     email: z.email('must be an e-mail address').max(320).nullable().default(null),
-    locale: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, 'must be a locale such as de or de-DE').default('de'),
+    locale: localeSchema.default('de'),
     euTaxId: z
       .string()
       .regex(/^[A-Z]{2}[A-Za-z0-9+*]{2,13}$/, 'must be an EU VAT id such as DE123456789')

@@ -149,6 +149,8 @@ export interface InvoiceBuyerRow {
   euTaxId: string | null;
   taxNumber: string | null;
   buyerReference: string | null;
+  /** As stored: BCP 47 (`de`, `de-DE`, `en-GB`). */
+  locale: string;
 }
 
 /** The customer an invoice is addressed to, as their record reads now. */
@@ -157,13 +159,16 @@ export async function findInvoiceBuyer(sql: Queryable, projectId: string, custom
     select customer_number as "customerNumber", nullif(trim(company_name), '') as "companyName",
       nullif(trim(concat_ws(' ', first_name, last_name)), '') as "personName",
       address_line1 as "addressLine1", address_line2 as "addressLine2", zip_code as "zipCode", city_name as "cityName",
-      upper(trim(country)) as country, email, eu_tax_id as "euTaxId", tax_number as "taxNumber", buyer_reference as "buyerReference"
+      upper(trim(country)) as country, email, eu_tax_id as "euTaxId", tax_number as "taxNumber", buyer_reference as "buyerReference",
+      locale
     from customers where project_id = ${projectId} and customer_number = ${customerNumber}`;
   return row ?? null;
 }
 
 export interface InvoiceMailFacts {
   email: string | null;
+  /** The customer's locale, as stored. */
+  locale: string;
   customerName: string;
   contractNumber: string;
   invoiceDate: string;
@@ -176,7 +181,7 @@ export interface InvoiceMailFacts {
 /** What the invoice mail says: the recipient, the customer's name and the invoice's dates and amounts. */
 export async function findInvoiceMailFacts(sql: Queryable, projectId: string, invoiceNumber: string): Promise<InvoiceMailFacts | null> {
   const [invoice] = await sql<InvoiceMailFacts[]>`
-    select cu.email, coalesce(nullif(cu.company_name, ''), concat_ws(' ', cu.first_name, cu.last_name)) as "customerName",
+    select cu.email, cu.locale, coalesce(nullif(cu.company_name, ''), concat_ws(' ', cu.first_name, cu.last_name)) as "customerName",
       c.contract_number as "contractNumber", i.invoice_date as "invoiceDate", i.due_date as "dueDate",
       i.gross_total as "grossTotal", i.amount_due as "amountDue", i.currency
     from invoices i join customers cu on cu.id = i.customer_id join contracts c on c.id = i.contract_id

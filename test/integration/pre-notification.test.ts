@@ -173,7 +173,8 @@ describe('an invoice to a customer with a mandate', () => {
     expect(debited).toContain(notice());
     expect(debited).not.toContain('Zu zahlen bis');
     const transferred = await mailOf(withoutMandate.invoiceNumber);
-    expect(transferred).toContain(`Zu zahlen bis ${germanDate(withoutMandate.dueDate)}: 119.00 EUR`);
+    expect(transferred).toContain(`Rechnungsbetrag: 119,00 €`);
+    expect(transferred).toContain(`Zu zahlen bis ${germanDate(withoutMandate.dueDate)}: 119,00 €`);
   });
 
   test('an issued invoice keeps the day it announced when the project changes its notice; the next invoice takes the new one', async () => {

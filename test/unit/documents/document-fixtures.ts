@@ -35,6 +35,7 @@ export function standardInvoice(): InvoiceDocumentData {
       euTaxId: null,
       taxNumber: null,
       buyerReference: 'K000042',
+      language: 'de',
     },
     lines: [
       { position: 1, itemNumber: 'PRO', description: 'Pro plan', quantity: '1.0000', unitPrice: '84.0336', netAmount: '84.0300', periodStart: '2026-03-01', periodEnd: '2026-04-01', taxRate: '19.0000', taxCategory: 'STANDARD' },

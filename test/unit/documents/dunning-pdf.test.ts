@@ -13,7 +13,8 @@ jest.setTimeout(120_000);
 
 function firstDunning(): DunningLetterData {
   return {
-    title: '1. Mahnung',
+    level: 2,
+    language: 'de',
     noticeDate: '2026-04-06',
     invoiceNumber: 'RE-2026-000001',
     customerNumber: 'K000001',
@@ -30,9 +31,9 @@ function firstDunning(): DunningLetterData {
     buyer: { name: 'Beispiel GmbH', attention: 'Max Muster', addressLine1: 'Hauptstr. 1', addressLine2: null, zipCode: '80331', cityName: 'München', country: 'DE' },
     text: 'trotz unserer Zahlungserinnerung sind die folgenden Posten noch offen.',
     openItems: [
-      { label: 'Bankgebühr', dueDate: '2026-03-02', amount: '3.00', open: '3.00' },
-      { label: 'Rechnung RE-2026-000001', dueDate: '2026-03-16', amount: '39.00', open: '39.00' },
-      { label: 'Mahngebühr 1. Mahnung zu Rechnung RE-2026-000001', dueDate: '2026-04-06', amount: '5.00', open: '5.00' },
+      { label: 'Bankgebühr', invoiceNumber: null, type: 'FEE', dueDate: '2026-03-02', amount: '3.00', open: '3.00' },
+      { label: 'Rechnung RE-2026-000001', invoiceNumber: 'RE-2026-000001', type: 'INVOICE', dueDate: '2026-03-16', amount: '39.00', open: '39.00' },
+      { label: 'Mahngebühr 1. Mahnung zu Rechnung RE-2026-000001', invoiceNumber: null, type: 'FEE', dueDate: '2026-04-06', amount: '5.00', open: '5.00' },
     ],
     fee: '5.00',
     totalOpen: '47.00',
@@ -81,9 +82,9 @@ test('the first dunning reads as text with its title, addresses, every open item
 test('a payment reminder with default interest, without fee and without pause, lists the interest and says nothing of a pause; the same letter renders to the same bytes', async () => {
   const reminder: DunningLetterData = {
     ...firstDunning(),
-    title: 'Zahlungserinnerung',
+    level: 1,
     noticeDate: '2026-03-23',
-    openItems: [...firstDunning().openItems.slice(0, 2), { label: 'Verzugszinsen 10,27 % p. a. vom 16.03.2026 bis 23.03.2026 zu Rechnung RE-2026-000001', dueDate: '2026-03-23', amount: '0.08', open: '0.08' }],
+    openItems: [...firstDunning().openItems.slice(0, 2), { label: 'Verzugszinsen 10,27 % p. a. vom 16.03.2026 bis 23.03.2026 zu Rechnung RE-2026-000001', invoiceNumber: null, type: 'FEE', dueDate: '2026-03-23', amount: '0.08', open: '0.08' }],
     fee: '0.00',
     interest: '0.08',
     totalOpen: '42.08',
