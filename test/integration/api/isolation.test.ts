@@ -35,6 +35,9 @@ const a = {} as {
   projectName: string;
   sepaMessageId: string;
   unmatchedPaymentId: string;
+  discountId: string;
+  webhookEndpointId: string;
+  webhookDeliveryId: string;
 };
 
 type Expectation = 'NOT_FOUND' | 'LIST_WITHOUT_A' | 'REFUSED_REFERENCE' | 'FORBIDDEN' | 'SHARED_CATALOGUE' | 'FILE_WITHOUT_A';
@@ -137,6 +140,19 @@ const FOREIGN_CALLS: ForeignCall[] = [
   // B has no creditor id: refused before anything is looked at, and nothing of A is collected
   { route: 'POST /Exports/sepa', method: 'POST', path: () => '/Exports/sepa', body: () => ({ collectionDate: inDays(5), invoiceNumbers: [a.invoiceNumber] }), expect: 'REFUSED_REFERENCE' },
   { route: 'GET /Exports/sepa/:messageId', method: 'GET', path: () => `/Exports/sepa/${a.sepaMessageId}`, expect: 'NOT_FOUND' },
+  { route: 'GET /Contracts/:contractNumber/Discounts', method: 'GET', path: () => `/Contracts/${a.contractNumber}/Discounts`, expect: 'NOT_FOUND' },
+  { route: 'POST /Contracts/:contractNumber/Discounts', method: 'POST', path: () => `/Contracts/${a.contractNumber}/Discounts`, body: () => ({ kind: 'PERCENTAGE', value: '100', validFrom: '2050-01-01' }), expect: 'NOT_FOUND' },
+  { route: 'DELETE /Contracts/:contractNumber/Discounts/:discountId', method: 'DELETE', path: () => `/Contracts/${a.contractNumber}/Discounts/${a.discountId}`, expect: 'NOT_FOUND' },
+  { route: 'GET /Contracts/:contractNumber/Prices', method: 'GET', path: () => `/Contracts/${a.contractNumber}/Prices`, expect: 'NOT_FOUND' },
+  { route: 'PUT /Contracts/:contractNumber/Prices', method: 'PUT', path: () => `/Contracts/${a.contractNumber}/Prices`, body: () => ({ prices: [{ itemNumber: a.itemNumber, price: '0.01' }] }), expect: 'NOT_FOUND' },
+  { route: 'POST /Contracts/:contractNumber/resume', method: 'POST', path: () => `/Contracts/${a.contractNumber}/resume`, body: () => ({}), expect: 'NOT_FOUND' },
+  { route: 'GET /WebhookEndpoints', method: 'GET', path: () => '/WebhookEndpoints', expect: 'LIST_WITHOUT_A' },
+  { route: 'GET /WebhookEndpoints/:endpointId', method: 'GET', path: () => `/WebhookEndpoints/${a.webhookEndpointId}`, expect: 'NOT_FOUND' },
+  { route: 'DELETE /WebhookEndpoints/:endpointId', method: 'DELETE', path: () => `/WebhookEndpoints/${a.webhookEndpointId}`, expect: 'NOT_FOUND' },
+  { route: 'GET /WebhookDeliveries', method: 'GET', path: () => '/WebhookDeliveries', expect: 'LIST_WITHOUT_A' },
+  { route: 'GET /WebhookDeliveries', method: 'GET', path: () => `/WebhookDeliveries?endpointId=${a.webhookEndpointId}`, expect: 'LIST_WITHOUT_A' },
+  { route: 'GET /WebhookDeliveries/:deliveryId', method: 'GET', path: () => `/WebhookDeliveries/${a.webhookDeliveryId}`, expect: 'NOT_FOUND' },
+  { route: 'POST /WebhookDeliveries/:deliveryId/resend', method: 'POST', path: () => `/WebhookDeliveries/${a.webhookDeliveryId}/resend`, expect: 'NOT_FOUND' },
 ];
 
 function inDays(days: number): string {
@@ -173,6 +189,7 @@ const OWN_PROJECT_CREATES = [
   'GET /Exports/oss',
   'GET /DunningLevels',
   'PUT /DunningLevels',
+  'POST /WebhookEndpoints',
 ];
 
 const companyOf = (legalName: string, vatId: string) => ({
@@ -271,6 +288,8 @@ beforeAll(async () => {
   a.ledgerEntryId = (await created(api.call('POST', `/Accounts/${a.accountNumber}/Transactions`, { type: 'CREDIT', amount: '10.00', text: 'Gutschrift A' }))).id;
   a.productGroup = (await created(api.call('POST', '/ProductGroups', { code: 'A-GROUP', name: 'A', taxGroup: 'DE_STANDARD' }))).code;
   a.itemNumber = (await created(api.call('POST', '/Items', { itemNumber: 'A-ITEM', name: 'A', unit: 'MONTH', productGroup: a.productGroup, prices: [{ price: '84.0336', currency: 'EUR' }] }))).itemNumber;
+  // an endpoint on a public address literal (no DNS lookup, nothing is sent: no worker runs here); A's contract gives it a delivery
+  a.webhookEndpointId = (await created(api.call('POST', '/WebhookEndpoints', { url: 'https://93.184.215.14/a', events: ['CONTRACT_CREATED'] }))).id;
   a.contractNumber = (await created(api.call('POST', '/Contracts', {
     customerNumber: a.customerNumber,
     accountNumber: a.accountNumber,
@@ -278,6 +297,8 @@ beforeAll(async () => {
     billingInterval: { count: 1, unit: 'MONTH' },
     subscription: [{ itemNumber: a.itemNumber, quantity: '1' }],
   }))).contractNumber;
+  a.discountId = (await created(api.call('POST', `/Contracts/${a.contractNumber}/Discounts`, { kind: 'PERCENTAGE', value: '10', validFrom: '2050-01-01' }))).id;
+  a.webhookDeliveryId = (await api.call('GET', '/WebhookDeliveries')).body.items[0].id;
   a.activityId = (await created(api.call('POST', `/Contracts/${a.contractNumber}/Activities`, { itemNumber: a.itemNumber, unitPrice: '5' }))).id;
 
   const [ids] = await api.sql<{ contractId: string; customerId: string; accountId: string }[]>`
@@ -398,6 +419,10 @@ test("creating with A's numbers as new numbers makes B's own rows and leaves A's
   expect((await api.callAs(api.otherKey, 'PUT', '/Settings/receivables', { sepaPreNotificationDays: 3, chargeReturnFees: !settingsOfA.chargeReturnFees })).status).toBe(200);
   expect((await api.call('GET', '/Settings/receivables')).body).toEqual(settingsOfA);
   expect((await api.callAs(api.otherKey, 'GET', '/Settings/receivables')).body).toEqual({ sepaPreNotificationDays: 3, chargeReturnFees: !settingsOfA.chargeReturnFees });
+
+  const endpoint = await api.callAs(api.otherKey, 'POST', '/WebhookEndpoints', { url: 'https://93.184.215.14/b', events: ['INVOICE_CREATED'] });
+  expect(endpoint.status).toBe(201);
+  expect((await api.call('GET', '/WebhookEndpoints')).body.items.map((entry: { id: string }) => entry.id)).toEqual([a.webhookEndpointId]);
 
   const key = await api.callAs(api.otherKey, 'POST', '/ApiKeys', { label: 'B' });
   expect(key.status).toBe(201);
