@@ -63,6 +63,8 @@ export function createApp(deps: ApiDependencies, metrics: ApiMetrics = createApi
   const api = express.Router();
   api.use(requireApiKey(deps.sql));
   api.use(rateLimitPerApiKey(deps.config.api.rateLimitPerMinute));
+  // routers are tried in turn, route by route: the most frequent reads first, so they skip the walk through the rest
+  api.use(contractRoutes(deps));
   api.use(customerRoutes(deps));
   api.use(accountRoutes(deps));
   api.use(taxGroupRoutes(deps));
@@ -74,7 +76,6 @@ export function createApp(deps: ApiDependencies, metrics: ApiMetrics = createApi
   api.use(exportRoutes(deps));
   api.use(taxSettingsRoutes(deps));
   api.use(activityRoutes(deps));
-  api.use(contractRoutes(deps));
   api.use(contractCommandRoutes(deps));
   api.use(discountRoutes(deps));
   api.use(dunningRoutes(deps));

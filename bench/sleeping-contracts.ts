@@ -130,7 +130,7 @@ async function seedContracts(sql: Sql, projectId: string, itemId: string, startD
 function readWorkerSettings(stdout: NodeJS.ReadableStream): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     let pending = '';
-    const timer = setTimeout(() => reject(new Error('the worker did not start within 60 s')), 60_000);
+    const timer = setTimeout(() => reject(new Error('the worker did not start within 3 minutes')), 180_000);
     stdout.setEncoding('utf8');
     stdout.on('data', (chunk: string) => {
       pending += chunk;
