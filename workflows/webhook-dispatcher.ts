@@ -16,7 +16,7 @@ const deliveries = proxyActivities<ContractActivities>({
 
 /** With nothing pending, the dispatcher waits this long for a signal and then ends; the reconciler starts it again. */
 const IDLE_MS = 10 * 60_000;
-/** Due deliveries held back until earlier transactions end (their events may come before) are looked at this often. */
+/** Due deliveries another round holds (a retried round beside one still running) are looked at again this often. */
 const HELD_BACK_MS = 1_000;
 const ROUNDS_PER_RUN = 500;
 

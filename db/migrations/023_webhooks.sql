@@ -27,12 +27,10 @@ create table webhook_events (
   public_id text not null unique,
   project_id bigint not null references projects,
   event_type text not null,
-  -- deliveries of one contract's events go out in the order of their ids
+  -- deliveries of one contract's events go out in the order of their ids, which is the order their
+  -- transactions committed in (webhook_emit)
   contract_number text,
   payload jsonb not null,
-  -- the first transaction id not yet assigned when the event took its id: once every transaction before it
-  -- has ended, no event with a smaller id can still appear, so the event may go out in order
-  visible_after xid8 not null,
   created_at timestamptz not null default now()
 );
 
@@ -79,7 +77,6 @@ create function webhook_emit(p_project_id bigint, p_type text, p_contract_number
 language plpgsql as $$
 declare
   v_id bigint;
-  v_visible_after xid8;
 begin
   if not exists (
     select 1 from webhook_endpoints
@@ -87,13 +84,15 @@ begin
   ) then
     return;
   end if;
+  -- A contract's events take their ids one transaction at a time, held until the commit: an event never gets
+  -- a smaller id than one of its contract that committed before it, so a reader that sees an event of the
+  -- contract sees every earlier one, and id order is the order of the facts.
+  if p_contract_number is not null then
+    perform pg_advisory_xact_lock(hashtextextended('webhook-order:' || p_project_id || ':' || p_contract_number, 0));
+  end if;
   v_id := nextval(pg_get_serial_sequence('webhook_events', 'id'));
-  -- taken after the id, in a statement of its own (a fresh snapshot under read committed): every transaction
-  -- that took a smaller id had its transaction id before this
-  v_visible_after := pg_snapshot_xmax(pg_current_snapshot());
-  insert into webhook_events (id, public_id, project_id, event_type, contract_number, payload, visible_after)
-  values (v_id, 'evt_' || replace(gen_random_uuid()::text, '-', ''), p_project_id, p_type, p_contract_number,
-    p_payload, v_visible_after);
+  insert into webhook_events (id, public_id, project_id, event_type, contract_number, payload)
+  values (v_id, 'evt_' || replace(gen_random_uuid()::text, '-', ''), p_project_id, p_type, p_contract_number, p_payload);
   insert into webhook_deliveries (project_id, event_id, endpoint_id, ordering_key)
   select p_project_id, v_id, e.id, coalesce(p_contract_number, 'event:' || v_id)
   from webhook_endpoints e

@@ -178,16 +178,15 @@ export async function findEndpointForDelivery(sql: Queryable, endpointId: string
 }
 
 /**
- * The endpoint's deliveries that may go out now, in event order: due, their event visible to every later
- * reader in its place (see webhook_events.visible_after), and no earlier delivery of the same contract to the
- * endpoint still pending (in order per contract: a delivery in backoff holds back the contract's next ones).
+ * The endpoint's deliveries that may go out now, in event order: due, and no earlier delivery of the same
+ * contract to the endpoint still pending (in order per contract: a delivery in backoff holds back the
+ * contract's next ones). A contract's events commit in id order (webhook_emit), so none can appear behind.
  */
 export async function listDueWebhookDeliveries(sql: Queryable, endpointId: string, limit: number): Promise<{ id: string; orderingKey: string }[]> {
   return sql<{ id: string; orderingKey: string }[]>`
     select d.id, d.ordering_key as "orderingKey"
-    from webhook_deliveries d join webhook_events e on e.id = d.event_id
+    from webhook_deliveries d
     where d.endpoint_id = ${endpointId} and d.status = 'PENDING' and d.next_attempt_at <= now()
-      and e.visible_after <= pg_snapshot_xmin(pg_current_snapshot())
       and not exists (
         select 1 from webhook_deliveries earlier
         where earlier.endpoint_id = d.endpoint_id and earlier.ordering_key = d.ordering_key
