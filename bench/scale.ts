@@ -201,7 +201,7 @@ async function runBurst(context: Context, run: { label: string; workers: number;
       problems: await checkBookInvariants(sql),
       ...(killedAt === undefined ? {} : { killedAt }),
     };
-    console.log(`${run.label}: ${result.rate.toFixed(1)} contracts/s (${seconds.toFixed(1)} s)`);
+    console.log(`${run.label}: ${result.rate.toFixed(1)} contracts/s (${seconds.toFixed(1)} s; machine load ${os.loadavg()[0]!.toFixed(1)} at the end)`);
     return result;
   } finally {
     await Promise.all(workers.map((worker) => stopWorker(worker)));
