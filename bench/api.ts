@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     const clusteredOrigin = `http://127.0.0.1:${clusteredPort}`;
     const bareOrigin = `http://127.0.0.1:${barePort}`;
     for (const candidate of [origin, clusteredOrigin, bareOrigin]) {
-      await waitUntil(async () => (await fetch(`${candidate}/health`).catch(() => null))?.status === 200, 60_000, `the API on ${candidate} did not become healthy`);
+      await waitUntil(async () => (await fetch(`${candidate}/health`).catch(() => null))?.status === 200, 180_000, `the API on ${candidate} did not become healthy within 3 minutes`);
     }
 
     const api = apiClient(`${origin}/api/v1`, key);
