@@ -5,7 +5,7 @@ import type { WorkerOptions } from '@temporalio/worker';
  * The worker's tuning, shared by `worker/main.ts` and the benchmark's bare worker so that a yardstick never
  * runs with other pool sizes than the engine it measures.
  *
- * Memory is bounded by the sticky cache, not by the number of contracts: a contract sleeps for weeks between
+ * The sticky cache bounds the workflows held in memory, whatever the number of contracts: a contract sleeps for weeks between
  * billing runs, and a workflow evicted from the cache costs the worker nothing until its next task, when it
  * replays its history. That history is short by design (each billing cycle continues as new, so a replay is a
  * few dozen events), so eviction is cheap and the cache need only hold the workflows that are working right
