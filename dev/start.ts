@@ -1,14 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { loadDevConfig, type DevConfig } from '../config/dev-config';
-import { createSql } from '../db/client';
-import { migrate } from '../db/migrate';
-import { ensureDefaultProject } from '../operations/projects';
 import { spawnEmbeddedPostgres } from './postgres-process';
 import { ensureSearchAttributes } from './search-attributes';
+import { prepareDatabase, startChild, supervise, takeLock, waitForHealth, type Supervisor } from './supervisor';
 import { startTemporalDevServer } from './temporal-dev-server';
 import { resolveTemporalCli } from './tools/temporal-cli';
 
@@ -21,66 +18,20 @@ import { resolveTemporalCli } from './tools/temporal-cli';
  * exiting 1.
  */
 
-const REPO_ROOT = path.resolve(__dirname, '..');
 const say = (line: string): void => console.log(`[start] ${line}`);
-
-type Stopper = { name: string; stop: () => Promise<void> };
-
-/** What a server start needs to stop cleanly and to report the server's death. */
-interface Supervision {
-  stoppers: Stopper[];
-  /** Aborted on the first stop request: a server still starting stops what it spawned, then its start fails. */
-  signal: AbortSignal;
-  /** The server died, or stopped answering, while the engine runs; `how`: `SIGKILL`, `code 1`, ... */
-  onDeath: (name: string) => (how: string) => void;
-}
 
 async function main(): Promise<void> {
   const config = loadDevConfig();
   await fs.mkdir(config.dataDir, { recursive: true });
-  const releaseLock = await takeLock(config.dataDir);
-  const stoppers: Stopper[] = [{ name: 'lock', stop: releaseLock }];
-  const starting = new AbortController();
-  /** The server start in progress, settled once it has stopped what it spawned. */
-  let startingServer: Promise<unknown> = Promise.resolve();
-  let stopping: Promise<never> | null = null;
-
-  const shutDown = (exitCode: number): Promise<never> =>
-    (stopping ??= (async () => {
-      say('stopping');
-      starting.abort(new Error('npm start is stopping'));
-      // a server still starting stops what it spawned first (a build of the Temporal CLI cannot be waited for)
-      await Promise.race([startingServer, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
-      for (const stopper of [...stoppers].reverse()) {
-        try {
-          await stopper.stop();
-        } catch (error) {
-          say(`could not stop ${stopper.name}: ${error instanceof Error ? error.message : String(error)}`);
-        }
-      }
-      say('stopped');
-      process.exit(exitCode);
-    })());
-  process.on('SIGINT', () => void shutDown(0));
-  process.on('SIGTERM', () => void shutDown(0));
-  const supervision: Supervision = {
-    stoppers,
-    signal: starting.signal,
-    onDeath: (name) => (how) => {
-      if (stopping) return;
-      say(`${name} ${how}; stopping the engine`);
-      void shutDown(1);
-    },
-  };
-  const startServer = <T>(start: Promise<T>): Promise<T> => {
-    startingServer = start.catch(() => undefined);
-    return start;
-  };
+  const supervisor = supervise(say, 'npm start is stopping');
+  supervisor.stoppers.push({ name: 'lock', stop: await takeLock(config.dataDir, say) });
+  const { startServer, shutDown } = supervisor;
 
   try {
-    const temporal = await startServer(startTemporal(config, supervision));
-    const databaseUrl = await startServer(startPostgres(config, supervision));
-    const apiKeyFile = await prepareDatabase(config, databaseUrl);
+    const temporal = await startServer(startTemporal(config, supervisor));
+    const databaseUrl = await startServer(startPostgres(config, supervisor));
+    const keyFile = await prepareDatabase(databaseUrl, config, say);
+    const apiKeyFile = config.databaseUrl ? null : keyFile;
 
     const childEnvironment = {
       ...process.env,
@@ -93,14 +44,12 @@ async function main(): Promise<void> {
       DATA_DIR: config.dataDir,
       TIME_ZONE: config.timeZone,
     };
-    const onUnexpectedExit = (name: string) => (code: number | null, signal: NodeJS.Signals | null) =>
-      supervision.onDeath(name)(`exited unexpectedly (${signal ?? `code ${code}`})`);
-    if (stopping) return;
-    stoppers.push(startChild('worker', 'worker/main.ts', childEnvironment, onUnexpectedExit('worker')));
-    stoppers.push(startChild('api', 'api/main.ts', childEnvironment, onUnexpectedExit('api')));
+    if (supervisor.isStopping()) return;
+    supervisor.stoppers.push(startChild('worker', 'worker/main.ts', childEnvironment, supervisor.onDeath('worker'), say));
+    supervisor.stoppers.push(startChild('api', 'api/main.ts', childEnvironment, supervisor.onDeath('api'), say));
 
     const apiUrl = `http://localhost:${config.apiPort}`;
-    await waitForHealth(`${apiUrl}/health`);
+    await waitForHealth(`${apiUrl}/health`, supervisor.signal);
     console.log(
       [
         '',
@@ -114,40 +63,12 @@ async function main(): Promise<void> {
       ].join('\n'),
     );
   } catch (error) {
-    if (!stopping) say(`start failed: ${error instanceof Error ? error.message : String(error)}`);
+    if (!supervisor.isStopping()) say(`start failed: ${error instanceof Error ? error.message : String(error)}`);
     await shutDown(1);
   }
 }
 
-async function takeLock(dataDir: string): Promise<() => Promise<void>> {
-  const lockFile = path.join(dataDir, 'kontor.pid');
-  for (;;) {
-    try {
-      await fs.writeFile(lockFile, String(process.pid), { flag: 'wx' });
-      return () => fs.rm(lockFile, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(await fs.readFile(lockFile, 'utf8').catch(() => ''));
-      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
-        console.error(`[start] the engine is already running on ${dataDir} (pid ${holder}); stop it first or set DATA_DIR`);
-        process.exit(1);
-      }
-      say(`removing the stale lock of a stopped run (pid ${holder || 'unknown'})`);
-      await fs.rm(lockFile, { force: true });
-    }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function startTemporal(config: DevConfig, { stoppers, signal, onDeath }: Supervision): Promise<{ address: string; uiUrl: string | null }> {
+async function startTemporal(config: DevConfig, { stoppers, signal, onDeath }: Supervisor): Promise<{ address: string; uiUrl: string | null }> {
   if (config.temporalAddress) {
     say(`using Temporal at ${config.temporalAddress} (namespace ${config.temporalNamespace})`);
     const connection = await Connection.connect({ address: config.temporalAddress });
@@ -186,7 +107,7 @@ async function startTemporal(config: DevConfig, { stoppers, signal, onDeath }: S
   return { address: server.address, uiUrl: server.uiUrl };
 }
 
-async function startPostgres(config: DevConfig, { stoppers, signal, onDeath }: Supervision): Promise<string> {
+async function startPostgres(config: DevConfig, { stoppers, signal, onDeath }: Supervisor): Promise<string> {
   if (config.databaseUrl) {
     say('using the PostgreSQL of DATABASE_URL');
     return config.databaseUrl;
@@ -247,69 +168,6 @@ function watchPort(port: number, onDead: (how: string) => void): { stop(): void 
   const timer = setInterval(probe, PROBE_INTERVAL_MS);
   timer.unref();
   return { stop: () => clearInterval(timer) };
-}
-
-/** Migrates, and on first start creates project `default` and prints its key once. */
-async function prepareDatabase(config: DevConfig, databaseUrl: string): Promise<string | null> {
-  const sql = createSql(databaseUrl, { max: 2 });
-  try {
-    const applied = await migrate(sql);
-    say(applied.length > 0 ? `migrations applied: ${applied.join(', ')}` : 'database schema is up to date');
-    const { apiKey } = await sql.begin((tx) => ensureDefaultProject(tx, config.timeZone));
-    const keyFile = path.join(config.dataDir, 'api-key');
-    if (apiKey) {
-      await fs.writeFile(keyFile, `${apiKey.key}\n`, { mode: 0o600 });
-      await fs.chmod(keyFile, 0o600);
-      console.log(`\n  API key of project "default" (shown once, stored in ${keyFile}):\n  ${apiKey.key}\n`);
-    }
-    return config.databaseUrl ? null : keyFile;
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
-}
-
-function startChild(
-  name: string,
-  entryPoint: string,
-  environment: NodeJS.ProcessEnv,
-  onExit: (code: number | null, signal: NodeJS.Signals | null) => void,
-): Stopper {
-  say(`starting the ${name}`);
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, entryPoint)], {
-    cwd: REPO_ROOT,
-    env: environment,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  child.on('exit', onExit);
-  return {
-    name,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const killTimer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        child.once('exit', () => {
-          clearTimeout(killTimer);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
-async function waitForHealth(url: string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastProblem = 'no answer';
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(url);
-      if (response.ok) return;
-      lastProblem = `HTTP ${response.status}: ${await response.text()}`;
-    } catch (error) {
-      lastProblem = error instanceof Error ? error.message : String(error);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error(`the API did not become healthy at ${url}: ${lastProblem}`);
 }
 
 void main();
