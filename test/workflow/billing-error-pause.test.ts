@@ -23,7 +23,8 @@ test('a billing run without a price pauses the contract with the reason, mails t
   await harness.withWorker(async () => {
     const handle = await harness.startContract(contract);
     await waitFor(() => invoicesOf(harness.sql, contract.contractId), (rows) => rows.length === 1);
-    const first = await handle.query(contractStateQuery);
+    // the invoice is committed before the workflow has the billing run's answer: wait for it to take it
+    const first = await waitFor(() => handle.query(contractStateQuery), (state) => state.billingRuns === 1);
     // master data broken behind the engine's back (the items operation refuses it): the item's only price is in USD now
     await harness.sql`update item_prices set currency = 'USD' where item_id = ${itemId}`;
 
