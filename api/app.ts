@@ -55,11 +55,6 @@ export function createApp(deps: ApiDependencies, metrics: ApiMetrics = createApi
   app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
   app.use(rejectNulCharacters);
 
-  app.use(healthRoutes(deps));
-  app.use(docsRoutes());
-  // the customer center: pages for end customers, signed in by a mailed link instead of an api-key
-  app.use('/portal/:project', portalRoutes(deps));
-
   const api = express.Router();
   api.use(requireApiKey(deps.sql));
   api.use(rateLimitPerApiKey(deps.config.api.rateLimitPerMinute));
@@ -85,7 +80,13 @@ export function createApp(deps: ApiDependencies, metrics: ApiMetrics = createApi
   api.use(portalLinkRoutes(deps));
   api.use(projectRoutes(deps));
   api.use(webhookRoutes(deps));
+  // first: the API's requests, by far the most, do not walk the routers of the pages beside it
   app.use('/api/v1', api);
+
+  app.use(healthRoutes(deps));
+  app.use(docsRoutes());
+  // the customer center: pages for end customers, signed in by a mailed link instead of an api-key
+  app.use('/portal/:project', portalRoutes(deps));
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

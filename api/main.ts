@@ -10,7 +10,8 @@ import { createApiMetrics, serveApiMetrics } from './metrics';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger({ level: config.logLevel, name: 'api' });
+  // asynchronous: the access log writes a line per request, which written one by one cost a write each
+  const logger = createLogger({ level: config.logLevel, name: 'api', asynchronous: true });
   if (config.api.processes > 1 && cluster.isPrimary) {
     superviseApiProcesses(config.api.processes, logger);
     return;
