@@ -97,13 +97,14 @@ async function main(): Promise<void> {
     const clusteredReads = await read(clusteredOrigin, (n) => `/api/v1/Contracts/${n}`);
     const { result: bareReads, cpuMs: bareCpuMs } = await cpuPerRequest(bareServer, () => read(bareOrigin, (n) => `/api/v1/Contracts/${n}`));
     const subscriptionReads = READS_ONLY ? null : await read(origin, (n) => `/api/v1/Contracts/${n}/Subscription`);
-    const commands: { connections: number; result: autocannon.Result; invoices: number }[] = [];
+    const commands: { connections: number; result: autocannon.Result; interim: InterimCount }[] = [];
     // the phases go on through the contracts, so that each finds contracts with their activity still due
     const cursor = { next: 0 };
     for (const connections of READS_ONLY ? [] : COMMAND_CONNECTIONS) {
-      const invoicesBefore = await countInvoices(sql);
-      const result = await load(origin, key, contractNumbers, { method: 'POST', connections, path: (n) => `/api/v1/Contracts/${n}/interimInvoice`, cursor });
-      commands.push({ connections, result, invoices: (await countInvoices(sql)) - invoicesBefore });
+      const startedAt = (await sql<{ now: Date }[]>`select now()`)[0]!.now;
+      const answered = new Set<string>();
+      const result = await load(origin, key, contractNumbers, { method: 'POST', connections, path: (n) => `/api/v1/Contracts/${n}/interimInvoice`, cursor, answered });
+      commands.push({ connections, result, interim: await countInterimInvoices(sql, startedAt, answered) });
     }
 
     console.log('');
@@ -111,9 +112,13 @@ async function main(): Promise<void> {
     report(`GET  /Contracts/{n}               ${API_PROCESSES} API processes, ${READ_CONNECTIONS} conns`, clusteredReads, 50);
     if (subscriptionReads) report(`GET  /Contracts/{n}/Subscription  1 API process,  ${READ_CONNECTIONS} conns`, subscriptionReads, 50);
     report(`GET  /Contracts/{n}  bare node:http, same query,   ${READ_CONNECTIONS} conns`, bareReads, 50);
-    for (const { connections, result, invoices } of commands) {
+    for (const { connections, result, interim } of commands) {
       report(`POST /Contracts/{n}/interimInvoice                 ${String(connections).padStart(2)} conns`, result, 250);
-      console.log(`     interim invoices issued: ${invoices} (of ${result.requests.total} commands over ${N} contracts)`);
+      console.log(
+        `     interim invoices issued: ${interim.forAnswered} for the ${interim.answered} contracts whose command was answered (of ${result.requests.total} answers), ` +
+          `${interim.forUnanswered} for commands still under way when the phase ended (answered after it, so not counted by the load generator); ` +
+          `contracts with more than one interim invoice: ${interim.duplicated}`,
+      );
     }
     console.log(`read throughput, ${API_PROCESSES} API processes : 1 = ${(clusteredReads.requests.average / reads.requests.average).toFixed(2)}`);
     const ratio = reads.requests.average / bareReads.requests.average;
@@ -178,7 +183,7 @@ async function load(
   origin: string,
   key: string,
   contractNumbers: string[],
-  options: { method: 'GET' | 'POST'; connections: number; path: (contractNumber: string) => string; cursor?: { next: number } },
+  options: { method: 'GET' | 'POST'; connections: number; path: (contractNumber: string) => string; cursor?: { next: number }; answered?: Set<string> },
 ): Promise<autocannon.Result> {
   const cursor = options.cursor ?? { next: 0 };
   return autocannon({
@@ -189,11 +194,20 @@ async function load(
     headers: { 'api-key': key, ...(options.method === 'POST' ? { 'content-type': 'application/json' } : {}) },
     requests: [
       {
-        setupRequest: (request) => {
+        // one request at a time per connection: its context names the contract of the request it answers
+        setupRequest: (request, context: { contractNumber?: string }) => {
           const contractNumber = contractNumbers[cursor.next % contractNumbers.length]!;
           cursor.next += 1;
+          context.contractNumber = contractNumber;
           return { ...request, path: options.path(contractNumber), ...(options.method === 'POST' ? { body: '{}' } : {}) };
         },
+        ...(options.answered
+          ? {
+              onResponse: (status: number, _body: string, context: { contractNumber?: string }) => {
+                if (status >= 200 && status < 300 && context.contractNumber) options.answered!.add(context.contractNumber);
+              },
+            }
+          : {}),
       },
     ],
   });
@@ -206,6 +220,43 @@ function report(label: string, result: autocannon.Result, targetP99Ms: number): 
     `${label}: p50 ${result.latency.p50} ms, p99 ${p99} ms (target ≤ ${targetP99Ms} ms: ${p99 <= targetP99Ms ? 'met' : 'missed'}), ` +
       `${result.requests.average.toFixed(0)} req/s, ${result.requests.total} requests${failed ? `, ${failed} failed (${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts)` : ''}`,
   );
+}
+
+interface InterimCount {
+  answered: number;
+  forAnswered: number;
+  forUnanswered: number;
+  duplicated: number;
+}
+
+/**
+ * The interim invoices of a command phase, once the commands still under way when it ended have finished (the
+ * load generator stops at its deadline without waiting for the answers in flight; the API finishes them):
+ * those for contracts whose command was answered, those for the others, and the contracts with more than one,
+ * which would be a command billed twice. Counted by contract, so that invoices of an earlier phase's late
+ * commands are never taken for this one's.
+ */
+async function countInterimInvoices(sql: Sql, since: Date, answered: Set<string>): Promise<InterimCount> {
+  type Row = { contractNumber: string; invoices: number };
+  const read = async (): Promise<Row[]> => sql<Row[]>`
+    select c.contract_number as "contractNumber", count(*)::int as invoices
+    from invoices i join contracts c on c.id = i.contract_id
+    where i.billing_run_key like 'interim:%' and i.created_at >= ${since}
+    group by c.contract_number`;
+  let rows = await read();
+  for (let settled = 0; settled < 3; ) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const again = await read();
+    settled = again.reduce((sum, row) => sum + row.invoices, 0) === rows.reduce((sum, row) => sum + row.invoices, 0) ? settled + 1 : 0;
+    rows = again;
+  }
+  const sum = (list: Row[]) => list.reduce((total, row) => total + row.invoices, 0);
+  return {
+    answered: answered.size,
+    forAnswered: sum(rows.filter((row) => answered.has(row.contractNumber))),
+    forUnanswered: sum(rows.filter((row) => !answered.has(row.contractNumber))),
+    duplicated: rows.filter((row) => row.invoices > 1).length,
+  };
 }
 
 async function countInvoices(sql: Sql): Promise<number> {
