@@ -20,11 +20,13 @@ import { freePort } from '../worker/free-port';
  *   - `POST /api/v1/Contracts/{n}/interimInvoice` (a Temporal update whose local activity runs a billing
  *     transaction) at 1 and at 10 connections (BENCH_COMMAND_CONNECTIONS),
  * each request on the next contract in turn. Every contract gets one manual activity due today first, so
- * each contract's first interim invoice bills it and the later ones find nothing due. Prints p50/p99 latency
- * and requests per second next to the targets; the API's per-key rate limit counts as in production, at a limit
- * the load never reaches. The load generator, PostgreSQL, the Temporal dev server and the worker share the
- * machine with the API, so absolute figures are noise on a shared machine: the API's read throughput as a
- * share of the bare server's, measured in the same run, is the target (≥ 0.7). `BENCH_READS_ONLY=1` runs the
+ * each contract's first interim invoice bills it and the later ones find nothing due; a phase's interim invoices
+ * are counted by contract, for answered commands and for those still under way when the load generator stopped,
+ * with any contract billed twice. Prints p50/p99 latency and requests per second next to the targets; the
+ * API's per-key rate limit counts as in production, at a limit the load never reaches. The load generator,
+ * PostgreSQL, the Temporal dev server and the worker share the machine with the API, so absolute figures are
+ * noise on a shared machine: the read throughput of one API process as a share of the bare server's (one
+ * process too), measured in the same run, is the target (≥ 0.7). `BENCH_READS_ONLY=1` runs the
  * contract reads alone (with BENCH_CPU_PROFILE, a profile of the API's reads).
  */
 
