@@ -1,4 +1,4 @@
-import { Worker as Thread } from 'node:worker_threads';
+import { execFile } from 'node:child_process';
 import type { WorkerOptions } from '@temporalio/worker';
 
 /**
@@ -38,22 +38,27 @@ export const WORKER_TUNING = {
 export const WORKER_SQL_POOL_SIZE = 10;
 
 /**
- * The workflow bundle, built by webpack in a thread of its own: webpack needs some 120 MiB of heap for the
- * engine's workflows, which a process keeps as resident memory long after it is done, whereas a thread's heap
- * goes when the thread ends. The worker then loads the finished code (`workflowBundle`) instead of bundling
- * `workflowsPath` itself.
+ * The workflow bundle, built by webpack in a short-lived process of its own: webpack needs some 120 MiB of heap
+ * for the engine's workflows and loads swc's native compiler (24 MiB of code that no process can unload), all
+ * of which a worker that bundled in its own process (or one of its threads) would keep resident for as long as
+ * it runs. The worker then loads the finished code (`workflowBundle`) instead of bundling `workflowsPath` itself.
  */
 export function bundleWorkflowsApart(workflowsPath: string): Promise<{ code: string }> {
-  const thread = new Thread(
-    `const { parentPort, workerData } = require('node:worker_threads');
-     const { bundleWorkflowCode } = require(workerData.sdk);
-     const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-     bundleWorkflowCode({ workflowsPath: workerData.workflowsPath, logger: quiet }).then((bundle) => parentPort.postMessage(bundle.code));`,
-    { eval: true, workerData: { sdk: require.resolve('@temporalio/worker'), workflowsPath } },
-  );
+  const script = `const { bundleWorkflowCode } = require(process.argv[1]);
+    const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+    bundleWorkflowCode({ workflowsPath: process.argv[2], logger: quiet }).then(
+      (bundle) => process.stdout.write(bundle.code),
+      (error) => { console.error(error); process.exitCode = 1; },
+    );`;
   return new Promise((resolve, reject) => {
-    thread.once('message', (code: string) => resolve({ code }));
-    thread.once('error', reject);
-    thread.once('exit', (exitCode) => reject(new Error(`bundling the workflows of ${workflowsPath} ended with exit code ${exitCode}`)));
+    execFile(
+      process.execPath,
+      ['-e', script, require.resolve('@temporalio/worker'), workflowsPath],
+      { maxBuffer: 256 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`bundling the workflows of ${workflowsPath} failed: ${stderr.trim() || error.message}`));
+        else resolve({ code: stdout });
+      },
+    );
   });
 }
