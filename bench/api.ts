@@ -7,6 +7,7 @@ import type { Sql } from '../db/client';
 import { createProject, issueApiKey } from '../db/queries/projects';
 import { startBenchStack } from './stack';
 import { freePort } from '../worker/free-port';
+import { WORKER_PROCESS_ENVIRONMENT } from '../worker/options';
 
 /**
  * `npm run bench:api [N] [seconds]`: one worker and two API deployments as separate processes on the
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
     const singleApi = startProcess('api/main.ts', { ...environment, API_PORT: String(singlePort), API_PROCESSES: '1' });
     const bareServer = startProcess('bench/bare-read-server.ts', { ...environment, API_PORT: String(barePort), BENCH_PROJECT_ID: project.id });
     children.push(
-      startProcess('worker/main.ts', environment),
+      startProcess('worker/main.ts', { ...WORKER_PROCESS_ENVIRONMENT, ...environment }),
       singleApi,
       startProcess('api/main.ts', { ...environment, API_PORT: String(clusteredPort), API_PROCESSES: String(API_PROCESSES) }),
       bareServer,

@@ -8,6 +8,7 @@ import { calendarDateAt } from '../billing/zoned-date';
 import type { Sql } from '../db/client';
 import { createProject } from '../db/queries/projects';
 import { contractWorkflowId, type ContractWorkflowInput } from '../workflows/definitions';
+import { WORKER_PROCESS_ENVIRONMENT } from '../worker/options';
 import { startAll, startBenchStack } from './stack';
 import { seedContract, seedCustomerWithAccount, seedItem, type SeededContract } from '../dev/seed';
 
@@ -208,7 +209,7 @@ async function cpuMs(worker: ChildProcess): Promise<number> {
 }
 
 function spawnWorker(entry: string, env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, entry)], { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  return spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, entry)], { cwd: REPO_ROOT, env: { ...WORKER_PROCESS_ENVIRONMENT, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 async function stopWorker(worker: ChildProcess): Promise<void> {

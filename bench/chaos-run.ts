@@ -17,6 +17,7 @@ import { createSql, type Sql } from '../db/client';
 import { migrate } from '../db/migrate';
 import { createProject, issueApiKey } from '../db/queries/projects';
 import { freePort } from '../worker/free-port';
+import { WORKER_PROCESS_ENVIRONMENT } from '../worker/options';
 import { spawnEmbeddedPostgres } from '../dev/postgres-process';
 import { startTemporalDevServer, type DevServerOptions, type TemporalDevServer } from '../dev/temporal-dev-server';
 import { resolveTemporalCli } from '../dev/tools/temporal-cli';
@@ -540,7 +541,7 @@ class WorkerSupervisor {
   start(): void {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(this.codeDir, 'worker/main.ts')], {
       cwd: this.codeDir,
-      env: { ...process.env, ...this.environment },
+      env: { ...WORKER_PROCESS_ENVIRONMENT, ...process.env, ...this.environment },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

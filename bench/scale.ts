@@ -14,6 +14,7 @@ import { seedContract, seedCustomerWithAccount, seedItem, type SeededContract } 
 import { startTemporalServer } from '../dev/temporal-server';
 import { resolveTemporalServer } from '../dev/tools/temporal-server';
 import { freePort } from '../worker/free-port';
+import { WORKER_PROCESS_ENVIRONMENT } from '../worker/options';
 import { contractWorkflowId } from '../workflows/definitions';
 import { startAll } from './stack';
 
@@ -212,6 +213,7 @@ function spawnWorker(context: Context, taskQueue: string): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'worker/main.ts')], {
     cwd: REPO_ROOT,
     env: {
+      ...WORKER_PROCESS_ENVIRONMENT,
       ...process.env,
       DATABASE_URL: context.databaseUrl,
       TEMPORAL_ADDRESS: context.address,

@@ -7,6 +7,8 @@ import { calendarDateAt } from '../billing/zoned-date';
 import type { Sql } from '../db/client';
 import { createProject } from '../db/queries/projects';
 import { contractWorkflowId } from '../workflows/definitions';
+import { freePort } from '../worker/free-port';
+import { WORKER_PROCESS_ENVIRONMENT } from '../worker/options';
 import { startAll, startBenchStack } from './stack';
 import { seedContract, seedCustomerWithAccount, seedItem, type SeededContract } from '../dev/seed';
 
@@ -43,19 +45,29 @@ async function main(): Promise<void> {
     const startDate = addDays(calendarDateAt(Date.now(), TIME_ZONE), 14);
     const itemId = await seedItem(sql, project.id, { itemNumber: 'BENCH', unit: 'MONTH', prices: [{ price: '10.00' }] });
 
+    const metricsPort = await freePort();
     const worker = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'worker/main.ts')], {
       cwd: REPO_ROOT,
-      env: { ...process.env, DATABASE_URL: stack.postgresUrl, TEMPORAL_ADDRESS: temporalServer.address, TEMPORAL_TASK_QUEUE: TASK_QUEUE, DATA_DIR: dir, LOG_LEVEL: 'info' },
+      env: { ...WORKER_PROCESS_ENVIRONMENT, ...process.env, DATABASE_URL: stack.postgresUrl, TEMPORAL_ADDRESS: temporalServer.address, TEMPORAL_TASK_QUEUE: TASK_QUEUE, DATA_DIR: dir, LOG_LEVEL: 'info', WORKER_METRICS_PORT: String(metricsPort) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const workerSettings = readWorkerSettings(worker.stdout!);
+    const lastLines: string[] = [];
+    worker.stdout!.on('data', (chunk: string) => lastLines.push(...chunk.split('\n').filter(Boolean)) && lastLines.splice(0, lastLines.length - 10));
+    // a worker that dies ends the run at once instead of leaving it to wait for first runs that never come
+    const workerDied = new Promise<never>((_resolve, reject) =>
+      worker.once('exit', (code, signal) =>
+        reject(new Error(`the worker process ended (${signal ?? `exit code ${code}`}) before the run was done; its last log lines:\n${lastLines.join('\n')}`)),
+      ),
+    );
+    workerDied.catch(() => undefined);
     try {
       const settings = await workerSettings;
       const rssAtStart = await memoryOf(worker.pid!);
       console.log(`worker options: ${JSON.stringify(settings)}`);
       console.log(`worker RSS before any workflow: ${mib(rssAtStart.rssKb)} MiB`);
       console.log('');
-      console.log(`asleep   RSS settled   RSS ${QUIET_MS / 1000} s later   RSS peak   seeded in   started in   settled after   running`);
+      console.log(`asleep   RSS settled   RSS ${QUIET_MS / 1000} s later   RSS peak   seeded in   started in   settled after   running   main heap used/held   wf in cache`);
       let seeded = 0;
       for (const mark of MARKS) {
         const seeding = Date.now();
@@ -73,7 +85,7 @@ async function main(): Promise<void> {
           });
         });
         const startSeconds = (Date.now() - started) / 1000;
-        await waitForFirstRuns(sql, project.id);
+        await Promise.race([waitForFirstRuns(sql, project.id), workerDied]);
         const settleSeconds = (Date.now() - started) / 1000;
         // the last workflow tasks (timer started) follow the last billing run closely
         await new Promise((resolve) => setTimeout(resolve, 5000));
@@ -82,6 +94,7 @@ async function main(): Promise<void> {
         // a minute with nothing to do: V8 gives back heap the burst of first runs grew, the cache stays
         await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
         const quiet = await memoryOf(worker.pid!);
+        const inside = await insideTheWorker(metricsPort);
         seeded = mark;
         console.log(
           [
@@ -93,6 +106,8 @@ async function main(): Promise<void> {
             `${startSeconds.toFixed(0)} s`.padStart(12),
             `${settleSeconds.toFixed(0)} s`.padStart(15),
             String(running.count).padStart(9),
+            `${inside.heapUsedMib}/${inside.heapTotalMib} MiB`.padStart(20),
+            inside.cachedWorkflows.padStart(13),
           ].join(' '),
         );
       }
@@ -101,8 +116,10 @@ async function main(): Promise<void> {
       const verdict = last.rssKb / 1024 <= TARGET_MIB ? 'within' : 'ABOVE';
       console.log(`worker RSS at ${N.toLocaleString('en-US')} asleep: ${mib(last.rssKb)} MiB, ${verdict} the target of ${TARGET_MIB} MiB at 50,000${N < 50_000 ? ' (not measured at 50,000 in this run)' : ''}`);
     } finally {
-      worker.kill('SIGTERM');
-      await new Promise((resolve) => worker.once('exit', resolve));
+      if (worker.exitCode === null && worker.signalCode === null) {
+        worker.kill('SIGTERM');
+        await new Promise((resolve) => worker.once('exit', resolve));
+      }
     }
   } finally {
     await connection.close();
@@ -160,6 +177,21 @@ async function memoryOf(pid: number): Promise<{ rssKb: number; peakKb: number }>
   const status = await fs.readFile(`/proc/${pid}/status`, 'utf8');
   const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
   return { rssKb: field('VmRSS'), peakKb: field('VmHWM') };
+}
+
+/**
+ * The worker's own figures from its metrics endpoint: its main thread's V8 heap (used and held; the workflows'
+ * thread has a heap of its own that only the RSS shows) and the workflows in the SDK's sticky cache.
+ */
+async function insideTheWorker(metricsPort: number): Promise<{ heapUsedMib: string; heapTotalMib: string; cachedWorkflows: string }> {
+  const lines = (await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).split('\n');
+  const value = (name: string) => Number(lines.find((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`))?.split(' ').pop() ?? NaN);
+  const inMib = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
+  return {
+    heapUsedMib: inMib(value('nodejs_heap_size_used_bytes')),
+    heapTotalMib: inMib(value('nodejs_heap_size_total_bytes')),
+    cachedWorkflows: String(value('temporal_sticky_cache_size')),
+  };
 }
 
 function mib(kb: number): string {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { loadDevConfig } from '../config/dev-config';
 import { spawnEmbeddedPostgres } from './postgres-process';
+import { WORKER_PROCESS_ENVIRONMENT } from '../worker/options';
 import { prepareDatabase, startChild, supervise, takeLock, waitForHealth } from './supervisor';
 import { startTemporalServer } from './temporal-server';
 import { resolveTemporalServer } from './tools/temporal-server';
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
     };
     for (let index = 1; index <= counts.WORKER_PROCESSES; index += 1) {
       const name = `worker ${index}`;
-      stoppers.push(startChild(name, 'worker/main.ts', { ...environment, WORKER_METRICS_PORT: String(config.workerMetricsPort + index - 1) }, onDeath(name), say));
+      stoppers.push(startChild(name, 'worker/main.ts', { ...WORKER_PROCESS_ENVIRONMENT, ...environment, WORKER_METRICS_PORT: String(config.workerMetricsPort + index - 1) }, onDeath(name), say));
     }
     stoppers.push(
       startChild(

@@ -5,6 +5,7 @@ import { Connection } from '@temporalio/client';
 import { loadDevConfig, type DevConfig } from '../config/dev-config';
 import { spawnEmbeddedPostgres } from './postgres-process';
 import { ensureSearchAttributes } from './search-attributes';
+import { WORKER_PROCESS_ENVIRONMENT } from '../worker/options';
 import { prepareDatabase, startChild, supervise, takeLock, waitForHealth, type Supervisor } from './supervisor';
 import { startTemporalDevServer } from './temporal-dev-server';
 import { resolveTemporalCli } from './tools/temporal-cli';
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
       TIME_ZONE: config.timeZone,
     };
     if (supervisor.isStopping()) return;
-    supervisor.stoppers.push(startChild('worker', 'worker/main.ts', childEnvironment, supervisor.onDeath('worker'), say));
+    supervisor.stoppers.push(startChild('worker', 'worker/main.ts', { ...WORKER_PROCESS_ENVIRONMENT, ...childEnvironment }, supervisor.onDeath('worker'), say));
     supervisor.stoppers.push(startChild('api', 'api/main.ts', childEnvironment, supervisor.onDeath('api'), say));
 
     const apiUrl = `http://localhost:${config.apiPort}`;
