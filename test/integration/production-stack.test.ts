@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,7 +43,8 @@ beforeAll(async () => {
       DATA_DIR: dataDir,
       API_PORT: String(ports.api),
       API_METRICS_PORT: String(await freePort()),
-      WORKER_METRICS_PORT: String(await freePort()),
+      // worker n answers on WORKER_METRICS_PORT + n - 1: both must be free, not just the first
+      WORKER_METRICS_PORT: String(await freeConsecutivePorts(2)),
       TEMPORAL_PORT: String(ports.temporal),
       POSTGRES_PORT: String(ports.postgres),
       WORKER_PROCESSES: '2',
@@ -61,6 +63,11 @@ beforeAll(async () => {
   if (child.exitCode !== null) throw new Error(`stack:prod exited (${child.exitCode}):\n${output}`);
   api = `http://127.0.0.1:${ports.api}/api/v1`;
   key = (await fs.readFile(path.join(dataDir, 'api-key'), 'utf8')).trim();
+});
+
+// a part that dies stops the whole stack; the tests after it then say why instead of failing to connect
+beforeEach(() => {
+  if (child.exitCode !== null || child.signalCode !== null) throw new Error(`stack:prod has stopped (${child.signalCode ?? child.exitCode}):\n${output}`);
 });
 
 afterAll(async () => {
@@ -202,3 +209,27 @@ test('SIGTERM stops temporal-server, PostgreSQL, the workers and the API process
   };
   await waitFor(async () => below.filter(alive), (left) => left.length === 0, 15_000);
 });
+
+/** The first of `count` consecutive loopback ports that nothing listens on right now. */
+async function freeConsecutivePorts(count: number): Promise<number> {
+  for (;;) {
+    const first = await freePort();
+    if (first + count - 1 > 65535) continue;
+    const held: net.Server[] = [];
+    try {
+      for (let port = first; port < first + count; port += 1) {
+        const server = net.createServer();
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(port, '127.0.0.1', () => resolve());
+        });
+        held.push(server);
+      }
+      return first;
+    } catch {
+      // one of them is taken: try another first port
+    } finally {
+      await Promise.all(held.map((server) => new Promise((resolve) => server.close(resolve))));
+    }
+  }
+}
