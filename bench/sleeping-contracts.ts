@@ -14,8 +14,8 @@ import { seedContract, seedCustomerWithAccount, seedItem, type SeededContract } 
 
 /**
  * `npm run bench:sleeping [MARK ...]`: monthly contracts that start in two weeks, each with its workflow
- * started on the embedded stack and served by one worker process (`worker/main.ts` as `npm run worker` runs
- * it, with the options of worker/options.ts). Every workflow's first run finds nothing due and then sleeps
+ * started on the embedded stack and served by one worker process as production runs it (`dist/worker/main.js`,
+ * which the npm script builds first, with the options of worker/options.ts). Every workflow's first run finds nothing due and then sleeps
  * towards the start date. Contracts are added mark by mark (default 1,000 and 10,000; `npm run bench:sleeping
  * -- 1000 10000 50000` for the full set); once all of a mark have settled, prints the worker process's
  * resident memory (VmRSS now, VmHWM its peak). Sleeping contracts beyond the sticky cache cost the worker no
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     const itemId = await seedItem(sql, project.id, { itemNumber: 'BENCH', unit: 'MONTH', prices: [{ price: '10.00' }] });
 
     const metricsPort = await freePort();
-    const worker = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'worker/main.ts')], {
+    const worker = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/worker/main.js')], {
       cwd: REPO_ROOT,
       env: { ...WORKER_PROCESS_ENVIRONMENT, ...process.env, DATABASE_URL: stack.postgresUrl, TEMPORAL_ADDRESS: temporalServer.address, TEMPORAL_TASK_QUEUE: TASK_QUEUE, DATA_DIR: dir, LOG_LEVEL: 'info', WORKER_METRICS_PORT: String(metricsPort) },
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -16,12 +16,18 @@ import { resolveTemporalServer } from './tools/temporal-server';
  * API's own supervisor on one port) run against both. No Web UI: the Temporal UI server is a separate
  * program that is not part of the server module.
  *
+ * The workers and the API run as production runs them: the JavaScript `npm run build` wrote to `dist/` (the
+ * npm script builds first), without tsx.
+ *
  * Takes the settings of `npm start` (DATA_DIR, defaulting to .data/production here; API_PORT, TEMPORAL_PORT,
  * POSTGRES_PORT, ...). Ctrl-C or SIGTERM stops everything in reverse order, also while it is still starting;
  * when one of its servers or processes dies, it says which, stops the rest and exits 1.
  */
 
 const say = (line: string): void => console.log(`[stack:prod] ${line}`);
+
+const BUILT_WORKER = 'dist/worker/main.js';
+const BUILT_API = 'dist/api/main.js';
 
 const processCounts = z.object({
   WORKER_PROCESSES: z.coerce.number().int().min(1).max(16).default(2),
@@ -31,6 +37,12 @@ const processCounts = z.object({
 async function main(): Promise<void> {
   const config = loadDevConfig({ ...process.env, DATA_DIR: process.env.DATA_DIR ?? path.join('.data', 'production') });
   const counts = processCounts.parse(process.env);
+  for (const entryPoint of [BUILT_WORKER, BUILT_API]) {
+    if (!(await fs.access(path.join(__dirname, '..', entryPoint)).then(() => true, () => false))) {
+      say(`${entryPoint} is missing: run \`npm run build\` first (\`npm run stack:prod\` does)`);
+      process.exit(1);
+    }
+  }
   await fs.mkdir(config.dataDir, { recursive: true });
   // PostgreSQL runs as the postgres user when this runs as root: it must reach its data directory
   await fs.chmod(config.dataDir, 0o755);
@@ -86,12 +98,12 @@ async function main(): Promise<void> {
     };
     for (let index = 1; index <= counts.WORKER_PROCESSES; index += 1) {
       const name = `worker ${index}`;
-      stoppers.push(startChild(name, 'worker/main.ts', { ...WORKER_PROCESS_ENVIRONMENT, ...environment, WORKER_METRICS_PORT: String(config.workerMetricsPort + index - 1) }, onDeath(name), say));
+      stoppers.push(startChild(name, BUILT_WORKER, { ...WORKER_PROCESS_ENVIRONMENT, ...environment, WORKER_METRICS_PORT: String(config.workerMetricsPort + index - 1) }, onDeath(name), say));
     }
     stoppers.push(
       startChild(
         'api',
-        'api/main.ts',
+        BUILT_API,
         { ...environment, API_PORT: String(config.apiPort), API_METRICS_PORT: String(config.apiMetricsPort), API_PROCESSES: String(counts.API_PROCESSES) },
         onDeath('api'),
         say,

@@ -119,10 +119,12 @@ export async function prepareDatabase(databaseUrl: string, { dataDir, timeZone }
   }
 }
 
-/** Starts a process of the engine (`worker/main.ts`, `api/main.ts`); its exit is reported as `exited unexpectedly (…)`. */
+/** Starts a process of the engine (`worker/main.ts`, `api/main.ts` through tsx, or built: `dist/worker/main.js`); its exit is reported as `exited unexpectedly (…)`. */
 export function startChild(name: string, entryPoint: string, environment: NodeJS.ProcessEnv, onDeath: (how: string) => void, say: Say): Stopper {
   say(`starting the ${name}`);
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, entryPoint)], {
+  // a TypeScript entry point runs through tsx; a built one (dist/…/*.js) as it is, the way production runs it
+  const loader = entryPoint.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child: ChildProcess = spawn(process.execPath, [...loader, path.join(REPO_ROOT, entryPoint)], {
     cwd: REPO_ROOT,
     env: environment,
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import net from 'node:net';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -16,7 +17,8 @@ import { waitFor } from '../support/wait';
 /**
  * `npm run stack:prod` as an operator runs it: temporal-server built from go.temporal.io/server on the
  * embedded PostgreSQL (persistence and visibility in databases of their own), two worker processes and two
- * API processes. A contract's lifecycle, a command and a storno go through its API.
+ * API processes, running the JavaScript of `npm run build` as production does (the npm script builds first;
+ * so does this test). A contract's lifecycle, a command and a storno go through its API.
  */
 
 // building temporal-server on a machine that has never built it takes minutes; later runs find it cached
@@ -36,6 +38,7 @@ beforeAll(async () => {
   dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kontor-stack-prod-'));
   await fs.chmod(dataDir, 0o755);
   ports = { api: await freePort(), temporal: await freePort(), postgres: await freePort() };
+  await promisify(execFile)('npm', ['run', 'build'], { cwd: REPO_ROOT });
   child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'dev/stack-prod.ts')], {
     cwd: REPO_ROOT,
     env: {
@@ -105,9 +108,9 @@ async function commandLines(pids: number[]): Promise<string[]> {
 test('the stack runs temporal-server on PostgreSQL with two workers polling and two API processes', async () => {
   const below = await commandLines(await descendantsOf(child.pid!));
   expect(below.filter((line) => line.includes('temporal-server') && line.includes('start'))).toHaveLength(1);
-  expect(below.filter((line) => line.includes('worker/main.ts'))).toHaveLength(2);
-  // the API's supervisor and the two processes it forked
-  expect(below.filter((line) => line.includes('api/main.ts')).length).toBeGreaterThanOrEqual(3);
+  expect(below.filter((line) => line.includes('dist/worker/main.js'))).toHaveLength(2);
+  // the API's supervisor and the two processes it forked, all running the built JavaScript
+  expect(below.filter((line) => line.includes('dist/api/main.js')).length).toBeGreaterThanOrEqual(3);
 
   const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
   try {
