@@ -5,7 +5,7 @@
 # 151 MiB instead of 196 MiB).
 FROM node:20-bookworm-slim AS build
 WORKDIR /build
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json ./
 COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY . .

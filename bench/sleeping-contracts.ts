@@ -15,8 +15,8 @@ import { seedContract, seedCustomerWithAccount, seedItem, type SeededContract } 
 /**
  * `npm run bench:sleeping [MARK ...]`: monthly contracts that start in two weeks, each with its workflow
  * started on the embedded stack and served by one worker process as production runs it (`dist/worker/main.js`,
- * which the npm script builds first, with the options of worker/options.ts). Every workflow's first run finds nothing due and then sleeps
- * towards the start date. Contracts are added mark by mark (default 1,000 and 10,000; `npm run bench:sleeping
+ * which the npm script builds first, with the options of worker/options.ts). Every workflow's first run finds
+ * nothing due and then sleeps towards the start date. Contracts are added mark by mark (default 1,000 and 10,000; `npm run bench:sleeping
  * -- 1000 10000 50000` for the full set); once all of a mark have settled, prints the worker process's
  * resident memory (VmRSS now, VmHWM its peak). Sleeping contracts beyond the sticky cache cost the worker no
  * memory, they live in Temporal's history only, so the figure must not grow from mark to mark.
