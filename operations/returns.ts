@@ -220,7 +220,8 @@ function whyUnmatched(incoming: IncomingReturn, collection: ReturnedCollection |
  * invoice, until the returned amount is released. The invoice is open again by what was released; the
  * RETURN entry is settled by the same credit, so the balance falls by the amount and unallocated credit
  * stays what it was. What could not be released (the invoice was cancelled, or paid by less) leaves the
- * RETURN entry open, and the collection's own credit, if it is still unallocated, settles it.
+ * RETURN entry open, and the collection's own credit, if it is still unallocated, settles it. A storno's
+ * CORRECTION on a cancelled invoice is never moved: the invoice stays settled by its storno.
  */
 async function takeBackCredit(
   tx: Queryable,
@@ -229,7 +230,8 @@ async function takeBackCredit(
   const { accountId, invoiceId } = booking.collection;
   const invoiceEntry = await invoiceEntryId(tx, invoiceId);
   const collectionCredit = await findCollectionCreditEntry(tx, accountId, booking.collection.endToEndId);
-  const onInvoice = await allocationsToDebit(tx, invoiceEntry);
+  // a storno's CORRECTION settles a cancelled invoice and is no money received: it stays where it is
+  const onInvoice = (await allocationsToDebit(tx, invoiceEntry)).filter((row) => row.creditType !== 'CORRECTION');
   const newestFirst = [...onInvoice].sort((a, b) => (BigInt(b.creditEntryId) > BigInt(a.creditEntryId) ? 1 : BigInt(b.creditEntryId) < BigInt(a.creditEntryId) ? -1 : 0));
   const ordered = [...newestFirst.filter((row) => row.creditEntryId === collectionCredit), ...newestFirst.filter((row) => row.creditEntryId !== collectionCredit)];
 

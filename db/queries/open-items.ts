@@ -180,11 +180,12 @@ export async function releaseAllocation(sql: Queryable, change: AllocationChange
   await insertAllocations(sql, change.accountId, [{ creditEntryId: change.creditEntryId, debitEntryId: change.debitEntryId, amount: amount.negated().toFixed() }], change.reason, change.bookingDate);
 }
 
-/** What each credit entry has allocated to an open item, net of releases; only pairs with something allocated. */
-export async function allocationsToDebit(sql: Queryable, debitEntryId: string): Promise<{ creditEntryId: string; amount: string }[]> {
-  return sql<{ creditEntryId: string; amount: string }[]>`
-    select credit_entry_id as "creditEntryId", sum(amount)::text as amount from allocations
-    where debit_entry_id = ${debitEntryId} group by credit_entry_id having sum(amount) <> 0 order by credit_entry_id`;
+/** What each credit entry (with its type) has allocated to an open item, net of releases; only pairs with something allocated. */
+export async function allocationsToDebit(sql: Queryable, debitEntryId: string): Promise<{ creditEntryId: string; creditType: string; amount: string }[]> {
+  return sql<{ creditEntryId: string; creditType: string; amount: string }[]>`
+    select a.credit_entry_id as "creditEntryId", e.entry_type as "creditType", sum(a.amount)::text as amount
+    from allocations a join ledger_entries e on e.id = a.credit_entry_id
+    where a.debit_entry_id = ${debitEntryId} group by a.credit_entry_id, e.entry_type having sum(a.amount) <> 0 order by a.credit_entry_id`;
 }
 
 /** What a credit entry has allocated to each open item, net of releases; only pairs with something allocated. */

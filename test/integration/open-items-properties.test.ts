@@ -393,6 +393,30 @@ test('a collection credited by the bank, its invoice cancelled, then returned wi
   expect(await checkAllocations(api.sql, api.projectId)).toEqual([]);
 });
 
+test('a collection credited, its invoice cancelled and the freed credit spent on a debit, then returned: the invoice stays settled by its storno, the return is open', async () => {
+  const books = await openBooks();
+  await carryOut(books, { kind: 'debit', cents: 5_000 });
+  await carryOut(books, { kind: 'issue', extraNetCents: null });
+  // 119.00 collected and credited: the invoice is PAID, the debit of 50.00 still open
+  await carryOut(books, { kind: 'collect', pick: 0, credited: true });
+  const invoiceNumber = books.invoices[0]!.invoiceNumber;
+  expect((await api.call('GET', `/Invoices/${invoiceNumber}`)).body).toMatchObject({ status: 'PAID', amountOpen: '0.00' });
+  // the storno frees the 119.00: 50.00 settle the debit, 69.00 stay credit
+  await carryOut(books, { kind: 'storno', pick: 0 });
+  expect((await api.call('GET', `/Accounts/${books.accountNumber}/OpenItems`)).body).toMatchObject({ balance: '69.00', unallocatedCredit: '69.00', openTotal: '0.00' });
+  // the bank takes the 119.00 back: the 69.00 of credit settle the return, 50.00 of it stay open; the storno stays on its invoice
+  await carryOut(books, { kind: 'bankReturn', pick: 0, feeCents: 0 });
+  expect((await api.call('GET', `/Invoices/${invoiceNumber}`)).body).toMatchObject({ status: 'CANCELLED', amountOpen: '0.00' });
+  expect((await api.call('GET', `/Accounts/${books.accountNumber}/OpenItems`)).body).toMatchObject({
+    balance: '-50.00',
+    unallocatedCredit: '0.00',
+    openTotal: '50.00',
+    openItems: [{ type: 'RETURN', invoiceNumber: null, amount: '119.00', amountOpen: '50.00' }],
+  });
+  await expectConsistent(books);
+  expect(await checkAllocations(api.sql, api.projectId)).toEqual([]);
+});
+
 test('random sequences of invoices, payments, credits, debits, stornos, assignments, SEPA collections and bank returns keep balance = unallocated credit - open amounts', async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(actionArbitrary, { minLength: 1, maxLength: 14 }), async (actions) => {
