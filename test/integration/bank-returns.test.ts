@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { addDays } from '../../billing/calendar';
 import { decimal } from '../../billing/money';
-import { calendarDateAt } from '../../billing/zoned-date';
 import { checkBookInvariants } from '../../dev/book-invariants';
 import { createLogger } from '../../config/logger';
 import { startPendingDunningWorkflows } from '../../operations/dunning';
 import { dunningWorkflowId } from '../../workflows/dunning-definitions';
 import { startTestEngine, type TestEngine, type TestWorker } from '../support/engine';
 import { waitFor } from '../support/wait';
+import { today } from '../support/clock';
 
 /*
  * Returned direct debits (Rücklastschriften) on the real stack: invoices billed by the contract workflow,
@@ -41,7 +41,6 @@ afterAll(async () => {
   await engine?.stop();
 });
 
-const today = () => calendarDateAt(Date.now(), 'Europe/Berlin');
 /** Far enough ahead for any pre-notification the invoice gave (at most 60 days after its date). */
 const collectionDate = () => addDays(today(), 61);
 const FIXTURES = path.join(__dirname, '../fixtures/bank-statements');

@@ -1,9 +1,9 @@
 import { addDays } from '../../billing/calendar';
-import { calendarDateAt } from '../../billing/zoned-date';
 import { checkBookInvariants } from '../../dev/book-invariants';
 import { startSmtpPeer } from '../../dev/smtp-peer';
 import { startTestEngine, type TestEngine } from '../support/engine';
 import { waitFor } from '../support/wait';
+import { today } from '../support/clock';
 
 jest.setTimeout(300_000);
 
@@ -19,8 +19,6 @@ afterAll(async () => {
   await engine?.stop();
   await smtp?.stop();
 });
-
-const today = () => calendarDateAt(Date.now(), 'Europe/Berlin');
 
 async function createCustomerAccountAndItem(suffix: string): Promise<{ customerNumber: string; accountNumber: string; itemNumber: string }> {
   const customer = await engine.call('POST', '/Customers', {

@@ -1,14 +1,13 @@
 import { addDays } from '../../billing/calendar';
-import { calendarDateAt } from '../../billing/zoned-date';
 import { startTestEngine, type TestEngine, type TestWorker } from '../support/engine';
 import { checkBookInvariants, daysNotBilledOnce } from '../../dev/book-invariants';
 import { waitFor } from '../support/wait';
+import { today } from '../support/clock';
 
 jest.setTimeout(300_000);
 
 let engine: TestEngine;
 let worker: TestWorker;
-const today = () => calendarDateAt(Date.now(), 'Europe/Berlin');
 
 beforeAll(async () => {
   engine = await startTestEngine();

@@ -4,12 +4,12 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ActivityFailure, ApplicationFailure, Client, WorkflowFailedError } from '@temporalio/client';
 import { createApp } from '../../api/app';
-import { calendarDateAt } from '../../billing/zoned-date';
 import { createLogger } from '../../config/logger';
 import { startContractWorkflow, startPendingContractWorkflows } from '../../operations/contract-workflows';
 import { contractWorkflowId } from '../../workflows/definitions';
 import { startTestEngine, type TestEngine } from '../support/engine';
 import { waitFor } from '../support/wait';
+import { TEST_TIME_ZONE, today } from '../support/clock';
 
 /**
  * A contract row and its workflow are never apart. The contract is committed with its workflow marked as not
@@ -63,8 +63,6 @@ afterAll(async () => {
   }
   await engine?.stop();
 });
-
-const today = () => calendarDateAt(Date.now(), 'Europe/Berlin');
 
 /** A Temporal client of the engine's server whose workflow start fails: before the server has it, or after. */
 function clientWhoseStartFails(when: 'before the server has it' | 'after the server started it'): Client {
@@ -159,7 +157,7 @@ test('the workflow of a contract that is not in the books fails at once, non-ret
   const contractNumber = 'V-MISSING-1';
   await startContractWorkflow(
     { temporal: engine.temporal, taskQueue: engine.config.temporal.taskQueue },
-    { projectId: engine.projectId, contractId: '987654321', contractNumber, customerNumber: 'K-NONE', timeZone: 'Europe/Berlin', nextBillingDate: today() },
+    { projectId: engine.projectId, contractId: '987654321', contractNumber, customerNumber: 'K-NONE', timeZone: TEST_TIME_ZONE, nextBillingDate: today() },
   );
   const handle = engine.temporal.workflow.getHandle(contractWorkflowId(contractNumber, engine.projectId));
   // retried forever, it would stay RUNNING; an operator sees a failed workflow instead

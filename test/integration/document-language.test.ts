@@ -1,12 +1,12 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { calendarDateAt } from '../../billing/zoned-date';
 import { checkBookInvariants } from '../../dev/book-invariants';
 import { startSmtpPeer } from '../../dev/smtp-peer';
 import { extractPdfTexts, resolveMustangValidator } from '../../dev/tools/mustang-validator';
 import { startTestEngine, type TestEngine, type TestWorker } from '../support/engine';
 import { waitFor } from '../support/wait';
+import { today } from '../support/clock';
 
 /*
  * The customer's language on the real stack: locales in Fakturia's spelling (de_DE) and BCP 47 (de-DE, en-GB)
@@ -23,7 +23,6 @@ let smtp: Awaited<ReturnType<typeof startSmtpPeer>>;
 let worker: TestWorker;
 let workDir: string;
 
-const today = () => calendarDateAt(Date.now(), 'Europe/Berlin');
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 /** 2026-03-05 as an English reader writes it (5 Mar 2026) and as a German one does (05.03.2026). */
 const english = (date: string) => `${Number(date.slice(8, 10))} ${MONTHS[Number(date.slice(5, 7)) - 1]} ${date.slice(0, 4)}`;

@@ -1,12 +1,12 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { calendarDateAt } from '../../billing/zoned-date';
 import { extractPdfTexts, resolveMustangValidator, validateEInvoices, type MustangValidator } from '../../dev/tools/mustang-validator';
 import { germanDate } from '../../documents/german-format';
 import { startSmtpPeer } from '../../dev/smtp-peer';
 import { startTestEngine, type TestEngine, type TestWorker } from '../support/engine';
 import { waitFor } from '../support/wait';
+import { today } from '../support/clock';
 
 /*
  * Invoice documents on the real stack: invoices billed by the contract workflow, read back as PDF, XRechnung
@@ -21,8 +21,6 @@ let smtp: Awaited<ReturnType<typeof startSmtpPeer>>;
 let worker: TestWorker;
 let validator: MustangValidator;
 let workDir: string;
-
-const today = () => calendarDateAt(Date.now(), 'Europe/Berlin');
 
 const COMPANY = {
   legalName: 'Kontor Abo GmbH',

@@ -1,10 +1,10 @@
 import type { Server } from 'node:http';
 import { createApiMetrics, serveApiMetrics } from '../../api/metrics';
-import { calendarDateAt } from '../../billing/zoned-date';
 import { createLogger } from '../../config/logger';
 import { startSmtpPeer } from '../../dev/smtp-peer';
 import { startTestEngine, type TestEngine, type TestWorker } from '../support/engine';
 import { waitFor } from '../support/wait';
+import { today } from '../support/clock';
 
 /**
  * A mailbox that answers 550 on the real engine: the API, the Temporal dev server, the worker and a real SMTP
@@ -57,7 +57,7 @@ test('a mail refused with 550 is FAILED with the reply and not retried; resendMa
   const contract = await engine.call('POST', '/Contracts', {
     customerNumber: customer.body.customerNumber,
     accountNumber: account.body.accountNumber,
-    startDate: calendarDateAt(Date.now(), 'Europe/Berlin'),
+    startDate: today(),
     billingInterval: { count: 1, unit: 'MONTH' },
     invoiceInAdvance: true,
     subscription: [{ itemNumber: 'PRO', quantity: '1' }],

@@ -1,7 +1,7 @@
-import { calendarDateAt } from '../../billing/zoned-date';
 import { startSmtpPeer } from '../../dev/smtp-peer';
 import { startTestEngine, type TestEngine, type TestWorker } from '../support/engine';
 import { waitFor } from '../support/wait';
+import { today } from '../support/clock';
 
 /**
  * Invoice mail through a real SMTP peer that refuses the first delivery with a 4xx: the contract workflow's
@@ -32,8 +32,6 @@ afterAll(async () => {
   await engine?.stop();
   await smtp?.stop();
 });
-
-const today = () => calendarDateAt(Date.now(), 'Europe/Berlin');
 
 /** A customer with one postpaid account and a monthly contract from today, billed in advance: one invoice at once. */
 async function contractBilledToday(name: string, options: { email: string | null; creditLimit: string }): Promise<{ contractNumber: string; customerNumber: string }> {

@@ -7,11 +7,11 @@ import pino from 'pino';
 import { createApp } from '../../api/app';
 import { createApiMetrics, serveApiMetrics } from '../../api/metrics';
 import { addDays } from '../../billing/calendar';
-import { calendarDateAt } from '../../billing/zoned-date';
 import { freePort } from '../../worker/free-port';
 import { contractWorkflowId } from '../../workflows/definitions';
 import { startTestEngine, type TestEngine } from '../support/engine';
 import { waitFor } from '../support/wait';
+import { today } from '../support/clock';
 
 jest.setTimeout(300_000);
 
@@ -116,8 +116,6 @@ async function scrape(url: string): Promise<Map<string, number>> {
   }
   return samples;
 }
-
-const today = () => calendarDateAt(Date.now(), 'Europe/Berlin');
 
 async function createBilledContract(): Promise<{ contractNumber: string; invoice: { invoiceNumber: string; grossTotal: string } }> {
   const customer = await call('POST', '/Customers', {

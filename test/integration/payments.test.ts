@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { decimal } from '../../billing/money';
-import { calendarDateAt } from '../../billing/zoned-date';
 import { checkBookInvariants } from '../../dev/book-invariants';
 import { startTestEngine, type TestEngine, type TestWorker } from '../support/engine';
 import { waitFor } from '../support/wait';
+import { today } from '../support/clock';
 
 jest.setTimeout(300_000);
 
@@ -21,7 +21,6 @@ afterAll(async () => {
   await engine?.stop();
 });
 
-const today = () => calendarDateAt(Date.now(), 'Europe/Berlin');
 const FIXTURES = path.join(__dirname, '../fixtures/bank-statements');
 const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name), 'utf8');
 

@@ -4,13 +4,13 @@ import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { addDays } from '../../billing/calendar';
 import { checkBookInvariants } from '../../dev/book-invariants';
-import { calendarDateAt } from '../../billing/zoned-date';
 import { extractPdfTexts, resolveMustangValidator, type MustangValidator } from '../../dev/tools/mustang-validator';
 import { startSmtpPeer } from '../../dev/smtp-peer';
 import { contractWorkflowId } from '../../workflows/definitions';
 import { startTestEngine, type TestEngine, type TestWorker } from '../support/engine';
 import { boxCustomer, PORTAL_COMPANY, signInLinkIn, startPortalServer } from '../support/portal';
 import { waitFor } from '../support/wait';
+import { today } from '../support/clock';
 
 /*
  * The customer center as a person uses it, in Debian's Chromium driven by playwright-core with JavaScript
@@ -43,7 +43,6 @@ let base: string;
 let box: Awaited<ReturnType<typeof boxCustomer>>;
 let start: string;
 
-const today = () => calendarDateAt(Date.now(), 'Europe/Berlin');
 const german = (date: string) => date.split('-').reverse().join('.');
 
 /** Photographs the page, and checks what a screen reader needs of it: one h1, a label for every field. */

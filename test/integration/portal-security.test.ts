@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { calendarDateAt } from '../../billing/zoned-date';
 import { checkBookInvariants } from '../../dev/book-invariants';
 import { startSmtpPeer } from '../../dev/smtp-peer';
 import { startTestEngine, type TestEngine, type TestWorker } from '../support/engine';
 import { boxCustomer, PORTAL_COMPANY, PortalVisitor, signInLinkIn, startPortalServer } from '../support/portal';
 import { waitFor } from '../support/wait';
+import { today } from '../support/clock';
 
 /*
  * The customer center's defences, by plain HTTP on the real stack: a mailed link signs in once and for 15
@@ -23,8 +23,6 @@ let base: string;
 let anna: Awaited<ReturnType<typeof boxCustomer>>;
 let bernd: Awaited<ReturnType<typeof boxCustomer>>;
 let otherProject: { id: string; key: string; customerNumber: string };
-
-const today = () => calendarDateAt(Date.now(), 'Europe/Berlin');
 
 async function callAs(key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   const response = await fetch(`${portal.origin}/api/v1${path}`, {

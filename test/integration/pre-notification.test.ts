@@ -2,12 +2,12 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { addDays } from '../../billing/calendar';
-import { calendarDateAt } from '../../billing/zoned-date';
 import { extractPdfTexts, resolveMustangValidator, validateEInvoices, type MustangValidator } from '../../dev/tools/mustang-validator';
 import { germanDate } from '../../documents/german-format';
 import { startSmtpPeer } from '../../dev/smtp-peer';
 import { startTestEngine, type TestEngine, type TestWorker } from '../support/engine';
 import { waitFor } from '../support/wait';
+import { today } from '../support/clock';
 
 /*
  * The pre-notification of a SEPA direct debit on the real stack: a contract billed by its workflow for a
@@ -23,8 +23,6 @@ let smtp: Awaited<ReturnType<typeof startSmtpPeer>>;
 let worker: TestWorker;
 let validator: MustangValidator;
 let workDir: string;
-
-const today = () => calendarDateAt(Date.now(), 'Europe/Berlin');
 
 beforeAll(async () => {
   smtp = await startSmtpPeer();

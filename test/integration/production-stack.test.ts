@@ -7,12 +7,12 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { addDays } from '../../billing/calendar';
-import { calendarDateAt } from '../../billing/zoned-date';
 import { createSql } from '../../db/client';
 import { checkBookInvariants } from '../../dev/book-invariants';
 import { descendantsOf } from '../../dev/process-tree';
 import { freePort } from '../../worker/free-port';
 import { waitFor } from '../support/wait';
+import { TEST_TIME_ZONE, today } from '../support/clock';
 
 /**
  * `npm run stack:prod` as an operator runs it: temporal-server built from go.temporal.io/server on the
@@ -25,7 +25,6 @@ import { waitFor } from '../support/wait';
 jest.setTimeout(900_000);
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
-const today = () => calendarDateAt(Date.now(), 'Europe/Berlin');
 
 let child: ChildProcess;
 let output = '';
@@ -53,6 +52,7 @@ beforeAll(async () => {
       WORKER_PROCESSES: '2',
       API_PROCESSES: '2',
       LOG_LEVEL: 'warn',
+      TIME_ZONE: TEST_TIME_ZONE,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -2,12 +2,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { createApp } from '../../api/app';
-import { calendarDateAt } from '../../billing/zoned-date';
 import { createLogger } from '../../config/logger';
 import { checkBookInvariants } from '../../dev/book-invariants';
 import { deliverWebhooks } from '../../operations/webhooks';
 import { startTestEngine, type TestEngine, type TestWorker } from '../support/engine';
 import { waitFor } from '../support/wait';
+import { today } from '../support/clock';
 
 /**
  * Webhooks on the real stack: a receiver on loopback checks every request with the Standard Webhooks
@@ -94,8 +94,6 @@ afterAll(async () => {
   receiver?.closeAllConnections();
   await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
 });
-
-const today = () => calendarDateAt(Date.now(), 'Europe/Berlin');
 
 async function createEndpoint(path: string, events: string[]): Promise<{ id: string; secret: string }> {
   const created = await engine.call('POST', '/WebhookEndpoints', { url: `${receiverUrl}${path}`, events });

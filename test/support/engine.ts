@@ -14,6 +14,7 @@ import { createSql, type Sql } from '../../db/client';
 import { migrate } from '../../db/migrate';
 import { createProject, issueApiKey } from '../../db/queries/projects';
 import { startTestPostgres, startTestTemporal, startTogether } from './servers';
+import { TEST_TIME_ZONE } from './clock';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
 
@@ -54,6 +55,7 @@ export async function startTestEngine(options: { smtpUrl?: string; taskQueue?: s
     DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',
     OPERATOR_EMAIL: 'operator@kontor.test',
+    TIME_ZONE: TEST_TIME_ZONE,
     ...(options.smtpUrl ? { SMTP_URL: options.smtpUrl } : {}),
     ...options.environment,
   };
@@ -61,7 +63,7 @@ export async function startTestEngine(options: { smtpUrl?: string; taskQueue?: s
   const logger = createLogger({ level: 'warn', name: 'test' });
   const sql = createSql(postgres.url);
   await migrate(sql);
-  const project = await createProject(sql, `test-${Date.now()}`, 'Europe/Berlin');
+  const project = await createProject(sql, `test-${Date.now()}`, TEST_TIME_ZONE);
   const { key } = await issueApiKey(sql, project.id, 'test');
 
   const connection = await Connection.connect({ address: temporalServer.address });
@@ -92,7 +94,7 @@ export async function startTestEngine(options: { smtpUrl?: string; taskQueue?: s
     outboxDir: config.mail.outboxDir,
     call,
     async createProjectKey(name) {
-      const other = await createProject(sql, name, 'Europe/Berlin');
+      const other = await createProject(sql, name, TEST_TIME_ZONE);
       return (await issueApiKey(sql, other.id, 'test')).key;
     },
     async startWorker(workerOptions = {}) {

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { ERROR_KEYS } from '../../../api/errors';
-import { calendarDateAt } from '../../../billing/zoned-date';
 import { API_BASE_PATH, buildOpenApiDocument } from '../../../api/openapi';
 import { issueApiKey } from '../../../db/queries/projects';
 import { startTestEngine, type TestEngine, type TestWorker } from '../../support/engine';
 import { waitFor } from '../../support/wait';
+import { today } from '../../support/clock';
 
 /**
  * Fuzzes every operation of the OpenAPI document against the real stack (API, PostgreSQL, Temporal with a
@@ -99,7 +99,7 @@ async function seedMasterData(): Promise<void> {
     await engine.call('POST', '/Contracts', {
       customerNumber: customer.customerNumber,
       accountNumber: account.accountNumber,
-      startDate: calendarDateAt(Date.now(), 'Europe/Berlin'),
+      startDate: today(),
       billingInterval: { count: 1, unit: 'MONTH' },
       subscription: [{ itemNumber: 'FUZZ-1', quantity: '1' }],
     }),
