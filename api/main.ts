@@ -6,6 +6,7 @@ import { temporalConnectionOptions } from '../config/temporal-connection';
 import { createSql } from '../db/client';
 import { createApp } from './app';
 import { superviseApiProcesses } from './cluster';
+import { createApiServer } from './server';
 import { createApiMetrics, serveApiMetrics } from './metrics';
 
 async function main(): Promise<void> {
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
   const metrics = createApiMetrics({ sql, logger });
   const app = createApp({ sql, temporal, config, logger }, metrics);
 
-  const server = app.listen(config.api.port, config.api.host, () => {
+  const server = createApiServer(app).listen(config.api.port, config.api.host, () => {
     logger.info({ url: `http://${config.api.host}:${config.api.port}` }, 'api listening');
   });
   // the figures of all projects: on a port of their own, never on the API's (unset: not served)

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app';
+import { createApiServer } from '../api/server';
 import { addDays } from '../billing/calendar';
 import { Decimal, decimal } from '../billing/money';
 import { calendarDateAt } from '../billing/zoned-date';
@@ -226,7 +227,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFindings> {
     const connection = await Connection.connect({ address: temporalServer.address });
     cleanups.push(() => connection.close());
     const temporal = new Client({ connection, namespace: NAMESPACE });
-    const server: Server = createApp({ sql, temporal, config, logger: createLogger({ level: 'fatal', name: 'chaos-api' }) }).listen(0, '127.0.0.1');
+    const server: Server = createApiServer(createApp({ sql, temporal, config, logger: createLogger({ level: 'fatal', name: 'chaos-api' }) })).listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     cleanups.push(async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));

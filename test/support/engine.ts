@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createApp } from '../../api/app';
+import { createApiServer } from '../../api/server';
 import { loadConfig, type Config } from '../../config/config';
 import { createLogger } from '../../config/logger';
 import { createActivities } from '../../activities';
@@ -69,7 +70,7 @@ export async function startTestEngine(options: { smtpUrl?: string; taskQueue?: s
   const connection = await Connection.connect({ address: temporalServer.address });
   const temporal = new Client({ connection, namespace: temporalServer.namespace });
   const app = createApp({ sql, temporal, config, logger });
-  const server = app.listen(0, '127.0.0.1');
+  const server = createApiServer(app).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
   const workers: TestWorker[] = [];

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../../../api/app';
+import { createApiServer } from '../../../api/server';
 import { loadConfig } from '../../../config/config';
 import { createLogger } from '../../../config/logger';
 import { createSql, type Sql } from '../../../db/client';
@@ -52,7 +53,7 @@ export async function startApi(): Promise<ApiHarness> {
   const connection = await Connection.connect({ address: temporalServer.address });
   const temporal = new Client({ connection, namespace: temporalServer.namespace });
   const app = createApp({ sql, temporal, config, logger: createLogger({ level: 'warn', name: 'api-test' }) });
-  const server = app.listen(0, '127.0.0.1');
+  const server = createApiServer(app).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
 
