@@ -73,3 +73,17 @@ async function buildWithGo(go: string, log: (line: string) => void): Promise<str
   log(`built the Temporal CLI in ${Math.round((Date.now() - started) / 1000)} s`);
   return path.join(gobin, 'temporal');
 }
+
+// `npx tsx dev/tools/temporal-cli.ts`: builds (or finds) the Temporal CLI and says where, as CI does before `npm test`
+if (require.main === module) {
+  const started = Date.now();
+  resolveTemporalCli({ log: (line) => console.log(line) })
+    .then((cli) => {
+      if (!cli) throw new Error('the Temporal CLI needs Go to be built (go.temporal.io/cli)');
+      console.log(`Temporal CLI ${TEMPORAL_CLI_VERSION} from ${cli.source}: ${cli.path} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    })
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    });
+}
