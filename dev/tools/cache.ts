@@ -37,3 +37,20 @@ export async function findOnPath(name: string): Promise<string | null> {
   }
   return null;
 }
+
+/**
+ * The body of `npx tsx dev/tools/<tool>.ts`, as CI runs it before `npm test`: resolves (builds or finds) the tool,
+ * says where it came from and how long that took, and exits 1 when it cannot be had.
+ */
+export function resolveAsScript(name: string, resolve: (options: { log: (line: string) => void }) => Promise<{ path: string; source: string } | null>, missing: string): void {
+  const started = Date.now();
+  resolve({ log: (line) => console.log(line) })
+    .then((tool) => {
+      if (!tool) throw new Error(missing);
+      console.log(`${name} from ${tool.source}: ${tool.path} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    })
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    });
+}

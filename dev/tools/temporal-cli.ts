@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { findOnPath, installAtomically, isExecutable, toolDirectories } from './cache';
+import { findOnPath, installAtomically, isExecutable, resolveAsScript, toolDirectories } from './cache';
 
 /** The last tag that `go install` can build: later ones carry replace directives. */
 export const TEMPORAL_CLI_VERSION = '1.5.1';
@@ -76,14 +76,5 @@ async function buildWithGo(go: string, log: (line: string) => void): Promise<str
 
 // `npx tsx dev/tools/temporal-cli.ts`: builds (or finds) the Temporal CLI and says where, as CI does before `npm test`
 if (require.main === module) {
-  const started = Date.now();
-  resolveTemporalCli({ log: (line) => console.log(line) })
-    .then((cli) => {
-      if (!cli) throw new Error('the Temporal CLI needs Go to be built (go.temporal.io/cli)');
-      console.log(`Temporal CLI ${TEMPORAL_CLI_VERSION} from ${cli.source}: ${cli.path} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-    })
-    .catch((error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    });
+  resolveAsScript(`Temporal CLI ${TEMPORAL_CLI_VERSION}`, resolveTemporalCli, 'the Temporal CLI needs Go to be built (github.com/temporalio/cli)');
 }

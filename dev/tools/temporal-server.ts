@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { findOnPath, isExecutable, toolDirectories } from './cache';
+import { findOnPath, isExecutable, resolveAsScript, toolDirectories } from './cache';
 
 const run = promisify(execFile);
 
@@ -116,14 +116,12 @@ async function goInstall(go: string, gobin: string, packages: string[]): Promise
 
 // `npx tsx dev/tools/temporal-server.ts`: builds (or finds) temporal-server and says where, as CI does before `npm test`
 if (require.main === module) {
-  const started = Date.now();
-  resolveTemporalServer({ log: (line) => console.log(line) })
-    .then((tools) => {
-      if (!tools) throw new Error('temporal-server needs Go to be built (go.temporal.io/server)');
-      console.log(`temporal-server ${TEMPORAL_SERVER_VERSION} from ${tools.source}: ${tools.server} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-    })
-    .catch((error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    });
+  resolveAsScript(
+    `temporal-server ${TEMPORAL_SERVER_VERSION}`,
+    async (options) => {
+      const tools = await resolveTemporalServer(options);
+      return tools && { path: tools.server, source: tools.source };
+    },
+    'temporal-server needs Go to be built (go.temporal.io/server)',
+  );
 }
