@@ -51,7 +51,7 @@ export function createApp(deps: ApiDependencies, metrics: ApiMetrics = createApi
   app.set('query parser', 'simple');
   app.use(securityHeaders());
   app.use(accessLog(deps.logger));
-  app.use(metrics.recordRequests);
+  metrics.instrument(app);
   app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
   app.use(rejectNulCharacters);
 

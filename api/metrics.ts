@@ -14,9 +14,10 @@ const BUSINESS_FIGURES_TTL_MS = 10_000;
 const BILLING_ERROR_PAUSE_REASONS = ['NO_PRICE_FOUND', 'NO_TAX_RATE'] as const;
 const CONTRACT_STATUSES = ['ACTIVE', 'PAUSED', 'TERMINATED', 'ENDED'] as const;
 
-/** What the API measures: a middleware that times every request, and the app that serves the figures. */
+/** What the API measures: every request of the apps it instruments, and the app that serves the figures. */
 export interface ApiMetrics {
-  recordRequests: RequestHandler;
+  /** Times every request `app` answers, by the pattern of the route that answered it; called once per app, before its routes. */
+  instrument(app: Express): void;
   /** `GET /metrics`, for a port of its own (`serveApiMetrics`): never on the API's port. */
   app: Express;
 }
@@ -50,7 +51,13 @@ export function createApiMetrics({ sql, logger }: { sql: Sql; logger: Logger }):
   app.use((_request, response) => {
     response.status(404).type('text/plain').send('not found: the metrics are at /metrics\n');
   });
-  return { recordRequests: recordDuration(requestDuration), app };
+  return {
+    instrument(instrumented) {
+      trackRoutePatterns(instrumented.request);
+      instrumented.use(recordDuration(requestDuration));
+    },
+    app,
+  };
 }
 
 /** Serves the metrics app on `host:port`; in API processes under a supervisor, all of them share the port. */
@@ -67,34 +74,45 @@ export async function serveApiMetrics(metrics: ApiMetrics, options: { host: stri
 function recordDuration(histogram: Histogram<'method' | 'route' | 'status'>): RequestHandler {
   return (request, response, next) => {
     const started = process.hrtime.bigint();
-    const routePattern = trackRoutePattern(request);
     response.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      histogram.observe({ method: request.method, route: routePattern(), status: String(response.statusCode) }, seconds);
+      histogram.observe({ method: request.method, route: request[ROUTE_PATTERN] ?? NO_ROUTE, status: String(response.statusCode) }, seconds);
     });
     next();
   };
 }
 
+const ROUTE = Symbol('route');
+const ROUTE_PATTERN = Symbol('route pattern');
+/** The label of requests no route took (unknown paths, a missing api key): one value for all of them. */
+const NO_ROUTE = '(no route)';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    [ROUTE]?: unknown;
+    [ROUTE_PATTERN]?: string;
+  }
+}
+
 /**
- * The pattern of the route that answered (`/api/v1/Contracts/:contractNumber`), never the raw path, so the
- * label's values stay few. Express sets `request.route` when a route matches, but restores `baseUrl` when an
- * error leaves a router, so the mount point is taken at the moment the route is set. Requests no route took
- * (unknown paths, a missing api key) share one value.
+ * Makes every request of an app remember the pattern of the route that answered it
+ * (`/api/v1/Contracts/:contractNumber`), never the raw path, so the label's values stay few. Express sets
+ * `request.route` when a route matches, but restores `baseUrl` when an error leaves a router, so the mount
+ * point is taken at the moment the route is set: by an accessor on the app's request prototype (`app.request`,
+ * on which Express builds all its requests), defined once instead of on each request.
  */
-function trackRoutePattern(request: Request): () => string {
-  let route: unknown;
-  let pattern = '(no route)';
-  Object.defineProperty(request, 'route', {
+function trackRoutePatterns(prototype: Request): void {
+  Object.defineProperty(prototype, 'route', {
     configurable: true,
     enumerable: true,
-    get: () => route,
-    set(value: { path?: unknown } | undefined) {
-      route = value;
-      if (value?.path !== undefined) pattern = `${request.baseUrl}${String(value.path)}`;
+    get(this: Request) {
+      return this[ROUTE];
+    },
+    set(this: Request, value: { path?: unknown } | undefined) {
+      this[ROUTE] = value;
+      if (value?.path !== undefined) this[ROUTE_PATTERN] = `${this.baseUrl}${String(value.path)}`;
     },
   });
-  return () => pattern;
 }
 
 function cachedFigures(sql: Sql, logger: Logger): () => Promise<BusinessFigures | null> {

@@ -142,16 +142,22 @@ export function rateLimitPerApiKey(perMinute: number, now: () => number = Date.n
 
 /**
  * One line per answered request: method, path without the query (it may carry personal data), status,
- * duration, and which project and key (by id) called. Never a header, a body or the key itself.
+ * duration, and which project and key (by id) called. Never a header, a body or the key itself. Those fields
+ * are all the line holds and none is a secret, so it is written without the logger's redaction, which passes
+ * every field of a line through its wildcard paths: under read load that was an eighth of everything the
+ * API allocated.
  */
 export function accessLog(logger: Logger): RequestHandler {
+  const lines = logger.child({}, { redact: [] });
   return (request, response, next) => {
     const started = process.hrtime.bigint();
     response.once('finish', () => {
-      logger.info(
+      const url = request.originalUrl;
+      const query = url.indexOf('?');
+      lines.info(
         {
           method: request.method,
-          path: request.originalUrl.split('?')[0],
+          path: query === -1 ? url : url.slice(0, query),
           status: response.statusCode,
           durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
           projectId: request.project?.id,

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Queryable, Sql } from '../client';
 
 export interface Project {
@@ -41,7 +41,8 @@ const KEY_PREFIX = 'kontor_';
  * and a lookup by hash compares no secret byte by byte.
  */
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  // one call instead of a Hash object per key: the API hashes the key of every request
+  return hash('sha256', key, 'hex');
 }
 
 function newApiKey(): { key: string; prefix: string } {
