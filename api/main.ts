@@ -11,7 +11,7 @@ import { createApiMetrics, serveApiMetrics } from './metrics';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  // asynchronous: the access log writes a line per request, which written one by one cost a write each
+  // asynchronous: the access log writes a line per request, gathered into fewer writes
   const logger = createLogger({ level: config.logLevel, name: 'api', asynchronous: true });
   if (config.api.processes > 1 && cluster.isPrimary) {
     superviseApiProcesses(config.api.processes, logger);

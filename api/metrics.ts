@@ -73,9 +73,9 @@ export async function serveApiMetrics(metrics: ApiMetrics, options: { host: stri
 
 function recordDuration(histogram: Histogram<'method' | 'route' | 'status'>): RequestHandler {
   return (request, response, next) => {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     response.once('finish', () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const seconds = (performance.now() - started) / 1000;
       histogram.observe({ method: request.method, route: request[ROUTE_PATTERN] ?? NO_ROUTE, status: String(response.statusCode) }, seconds);
     });
     next();

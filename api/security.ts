@@ -150,7 +150,7 @@ export function rateLimitPerApiKey(perMinute: number, now: () => number = Date.n
 export function accessLog(logger: Logger): RequestHandler {
   const lines = logger.child({}, { redact: [] });
   return (request, response, next) => {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     response.once('finish', () => {
       const url = request.originalUrl;
       const query = url.indexOf('?');
@@ -159,7 +159,7 @@ export function accessLog(logger: Logger): RequestHandler {
           method: request.method,
           path: query === -1 ? url : url.slice(0, query),
           status: response.statusCode,
-          durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+          durationMs: Math.round((performance.now() - started) * 1000) / 1000,
           projectId: request.project?.id,
           apiKeyId: request.apiKey?.apiKeyId,
         },
