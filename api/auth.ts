@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Sql } from '../db/client';
-import { findApiKeyIdentity, hashApiKey, type ApiKeyIdentity, type Project } from '../db/queries/projects';
+import { findApiKeyIdentity, type ApiKeyIdentity, type Project } from '../db/queries/projects';
 import { ApiError } from './errors';
 
 declare module 'express-serve-static-core' {
@@ -16,8 +16,10 @@ const CACHE_TTL_MS = 60_000;
 const CACHE_MAX_ENTRIES = 10_000;
 
 /**
- * The identities of keys presented lately, by SHA-256 of the key, so that a read costs one query instead of
- * two. Every API process listens for the notification the database sends when a key or project changes and
+ * The identities of keys presented lately, so that a read costs one query instead of two. They are held by
+ * the key as presented: the key is in this process's memory with every request that carries it anyway, and
+ * hashing it for every request cost more than the rest of the authentication (the database holds only SHA-256
+ * digests). Every API process listens for the notification the database sends when a key or project changes and
  * then forgets everything; it forgets too whenever its listening connection (re)connects, because a
  * notification may have been missed while it was down, and after a minute at the latest. Unknown and
  * revoked keys are never cached: they are looked up on every request.
@@ -32,15 +34,14 @@ export class ApiKeyCache {
     this.listening ??= this.sql
       .listen(API_KEYS_CHANGED_CHANNEL, () => this.clear(), () => this.clear())
       .catch(() => (this.listening = null));
-    const digest = hashApiKey(key);
-    const cached = this.entries.get(digest);
+    const cached = this.entries.get(key);
     if (cached && cached.expiresAt > Date.now()) return cached.identity;
     const identity = await findApiKeyIdentity(this.sql, key);
     if (identity) {
       if (this.entries.size >= CACHE_MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(digest, { identity, expiresAt: Date.now() + CACHE_TTL_MS });
+      this.entries.set(key, { identity, expiresAt: Date.now() + CACHE_TTL_MS });
     } else {
-      this.entries.delete(digest);
+      this.entries.delete(key);
     }
     return identity;
   }
