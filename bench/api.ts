@@ -20,21 +20,23 @@ import { WORKER_PROCESS_ENVIRONMENT } from '../worker/options';
  *   - `GET /api/v1/Contracts/{n}/Subscription` for comparison, and
  *   - `POST /api/v1/Contracts/{n}/interimInvoice` (a Temporal update whose local activity runs a billing
  *     transaction) at 1 and at 10 connections (BENCH_COMMAND_CONNECTIONS),
- * each request on the next contract in turn. Every contract gets one manual activity due today first, so
- * each contract's first interim invoice bills it and the later ones find nothing due; a phase's interim invoices
- * are counted by contract, for answered commands and for those still under way when the load generator stopped,
- * with any contract billed twice. Prints p50/p99 latency and requests per second next to the targets; the
- * API's per-key rate limit counts as in production, at a limit the load never reaches. The load generator,
- * PostgreSQL, the Temporal dev server and the worker share the machine with the API, so absolute figures are
- * noise on a shared machine: the read throughput of one API process as a share of the bare server's (one
- * process too), measured in the same run, is the target (≥ 0.7). `BENCH_READS_ONLY=1` runs the
- * contract reads alone (with BENCH_CPU_PROFILE, a profile of the API's reads).
+ * each request on the next contract in turn; each read phase follows 3 s of the same reads on the same server,
+ * unmeasured, so that no server is measured while its code is being compiled. Every contract gets one manual
+ * activity due today first, so each contract's first interim invoice bills it and the later ones find nothing
+ * due; a phase's interim invoices are counted by contract, for answered commands and for those still under way
+ * when the load generator stopped, with any contract billed twice. Prints p50/p99 latency and requests per
+ * second next to the targets; the API's per-key rate limit counts as in production, at a limit the load never
+ * reaches. The load generator, PostgreSQL, the Temporal dev server and the worker share the machine with the
+ * API, so absolute figures are noise on a shared machine: the read throughput of one API process as a share of
+ * the bare server's (one process too), measured in the same run, is the target (≥ 0.7). `BENCH_READS_ONLY=1`
+ * runs the contract reads alone (with BENCH_CPU_PROFILE, a profile of the API's reads).
  */
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const N = Number(process.argv[2] ?? process.env.BENCH_CONTRACTS ?? 300);
 const SECONDS = Number(process.argv[3] ?? process.env.BENCH_SECONDS ?? 10);
 const READ_CONNECTIONS = 50;
+const WARM_UP_SECONDS = 3;
 const COMMAND_CONNECTIONS = [1, Number(process.env.BENCH_COMMAND_CONNECTIONS ?? 10)];
 const API_PROCESSES = Number(process.env.BENCH_API_PROCESSES ?? 2);
 const SETUP_CONCURRENCY = 10;
@@ -89,16 +91,23 @@ async function main(): Promise<void> {
       await api('POST', `/Contracts/${contractNumber}/Activities`, { itemNumber: 'BENCH-SETUP', unitPrice: '49.00', dueDate: calendarDateAt(Date.now(), TIME_ZONE) });
     });
 
-    const read = (target: string, route: (n: string) => string) => load(target, key, contractNumbers, { method: 'GET', connections: READ_CONNECTIONS, path: route });
-    // the CPU time each server spends per answer: what the load of a shared machine leaves alone
-    const cpuPerRequest = async (server: ChildProcess, run: () => Promise<autocannon.Result>) => {
+    // each server first answers the same reads unmeasured, so that none is measured while its code is still being compiled
+    const warmUp = (target: string, route: (n: string) => string) =>
+      load(target, key, contractNumbers, { method: 'GET', connections: READ_CONNECTIONS, path: route, seconds: WARM_UP_SECONDS });
+    const read = async (target: string, route: (n: string) => string) => {
+      await warmUp(target, route);
+      return load(target, key, contractNumbers, { method: 'GET', connections: READ_CONNECTIONS, path: route });
+    };
+    // the CPU time each server spends per answer (after its warm-up): what the load of a shared machine leaves alone
+    const readWithCpu = async (server: ChildProcess, target: string, route: (n: string) => string) => {
+      await warmUp(target, route);
       const before = await cpuMs(server);
-      const result = await run();
+      const result = await load(target, key, contractNumbers, { method: 'GET', connections: READ_CONNECTIONS, path: route });
       return { result, cpuMs: ((await cpuMs(server)) - before) / result.requests.total };
     };
-    const { result: reads, cpuMs: apiCpuMs } = await cpuPerRequest(singleApi, () => read(origin, (n) => `/api/v1/Contracts/${n}`));
+    const { result: reads, cpuMs: apiCpuMs } = await readWithCpu(singleApi, origin, (n) => `/api/v1/Contracts/${n}`);
     const clusteredReads = await read(clusteredOrigin, (n) => `/api/v1/Contracts/${n}`);
-    const { result: bareReads, cpuMs: bareCpuMs } = await cpuPerRequest(bareServer, () => read(bareOrigin, (n) => `/api/v1/Contracts/${n}`));
+    const { result: bareReads, cpuMs: bareCpuMs } = await readWithCpu(bareServer, bareOrigin, (n) => `/api/v1/Contracts/${n}`);
     const subscriptionReads = READS_ONLY ? null : await read(origin, (n) => `/api/v1/Contracts/${n}/Subscription`);
     const commands: { connections: number; result: autocannon.Result; interim: InterimCount }[] = [];
     // the phases go on through the contracts, so that each finds contracts with their activity still due
@@ -186,13 +195,13 @@ async function load(
   origin: string,
   key: string,
   contractNumbers: string[],
-  options: { method: 'GET' | 'POST'; connections: number; path: (contractNumber: string) => string; cursor?: { next: number }; answered?: Set<string> },
+  options: { method: 'GET' | 'POST'; connections: number; path: (contractNumber: string) => string; seconds?: number; cursor?: { next: number }; answered?: Set<string> },
 ): Promise<autocannon.Result> {
   const cursor = options.cursor ?? { next: 0 };
   return autocannon({
     url: origin,
     connections: options.connections,
-    duration: SECONDS,
+    duration: options.seconds ?? SECONDS,
     method: options.method,
     headers: { 'api-key': key, ...(options.method === 'POST' ? { 'content-type': 'application/json' } : {}) },
     requests: [
