@@ -30,12 +30,19 @@ export class ApiKeyCache {
 
   constructor(private readonly sql: Sql) {}
 
+  /** The identity of a key presented lately, known without a query; undefined when it has to be looked up. */
+  known(key: string): ApiKeyIdentity | undefined {
+    const entry = this.entries.get(key);
+    return entry !== undefined && entry.expiresAt > Date.now() ? entry.identity : undefined;
+  }
+
   async identify(key: string): Promise<ApiKeyIdentity | null> {
+    // entries are made here only, so the cache listens for changes before it answers for any key
     this.listening ??= this.sql
       .listen(API_KEYS_CHANGED_CHANNEL, () => this.clear(), () => this.clear())
       .catch(() => (this.listening = null));
-    const cached = this.entries.get(key);
-    if (cached && cached.expiresAt > Date.now()) return cached.identity;
+    const known = this.known(key);
+    if (known !== undefined) return known;
     const identity = await findApiKeyIdentity(this.sql, key);
     if (identity) {
       if (this.entries.size >= CACHE_MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
@@ -67,15 +74,21 @@ export function apiKeyCacheOf(sql: Sql): ApiKeyCache {
  */
 export function requireApiKey(sql: Sql) {
   const cache = apiKeyCacheOf(sql);
-  return async (request: Request, _response: Response, next: NextFunction): Promise<void> => {
+  return (request: Request, _response: Response, next: NextFunction): Promise<void> | void => {
     const key = request.header('api-key');
     if (!key) throw new ApiError(401, 'UNAUTHORIZED', 'the api-key header is missing');
-    const identity = await cache.identify(key);
-    if (!identity) throw new ApiError(401, 'UNAUTHORIZED', 'the api-key is not valid');
-    request.project = identity.project;
-    request.apiKey = { apiKeyId: identity.apiKeyId, isAdmin: identity.isAdmin };
-    next();
+    // a key presented lately is admitted at once, without a promise of its own
+    const known = cache.known(key);
+    if (known !== undefined) return admit(request, known, next);
+    return cache.identify(key).then((identity) => admit(request, identity, next));
   };
+}
+
+function admit(request: Request, identity: ApiKeyIdentity | null, next: NextFunction): void {
+  if (!identity) throw new ApiError(401, 'UNAUTHORIZED', 'the api-key is not valid');
+  request.project = identity.project;
+  request.apiKey = { apiKeyId: identity.apiKeyId, isAdmin: identity.isAdmin };
+  next();
 }
 
 export function projectOf(request: Request): Project {
