@@ -20,10 +20,11 @@ import { WORKER_PROCESS_ENVIRONMENT } from '../worker/options';
  *   - `GET /api/v1/Contracts/{n}/Subscription` for comparison, and
  *   - `POST /api/v1/Contracts/{n}/interimInvoice` (a Temporal update whose local activity runs a billing
  *     transaction) at 1 and at 10 connections (BENCH_COMMAND_CONNECTIONS),
- * each request on the next contract in turn; each read phase follows 3 s of the same reads on the same server,
- * unmeasured, so that no server is measured while its code is being compiled. Every contract gets one manual
- * activity due today first, so each contract's first interim invoice bills it and the later ones find nothing
- * due; a phase's interim invoices are counted by contract, for answered commands and for those still under way
+ * each request on the next contract in turn. The contract reads of one API process and of the bare server are
+ * measured in turn, API-bare-bare-API, after 3 s of the same reads on each, unmeasured, so that neither is
+ * measured while its code is being compiled nor alone through a drift of the machine. Every contract gets
+ * one manual activity due today first, so each contract's first interim invoice bills it and the later ones
+ * find nothing due; a phase's interim invoices are counted by contract, for answered commands and for those still under way
  * when the load generator stopped, with any contract billed twice. Prints p50/p99 latency and requests per
  * second next to the targets; the API's per-key rate limit counts as in production, at a limit the load never
  * reaches. The load generator, PostgreSQL, the Temporal dev server and the worker share the machine with the
@@ -98,16 +99,19 @@ async function main(): Promise<void> {
       await warmUp(target, route);
       return load(target, key, contractNumbers, { method: 'GET', connections: READ_CONNECTIONS, path: route });
     };
-    // the CPU time each server spends per answer (after its warm-up): what the load of a shared machine leaves alone
-    const readWithCpu = async (server: ChildProcess, target: string, route: (n: string) => string) => {
-      await warmUp(target, route);
-      const before = await cpuMs(server);
-      const result = await load(target, key, contractNumbers, { method: 'GET', connections: READ_CONNECTIONS, path: route });
-      return { result, cpuMs: ((await cpuMs(server)) - before) / result.requests.total };
-    };
-    const { result: reads, cpuMs: apiCpuMs } = await readWithCpu(singleApi, origin, (n) => `/api/v1/Contracts/${n}`);
-    const clusteredReads = await read(clusteredOrigin, (n) => `/api/v1/Contracts/${n}`);
-    const { result: bareReads, cpuMs: bareCpuMs } = await readWithCpu(bareServer, bareOrigin, (n) => `/api/v1/Contracts/${n}`);
+    const contractRead = (n: string) => `/api/v1/Contracts/${n}`;
+    // the API and the bare server in turn, API-bare-bare-API, so that a drift of the shared machine over the run
+    // (PostgreSQL writing out the rows of the setup, say) weighs on both alike; with the CPU time each spends per
+    // answer, which the load of a shared machine leaves alone
+    const sides = { api: { server: singleApi, origin, phases: [] as ReadPhase[] }, bare: { server: bareServer, origin: bareOrigin, phases: [] as ReadPhase[] } };
+    await warmUp(origin, contractRead);
+    await warmUp(bareOrigin, contractRead);
+    for (const side of [sides.api, sides.bare, sides.bare, sides.api]) {
+      const before = await cpuMs(side.server);
+      const result = await load(side.origin, key, contractNumbers, { method: 'GET', connections: READ_CONNECTIONS, path: contractRead });
+      side.phases.push({ result, cpuMs: (await cpuMs(side.server)) - before });
+    }
+    const clusteredReads = await read(clusteredOrigin, contractRead);
     const subscriptionReads = READS_ONLY ? null : await read(origin, (n) => `/api/v1/Contracts/${n}/Subscription`);
     const commands: { connections: number; result: autocannon.Result; interim: InterimCount }[] = [];
     // the phases go on through the contracts, so that each finds contracts with their activity still due
@@ -120,10 +124,10 @@ async function main(): Promise<void> {
     }
 
     console.log('');
-    report(`GET  /Contracts/{n}               1 API process,  ${READ_CONNECTIONS} conns`, reads, 50);
+    sides.api.phases.forEach(({ result }, round) => report(`GET  /Contracts/{n}               1 API process,  ${READ_CONNECTIONS} conns, round ${round + 1}`, result, 50));
     report(`GET  /Contracts/{n}               ${API_PROCESSES} API processes, ${READ_CONNECTIONS} conns`, clusteredReads, 50);
     if (subscriptionReads) report(`GET  /Contracts/{n}/Subscription  1 API process,  ${READ_CONNECTIONS} conns`, subscriptionReads, 50);
-    report(`GET  /Contracts/{n}  bare node:http, same query,   ${READ_CONNECTIONS} conns`, bareReads, 50);
+    sides.bare.phases.forEach(({ result }, round) => report(`GET  /Contracts/{n}  bare node:http, same query,   ${READ_CONNECTIONS} conns, round ${round + 1}`, result, 50));
     for (const { connections, result, interim } of commands) {
       report(`POST /Contracts/{n}/interimInvoice                 ${String(connections).padStart(2)} conns`, result, 250);
       console.log(
@@ -132,13 +136,16 @@ async function main(): Promise<void> {
           `contracts with more than one interim invoice: ${interim.duplicated}`,
       );
     }
-    console.log(`read throughput, ${API_PROCESSES} API processes : 1 = ${(clusteredReads.requests.average / reads.requests.average).toFixed(2)}`);
-    const ratio = reads.requests.average / bareReads.requests.average;
+    const apiReads = combined(sides.api.phases);
+    const bareReads = combined(sides.bare.phases);
+    console.log(`read throughput, ${API_PROCESSES} API processes : 1 = ${(clusteredReads.requests.total / clusteredReads.duration / apiReads.perSecond).toFixed(2)}`);
+    const ratio = apiReads.perSecond / bareReads.perSecond;
+    const rounds = sides.api.phases.map((phase, round) => (combined([phase]).perSecond / combined([sides.bare.phases[round]!]).perSecond).toFixed(2));
     console.log(
       `read throughput, 1 API process : bare node:http = ${ratio.toFixed(2)} (target ≥ ${READ_RATIO_TARGET}: ${ratio >= READ_RATIO_TARGET ? 'met' : 'missed'}; ` +
-        `p99 ${reads.latency.p99} ms vs. ${bareReads.latency.p99} ms, same run)`,
+        `rounds ${rounds.join(' and ')}; ${apiReads.perSecond.toFixed(0)} vs. ${bareReads.perSecond.toFixed(0)} req/s, p99 at most ${apiReads.p99} ms vs. ${bareReads.p99} ms, same run)`,
     );
-    console.log(`CPU per contract read: 1 API process ${apiCpuMs.toFixed(2)} ms, bare node:http ${bareCpuMs.toFixed(2)} ms (bare : API = ${(bareCpuMs / apiCpuMs).toFixed(2)})`);
+    console.log(`CPU per contract read: 1 API process ${apiReads.cpuMsPerRead.toFixed(2)} ms, bare node:http ${bareReads.cpuMsPerRead.toFixed(2)} ms (bare : API = ${(bareReads.cpuMsPerRead / apiReads.cpuMsPerRead).toFixed(2)})`);
   } finally {
     await Promise.all(children.map(stopProcess));
     await stack.stop();
@@ -146,6 +153,23 @@ async function main(): Promise<void> {
 }
 
 type Api = (method: string, route: string, body?: unknown) => Promise<any>;
+
+/** A measured read phase against one server, with the CPU time the server spent in it. */
+interface ReadPhase {
+  result: autocannon.Result;
+  cpuMs: number;
+}
+
+/** A server's read phases as one: answers per second over their whole time, CPU per answer, the worst p99. */
+function combined(phases: ReadPhase[]): { perSecond: number; cpuMsPerRead: number; p99: number } {
+  const requests = phases.reduce((sum, { result }) => sum + result.requests.total, 0);
+  const seconds = phases.reduce((sum, { result }) => sum + result.duration, 0);
+  return {
+    perSecond: requests / seconds,
+    cpuMsPerRead: phases.reduce((sum, { cpuMs }) => sum + cpuMs, 0) / requests,
+    p99: Math.max(...phases.map(({ result }) => result.latency.p99)),
+  };
+}
 
 function apiClient(baseUrl: string, key: string): Api {
   return async (method, route, body) => {
