@@ -19,6 +19,7 @@ import { dunningRoutes } from './routes/dunning';
 import { exportRoutes } from './routes/exports';
 import { taxSettingsRoutes } from './routes/tax-settings';
 import { healthRoutes } from './health';
+import { json } from './json';
 import { importRoutes } from './routes/imports';
 import { invoiceRoutes } from './routes/invoices';
 import { itemRoutes } from './routes/items';
@@ -49,6 +50,8 @@ export function createApp(deps: ApiDependencies, metrics: ApiMetrics = createApi
   // no ETag: hashing every JSON answer costs more than the conditional GETs it would allow, which no client makes
   app.set('etag', false);
   app.set('query parser', 'simple');
+  // every JSON answer of the app, problems included, is written by the API's response.json (api/json.ts)
+  app.response.json = json;
   app.use(securityHeaders());
   app.use(accessLog(deps.logger));
   metrics.instrument(app);
