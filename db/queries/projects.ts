@@ -41,7 +41,7 @@ const KEY_PREFIX = 'kontor_';
  * and a lookup by hash compares no secret byte by byte.
  */
 export function hashApiKey(key: string): string {
-  // one call instead of a Hash object per key: the API hashes the key of every request
+  // one call instead of a Hash object per key: every key the API has not seen lately is hashed to be looked up
   return hash('sha256', key, 'hex');
 }
 
