@@ -20,6 +20,7 @@ import { exportRoutes } from './routes/exports';
 import { taxSettingsRoutes } from './routes/tax-settings';
 import { healthRoutes } from './health';
 import { json } from './json';
+import { API_BASE_PATH } from './openapi';
 import { importRoutes } from './routes/imports';
 import { invoiceRoutes } from './routes/invoices';
 import { itemRoutes } from './routes/items';
@@ -52,7 +53,7 @@ export function createApp(deps: ApiDependencies, metrics: ApiMetrics = createApi
   app.set('query parser', 'simple');
   // every JSON answer of the app, problems included, is written by the API's response.json (api/json.ts)
   app.response.json = json;
-  app.use(securityHeaders());
+  app.use(securityHeaders(API_BASE_PATH));
   app.use(accessLog(deps.logger));
   metrics.instrument(app);
   app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
@@ -84,7 +85,7 @@ export function createApp(deps: ApiDependencies, metrics: ApiMetrics = createApi
   api.use(projectRoutes(deps));
   api.use(webhookRoutes(deps));
   // first: the API's requests, by far the most, do not walk the routers of the pages beside it
-  app.use('/api/v1', api);
+  app.use(API_BASE_PATH, api);
 
   app.use(healthRoutes(deps));
   app.use(docsRoutes());

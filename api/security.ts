@@ -5,15 +5,49 @@ import type { Logger } from '../config/logger';
 import { ApiError } from './errors';
 
 /**
- * The usual protective headers (helmet). The content security policy allows scripts only from the API's own
- * origin and styles from it plus inline ones, which is what a same-origin Swagger UI at `/docs` needs (it
- * sets styles inline, but its scripts must be files served from here). No upgrade of insecure requests: the
- * embedded API answers on plain http on localhost, and an upgraded request there would fail.
+ * The protective headers: which depend on whether the answer is the API's or a page's.
  *
- * The headers do not depend on the request (no nonces), so helmet runs once here and every answer gets what it
+ * Pages (the Swagger UI at `/docs`, the customer center, everything outside `apiPath`) get helmet's usual set.
+ * Its content security policy allows scripts only from the API's own origin and styles from it plus inline ones,
+ * which is what a same-origin Swagger UI needs (it sets styles inline, but its scripts must be files served from
+ * here). No upgrade of insecure requests: the embedded API answers on plain http on localhost, and an upgraded
+ * request there would fail.
+ *
+ * Answers under `apiPath` go only to programs that send the api-key header: a browser never navigates to one or
+ * renders it as a page, so the headers that only shape how a document behaves (its referrer, DNS prefetching,
+ * opener, origin cluster, Flash and IE8 policies) mean nothing there. They get what the OWASP REST Security Cheat
+ * Sheet asks of an API instead: no caching of the books' personal data anywhere (`Cache-Control: no-store`), a
+ * policy that allows no content and no framing at all, HSTS and `nosniff`. Seven headers fewer on each of the
+ * API's answers, which the reads of a busy API feel.
+ *
+ * The headers do not depend on the request (no nonces), so helmet runs once here and every page gets what it
  * set, in one step instead of a chain of a dozen middlewares per request.
  */
-export function securityHeaders(): RequestHandler {
+export function securityHeaders(apiPath: string): RequestHandler {
+  const pageHeaders = helmetHeaders();
+  const apiHeaders: (readonly [name: string, value: string])[] = [
+    ['Cache-Control', 'no-store'],
+    ['Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'"],
+    ['Strict-Transport-Security', 'max-age=31536000; includeSubDomains'],
+    ['X-Content-Type-Options', 'nosniff'],
+    ['X-Frame-Options', 'DENY'],
+  ];
+  // as Express mounts a path: without regard to case, followed by a slash, a query or nothing
+  const escapedPath = apiPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const underApiPath = new RegExp(`^${escapedPath}(?:[/?]|$)`, 'i');
+  return (request, response, next) => {
+    if (underApiPath.test(request.url)) {
+      for (const [name, value] of apiHeaders) response.setHeader(name, value);
+    } else {
+      for (const [name, value] of pageHeaders.set) response.setHeader(name, value);
+      for (const name of pageHeaders.removed) response.removeHeader(name);
+    }
+    next();
+  };
+}
+
+/** The headers helmet sets with the pages' policy, and those it removes, recorded from one run of it. */
+function helmetHeaders(): { set: (readonly [name: string, value: string | number | readonly string[]])[]; removed: string[] } {
   const set: [name: string, value: string | number | readonly string[]][] = [];
   const removed: string[] = [];
   const recorder = {
@@ -40,11 +74,7 @@ export function securityHeaders(): RequestHandler {
     finished = true;
   });
   if (!finished) throw new Error('helmet did not set its headers synchronously');
-  return (_request, response, next) => {
-    for (const [name, value] of set) response.setHeader(name, value);
-    for (const name of removed) response.removeHeader(name);
-    next();
-  };
+  return { set, removed };
 }
 
 /**

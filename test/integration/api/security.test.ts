@@ -320,8 +320,28 @@ describe('protection of the HTTP surface', () => {
     expect(await sql`select id from customers`).toHaveLength(before.length);
   });
 
-  test('answers carry the helmet headers, with a policy that lets a same-origin Swagger UI run', async () => {
-    for (const response of [await request(projectKey, 'GET', '/Customers'), await request(null, 'GET', '/Customers')]) {
+  test('the API\'s answers carry the protective headers for APIs, pages helmet\'s with a policy that lets a same-origin Swagger UI run', async () => {
+    const origin = new URL(baseUrl).origin;
+    const apiAnswers = [
+      await request(projectKey, 'GET', '/Customers'),
+      await request(null, 'GET', '/Customers'),
+      await request(projectKey, 'GET', '/NoSuchResource'),
+      await request(projectKey, 'POST', '/Customers', '{"broken'),
+    ];
+    expect(apiAnswers.map((answer) => answer.status)).toEqual([200, 401, 404, 400]);
+    for (const response of apiAnswers) {
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      expect(response.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
+      expect(response.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+      // headers that only shape how a document behaves are left to the pages
+      expect(response.headers.get('referrer-policy')).toBeNull();
+      expect(response.headers.get('x-powered-by')).toBeNull();
+    }
+    for (const page of ['/docs', '/openapi.json', '/health', '/no-such-page']) {
+      const response = await fetch(`${origin}${page}`);
+      await response.arrayBuffer();
       const policy = response.headers.get('content-security-policy')!;
       const directives = new Map(policy.split(';').map((directive) => {
         const [name, ...values] = directive.trim().split(/\s+/);
@@ -334,6 +354,7 @@ describe('protection of the HTTP surface', () => {
       expect(directives.has('upgrade-insecure-requests')).toBe(false);
       expect(response.headers.get('x-content-type-options')).toBe('nosniff');
       expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      expect(response.headers.get('referrer-policy')).toBe('no-referrer');
       expect(response.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
       expect(response.headers.get('x-powered-by')).toBeNull();
     }

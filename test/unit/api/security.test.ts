@@ -39,7 +39,9 @@ async function run(middleware: RequestHandler, request: Partial<Request>) {
 }
 
 describe('security headers', () => {
-  test('every answer gets the headers helmet with the API policy sets, and X-Powered-By removed', async () => {
+  const middleware = securityHeaders('/api/v1');
+
+  test('a page gets the headers helmet with the pages\' policy sets, and X-Powered-By removed', async () => {
     const reference = await run(
       helmet({
         contentSecurityPolicy: {
@@ -49,15 +51,36 @@ describe('security headers', () => {
       }),
       {},
     );
-    const middleware = securityHeaders();
-    for (const request of [{ method: 'GET', url: '/api/v1/Contracts/V-1' }, { method: 'POST', url: '/portal/acme/sign-in' }]) {
-      const ours = await run(middleware, request);
-      expect(ours.outcome).toBeUndefined();
+    // the API's mount path as a prefix of another word is not the API
+    for (const url of ['/portal/acme/sign-in', '/docs', '/health', '/api/v10/Contracts', '/api/v1x', '/api']) {
+      const ours = await run(middleware, { method: 'GET', url });
+      expect({ url, outcome: ours.outcome }).toEqual({ url, outcome: undefined });
       expect(ours.headers).toEqual(reference.headers);
       expect(ours.removed).toEqual(['x-powered-by']);
     }
     expect(Object.keys(reference.headers).length).toBeGreaterThanOrEqual(12);
     expect(reference.headers['x-frame-options']).toBe('SAMEORIGIN');
+  });
+
+  test('an answer of the API gets the OWASP set for APIs, however the path is cased', async () => {
+    // the OWASP REST Security Cheat Sheet's headers for API answers, written out here rather than taken from the code
+    const expected = {
+      'cache-control': 'no-store',
+      'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+      'strict-transport-security': 'max-age=31536000; includeSubDomains',
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+    };
+    for (const url of ['/api/v1/Contracts/V-1', '/API/V1/Customers?limit=5', '/api/v1', '/api/v1?x=1', '/Api/v1/']) {
+      const ours = await run(middleware, { method: 'GET', url });
+      expect({ url, outcome: ours.outcome, headers: ours.headers, removed: ours.removed }).toEqual({ url, outcome: undefined, headers: expected, removed: [] });
+    }
+  });
+
+  test('a mount path with characters special to a regular expression is matched literally', async () => {
+    const dotted = securityHeaders('/api/v1.2');
+    expect((await run(dotted, { method: 'GET', url: '/api/v1.2/Contracts' })).headers['cache-control']).toBe('no-store');
+    expect((await run(dotted, { method: 'GET', url: '/api/v1x2/Contracts' })).headers['cache-control']).toBeUndefined();
   });
 });
 
