@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { decimal, formatMoney } from '../../billing/money';
 import type { ApiDependencies } from '../app';
@@ -29,8 +29,7 @@ const customerNumberParam = z.object({ customerNumber: businessNumberSchema });
 const accountNumberParam = z.object({ accountNumber: businessNumberSchema });
 
 /** Customer accounts (Kundenkonten) and their ledger (Kontobewegungen); the rules are in operations/accounts.ts. */
-export function accountRoutes({ sql, temporal }: ApiDependencies): Router {
-  const router = Router();
+export function accountRoutes(router: Router, { sql, temporal }: ApiDependencies): void {
   const deps = { sql, temporal };
 
   router.post('/Customers/:customerNumber/Accounts', async (request, response) => {
@@ -108,8 +107,6 @@ export function accountRoutes({ sql, temporal }: ApiDependencies): Router {
     const { entry, created, currency } = await bookManualTransaction(deps, project, accountNumber, body, idempotencyKey);
     response.status(created ? 201 : 200).json(publicEntry(entry, currency));
   });
-
-  return router;
 }
 
 function publicAccount({ id: _id, ...account }: Account) {

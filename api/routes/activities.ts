@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { bookManualActivity, listContractActivities, type ActivityListing } from '../../operations/activities';
 import type { ApiDependencies } from '../app';
@@ -50,9 +50,7 @@ export const manualActivitySchema = z
  * `SUBSCRIPTION`, it is what logistics reads to know which deliveries are due; `from` is inclusive and `to`
  * exclusive, both on `periodStart`.
  */
-export function activityRoutes({ sql }: ApiDependencies): Router {
-  const router = Router();
-
+export function activityRoutes(router: Router, { sql }: ApiDependencies): void {
   router.get('/Contracts/:contractNumber/Activities', async (request, response) => {
     const project = projectOf(request);
     const { contractNumber } = contractNumberParam.parse(request.params);
@@ -75,8 +73,6 @@ export function activityRoutes({ sql }: ApiDependencies): Router {
     const { activity, created, currency } = await bookManualActivity({ sql }, project, contractNumber, activityKey, body);
     response.status(created ? 201 : 200).json(publicActivity(activity, currency));
   });
-
-  return router;
 }
 
 function publicActivity(activity: ActivityListing, currency: string) {

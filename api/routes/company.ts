@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { validateCreditorID } from 'sepa';
 import { z } from 'zod';
 import { getCompanyDetails, getReceivablesSettings, replaceCompanyDetails, replaceReceivablesSettings } from '../../operations/company';
@@ -85,8 +85,7 @@ export const receivablesSettingsSchema = z.object({
  * The company that issues the project's invoices (GET /Company, PUT /Company replaces all of it), and how
  * the project handles its receivables (GET and PUT /Settings/receivables).
  */
-export function companyRoutes({ sql }: ApiDependencies): Router {
-  const router = Router();
+export function companyRoutes(router: Router, { sql }: ApiDependencies): void {
   const deps = { sql };
 
   router.get('/Company', async (request, response) => {
@@ -110,6 +109,4 @@ export function companyRoutes({ sql }: ApiDependencies): Router {
     const body = receivablesSettingsSchema.parse(request.body);
     response.json(await replaceReceivablesSettings(deps, project.id, body));
   });
-
-  return router;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Router, type Request } from 'express';
+import type { Request, Router } from 'express';
 import type { UpdateDefinition } from '@temporalio/common';
 import { z } from 'zod';
 import { deleteUnbilledActivity } from '../../operations/activities';
@@ -33,9 +33,7 @@ export const cancelSchema = z.object({ reason: z.string().max(500).optional() })
  * validator refuses bad input before it reaches history, and the `Idempotency-Key` header becomes the update
  * id, so a repeated request gets the first answer and changes nothing.
  */
-export function contractCommandRoutes({ sql, temporal, logger }: ApiDependencies): Router {
-  const router = Router();
-
+export function contractCommandRoutes(router: Router, { sql, temporal, logger }: ApiDependencies): void {
   async function sendCommand<Ret, Args extends any[]>(
     request: Request,
     contractNumber: string,
@@ -119,6 +117,4 @@ export function contractCommandRoutes({ sql, temporal, logger }: ApiDependencies
     await deleteUnbilledActivity({ sql }, project.id, request.params.contractNumber, activityId);
     response.status(204).end();
   });
-
-  return router;
 }

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { createContract, listContractSubscription, listContracts, readContract } from '../../operations/contracts';
 import type { ApiDependencies } from '../app';
@@ -14,9 +14,7 @@ export const listContractsSchema = paginationSchema.extend({
   status: z.enum(['ACTIVE', 'PAUSED', 'TERMINATED', 'ENDED']).optional(),
 });
 
-export function contractRoutes({ sql, temporal, config, logger }: ApiDependencies): Router {
-  const router = Router();
-
+export function contractRoutes(router: Router, { sql, temporal, config, logger }: ApiDependencies): void {
   /**
    * 201 once the contract is in the books, whether its workflow runs already or a worker starts it shortly
    * (Temporal unavailable for a moment): the contract is created either way, and it is billed either way.
@@ -48,8 +46,6 @@ export function contractRoutes({ sql, temporal, config, logger }: ApiDependencie
     const project = projectOf(request);
     response.json({ items: await listContractSubscription({ sql }, project.id, request.params.contractNumber) });
   });
-
-  return router;
 }
 
 function publicContract<T extends { id: string }>(contract: T): Omit<T, 'id'> {

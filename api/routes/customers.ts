@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
@@ -10,8 +10,7 @@ import { createCustomerSchema, customerFieldsSchema } from '../../validation/cus
 const customerNumberParam = z.object({ customerNumber: businessNumberSchema });
 
 /** Customers (Kunden) and the contracts each one has; the rules are in operations/customers.ts. */
-export function customerRoutes({ sql }: ApiDependencies): Router {
-  const router = Router();
+export function customerRoutes(router: Router, { sql }: ApiDependencies): void {
   const deps = { sql };
 
   router.post('/Customers', async (request, response) => {
@@ -49,7 +48,6 @@ export function customerRoutes({ sql }: ApiDependencies): Router {
   });
 
   // a refused customer number or mandate reference names its field under a summary of its own
-  return router;
 }
 
 function publicCustomer({ id: _id, ...customer }: Customer) {

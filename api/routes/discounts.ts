@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { decimal } from '../../billing/money';
 import type { ContractPrice } from '../../billing/pricing';
@@ -48,9 +48,7 @@ export const contractPricesSchema = z.object({
     .max(500),
 });
 
-export function discountRoutes({ sql }: ApiDependencies): Router {
-  const router = Router();
-
+export function discountRoutes(router: Router, { sql }: ApiDependencies): void {
   router.get('/Contracts/:contractNumber/Discounts', async (request, response) => {
     const project = projectOf(request);
     const { contractNumber } = contractNumberParam.parse(request.params);
@@ -89,8 +87,6 @@ export function discountRoutes({ sql }: ApiDependencies): Router {
     const body = contractPricesSchema.parse(request.body);
     response.json(publicPrices(await replaceContractPrices({ sql }, project.id, contractNumber, body.prices)));
   });
-
-  return router;
 }
 
 function publicPrices({ currency, prices }: { currency: string; prices: ContractPrice[] }) {

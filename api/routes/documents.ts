@@ -1,4 +1,4 @@
-import { Router, type Response } from 'express';
+import type { Response, Router } from 'express';
 import { z } from 'zod';
 import { renderCorrectionDocument, renderInvoiceDocument, type RenderedDocument } from '../../operations/documents';
 import type { ApiDependencies } from '../app';
@@ -17,8 +17,7 @@ const correctionNumberParam = z.object({ invoiceCorrectionNumber: businessNumber
  * (`?format=xrechnung`) and the Factur-X PDF/A-3 with the XML embedded (`?format=facturx`).
  * Rendered from the books on every request (operations/documents.ts); the same invoice gives the same PDF.
  */
-export function documentRoutes({ sql }: ApiDependencies): Router {
-  const router = Router();
+export function documentRoutes(router: Router, { sql }: ApiDependencies): void {
   const deps = { sql };
 
   router.get('/Invoices/:invoiceNumber/Document', async (request, response) => {
@@ -34,8 +33,6 @@ export function documentRoutes({ sql }: ApiDependencies): Router {
     const { format } = documentQuerySchema.parse(request.query);
     sendDocument(response, await renderCorrectionDocument(deps, project.id, invoiceCorrectionNumber, format));
   });
-
-  return router;
 }
 
 function sendDocument(response: Response, document: RenderedDocument): void {

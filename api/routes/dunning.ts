@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { decimal } from '../../billing/money';
 import { getDunningConfiguration, listDunningNotices, replaceDunningConfiguration, stopDunning, type PublicDunningNotice } from '../../operations/dunning';
@@ -36,9 +36,7 @@ export const listDunningNoticesSchema = paginationSchema.extend({
 const invoiceNumberParam = z.object({ invoiceNumber: businessNumberSchema });
 
 /** Dunning (Mahnwesen): the project's levels, the letters sent, and the stop of an invoice's dunning. */
-export function dunningRoutes({ sql, temporal, logger }: ApiDependencies): Router {
-  const router = Router();
-
+export function dunningRoutes(router: Router, { sql, temporal, logger }: ApiDependencies): void {
   router.get('/DunningLevels', async (request, response) => {
     response.json(await getDunningConfiguration({ sql }, projectOf(request).id));
   });
@@ -59,8 +57,6 @@ export function dunningRoutes({ sql, temporal, logger }: ApiDependencies): Route
     const { invoiceNumber } = invoiceNumberParam.parse(request.params);
     response.json(await stopDunning({ sql, temporal, logger }, projectOf(request).id, invoiceNumber));
   });
-
-  return router;
 }
 
 function publicNotice({ id: _id, ...notice }: PublicDunningNotice) {

@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import { addDays } from '../../billing/calendar';
 import { ossReturnCsv } from '../../exports/oss';
@@ -97,8 +97,7 @@ const messageIdParam = z.object({ messageId: sepaMessageIdSchema });
  * Exports for the books: the DATEV booking batch for the tax advisor, and SEPA direct debit files for the
  * bank (operations/exports.ts). `now` is the clock of the files' creation stamps.
  */
-export function exportRoutes({ sql }: Pick<ApiDependencies, 'sql'>, { now = Date.now }: { now?: () => number } = {}): Router {
-  const router = Router();
+export function exportRoutes(router: Router, { sql }: Pick<ApiDependencies, 'sql'>, { now = Date.now }: { now?: () => number } = {}): void {
   const deps = { sql, now };
 
   router.get('/Exports/datev', async (request, response) => {
@@ -142,8 +141,6 @@ export function exportRoutes({ sql }: Pick<ApiDependencies, 'sql'>, { now = Date
     const message = await getSepaCollection(deps, project.id, messageId);
     sendSepaMessage(request, response, message.document, message.summary);
   });
-
-  return router;
 }
 
 const SKIPPED_IN_HEADER = 50;

@@ -1,4 +1,4 @@
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import express, { type Router, type NextFunction, type Request, type Response } from 'express';
 import { importCustomers } from '../../operations/customer-import';
 import type { ApiDependencies } from '../app';
 import { projectOf } from '../auth';
@@ -20,8 +20,7 @@ function csvBody(request: Request, response: Response, next: NextFunction): void
 }
 
 /** Bulk imports of master data from files. */
-export function importRoutes({ sql }: ApiDependencies): Router {
-  const router = Router();
+export function importRoutes(router: Router, { sql }: ApiDependencies): void {
   const deps = { sql };
 
   /**
@@ -38,5 +37,4 @@ export function importRoutes({ sql }: ApiDependencies): Router {
   });
 
   // a file refused as a whole names its line
-  return router;
 }

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { getInvoice, getInvoiceCorrection, listInvoices, type InvoiceHeader, type InvoiceLine, type InvoiceTax } from '../../operations/documents';
 import type { ApiDependencies } from '../app';
@@ -16,8 +16,7 @@ const invoiceNumberParam = z.object({ invoiceNumber: businessNumberSchema });
 const correctionNumberParam = z.object({ invoiceCorrectionNumber: businessNumberSchema });
 
 /** Issued invoices and their corrections (stornos): read only, they never change once issued (operations/documents.ts). */
-export function invoiceRoutes({ sql }: ApiDependencies): Router {
-  const router = Router();
+export function invoiceRoutes(router: Router, { sql }: ApiDependencies): void {
   const deps = { sql };
 
   router.get('/Invoices', async (request, response) => {
@@ -59,8 +58,6 @@ export function invoiceRoutes({ sql }: ApiDependencies): Router {
       taxes: correction.taxes.map((tax) => publicTax(tax, currency)),
     });
   });
-
-  return router;
 }
 
 function publicHeader({ id: _id, ...invoice }: InvoiceHeader) {

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { decimal } from '../../billing/money';
 import type { PriceVariant } from '../../billing/types';
@@ -55,8 +55,7 @@ export const updateItemSchema = itemFieldsSchema.extend({ unit: itemFieldsSchema
 const itemNumberParam = z.object({ itemNumber: businessNumberSchema });
 
 /** Items (Artikel) with their price variants; the rules are in operations/items.ts. */
-export function itemRoutes({ sql }: ApiDependencies): Router {
-  const router = Router();
+export function itemRoutes(router: Router, { sql }: ApiDependencies): void {
   const deps = { sql };
 
   router.post('/Items', async (request, response) => {
@@ -85,8 +84,6 @@ export function itemRoutes({ sql }: ApiDependencies): Router {
     const body = updateItemSchema.parse(request.body);
     response.json(publicItem(await replaceItem(deps, project.id, itemNumber, body)));
   });
-
-  return router;
 }
 
 function publicItem({ id: _id, ...item }: Item) {

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { listMailLog, type MailLogEntry } from '../../operations/mail-log';
 import type { ApiDependencies } from '../app';
@@ -15,8 +15,7 @@ export const mailLogQuerySchema = paginationSchema.extend({
  * The mails the engine sent or tried to send (invoices, credit-limit alerts to the operator): one row per
  * business fact, with the number of attempts and the SMTP error while a send keeps failing.
  */
-export function mailLogRoutes({ sql }: ApiDependencies): Router {
-  const router = Router();
+export function mailLogRoutes(router: Router, { sql }: ApiDependencies): void {
   const deps = { sql };
 
   router.get('/MailLog', async (request, response) => {
@@ -25,8 +24,6 @@ export function mailLogRoutes({ sql }: ApiDependencies): Router {
     const rows = await listMailLog(deps, project.id, filter, { afterId, limit: limit + 1 });
     response.json(pageOf(rows, limit, publicMail));
   });
-
-  return router;
 }
 
 function publicMail({ id: _id, ...mail }: MailLogEntry) {

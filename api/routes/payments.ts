@@ -1,4 +1,4 @@
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import express, { type Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { decimal, formatMoney, minorUnits } from '../../billing/money';
 import { isKnownCurrency } from '../../payments/statement';
@@ -70,8 +70,7 @@ export const assignPaymentSchema = z
  * Incoming payments (Zahlungseingänge): one at a time, or a bank statement file. Matching and booking are
  * operations/payments.ts; here each request is read and its answer written.
  */
-export function paymentRoutes({ sql, temporal }: ApiDependencies): Router {
-  const router = Router();
+export function paymentRoutes(router: Router, { sql, temporal }: ApiDependencies): void {
   const deps = { sql, temporal };
 
   router.post('/Payments', async (request, response) => {
@@ -119,7 +118,6 @@ export function paymentRoutes({ sql, temporal }: ApiDependencies): Router {
   });
 
   // a statement refused as a whole names where in the file
-  return router;
 }
 
 function publicPayment({ id, ...payment }: PaymentListRow) {

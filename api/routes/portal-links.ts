@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { createSignInLink, listRecordedTerminations } from '../../operations/portal';
 import { portalMailer } from '../../portal/mailer';
@@ -16,8 +16,7 @@ export const portalLinkSchema = z
  * and, when asked, mailed; and the terminations received through the cancellation button that no contract's
  * workflow carried out (the data named no contract, or the termination is extraordinary), for a person to act on.
  */
-export function portalLinkRoutes({ sql, config, logger }: ApiDependencies): Router {
-  const router = Router();
+export function portalLinkRoutes(router: Router, { sql, config, logger }: ApiDependencies): void {
   const mailer = portalMailer(config);
 
   router.post('/Customers/:customerNumber/portalLink', async (request, response) => {
@@ -36,6 +35,4 @@ export function portalLinkRoutes({ sql, config, logger }: ApiDependencies): Rout
     const rows = await listRecordedTerminations({ sql }, project.id, { afterId, limit: limit + 1 });
     response.json(pageOf(rows, limit, (row) => row));
   });
-
-  return router;
 }

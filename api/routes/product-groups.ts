@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { createProductGroup, getProductGroup, listProductGroups, type ProductGroup } from '../../operations/product-groups';
 import type { ApiDependencies } from '../app';
@@ -15,8 +15,7 @@ export const createProductGroupSchema = z.object({
 const codeParam = z.object({ code: businessNumberSchema });
 
 /** Product groups (Warengruppen): each points to a tax group and carries the revenue account for DATEV. */
-export function productGroupRoutes({ sql }: ApiDependencies): Router {
-  const router = Router();
+export function productGroupRoutes(router: Router, { sql }: ApiDependencies): void {
   const deps = { sql };
 
   router.post('/ProductGroups', async (request, response) => {
@@ -37,8 +36,6 @@ export function productGroupRoutes({ sql }: ApiDependencies): Router {
     const { code } = codeParam.parse(request.params);
     response.json(publicProductGroup(await getProductGroup(deps, project.id, code)));
   });
-
-  return router;
 }
 
 function publicProductGroup({ id: _id, ...group }: ProductGroup) {

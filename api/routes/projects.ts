@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { createProject, issueApiKey, listApiKeys, listProjects, revokeApiKey, type IssuedApiKey } from '../../operations/projects';
 import type { ApiDependencies } from '../app';
@@ -37,8 +37,7 @@ const apiKeyIdParam = z.object({ id: z.string().regex(/^\d{1,18}$/, 'must be an 
  * its hash is stored. What a key may do is checked here, where the caller's key is known: an operation
  * refusal has no kind for 403.
  */
-export function projectRoutes({ sql, config }: ApiDependencies): Router {
-  const router = Router();
+export function projectRoutes(router: Router, { sql, config }: ApiDependencies): void {
   const deps = { sql, config };
 
   router.get('/Projects', async (request, response) => {
@@ -85,8 +84,6 @@ export function projectRoutes({ sql, config }: ApiDependencies): Router {
     apiKeyCacheOf(sql).clear();
     response.status(204).end();
   });
-
-  return router;
 }
 
 function publicIssuedKey(apiKey: IssuedApiKey) {

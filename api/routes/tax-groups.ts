@@ -1,11 +1,10 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { decimal, formatDecimal } from '../../billing/money';
 import { listTaxGroups } from '../../operations/product-groups';
 import type { ApiDependencies } from '../app';
 
 /** `GET /TaxGroups`: the seeded tax groups (Steuergruppen) with their dated rates. */
-export function taxGroupRoutes({ sql }: ApiDependencies): Router {
-  const router = Router();
+export function taxGroupRoutes(router: Router, { sql }: ApiDependencies): void {
   const deps = { sql };
   router.get('/TaxGroups', async (_request, response) => {
     const groups = await listTaxGroups(deps);
@@ -17,5 +16,4 @@ export function taxGroupRoutes({ sql }: ApiDependencies): Router {
       nextCursor: null,
     });
   });
-  return router;
 }

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { getTaxSettings, replaceTaxSettings } from '../../operations/tax-settings';
 import type { ApiDependencies } from '../app';
@@ -13,8 +13,7 @@ export const taxSettingsSchema = z.object({
 });
 
 /** GET and PUT /Settings/tax. */
-export function taxSettingsRoutes({ sql }: Pick<ApiDependencies, 'sql'>): Router {
-  const router = Router();
+export function taxSettingsRoutes(router: Router, { sql }: Pick<ApiDependencies, 'sql'>): void {
   const deps = { sql };
 
   router.get('/Settings/tax', async (request, response) => {
@@ -26,6 +25,4 @@ export function taxSettingsRoutes({ sql }: Pick<ApiDependencies, 'sql'>): Router
     const body = taxSettingsSchema.parse(request.body);
     response.json(await replaceTaxSettings(deps, project.id, body));
   });
-
-  return router;
 }

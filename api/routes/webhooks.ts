@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import {
   createWebhookEndpoint,
@@ -41,8 +41,7 @@ const deliveryParams = z.object({ deliveryId: webhookDeliveryIdSchema });
  * Webhooks: the project's endpoints (the secret is answered once, at creation), the delivery log, and the
  * re-send of a delivery under its webhook-id.
  */
-export function webhookRoutes({ sql, config }: ApiDependencies): Router {
-  const router = Router();
+export function webhookRoutes(router: Router, { sql, config }: ApiDependencies): void {
   const deps = { sql, policy: { allowPrivateTargets: config.webhooks.allowPrivateTargets } };
 
   router.post('/WebhookEndpoints', async (request, response) => {
@@ -83,6 +82,4 @@ export function webhookRoutes({ sql, config }: ApiDependencies): Router {
     const { deliveryId } = deliveryParams.parse(request.params);
     response.status(202).json(await resendWebhookDelivery(deps, projectOf(request).id, deliveryId));
   });
-
-  return router;
 }

@@ -44,7 +44,7 @@ beforeAll(async () => {
   app.use(express.json({ limit: '1mb' }));
   const router = express.Router();
   router.use(requireApiKey(sql));
-  router.use(exportRoutes({ sql }));
+  exportRoutes(router, { sql });
   app.use('/api/v1', router);
   app.use(errorHandler(logger));
   const server = app.listen(0, '127.0.0.1');

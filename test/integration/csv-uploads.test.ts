@@ -51,9 +51,9 @@ beforeAll(async () => {
   });
   const router = express.Router();
   router.use(requireApiKey(sql));
-  router.use(customerRoutes(deps));
-  router.use(importRoutes(deps));
-  router.use(paymentRoutes(deps));
+  customerRoutes(router, deps);
+  importRoutes(router, deps);
+  paymentRoutes(router, deps);
   app.use('/api/v1', router);
   app.use(errorHandler(logger));
   const server = app.listen(0, '127.0.0.1');

@@ -44,7 +44,7 @@ beforeAll(async () => {
   app.use(express.json());
   const router = express.Router();
   router.use(requireApiKey(api.sql));
-  router.use(exportRoutes({ sql: api.sql }, { now: () => NOW }));
+  exportRoutes(router, { sql: api.sql }, { now: () => NOW });
   app.use('/api/v1', router);
   app.use(errorHandler(logger));
   const server = app.listen(0, '127.0.0.1');
