@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../config/config';
 import type { Logger } from '../config/logger';
 import type { Sql } from '../db/client';
+import { observeAnswers } from './answers';
 import { requireApiKey } from './auth';
 import { errorHandler, notFoundHandler } from './errors';
 import { createApiMetrics, type ApiMetrics } from './metrics';
@@ -54,36 +55,42 @@ export function createApp(deps: ApiDependencies, metrics: ApiMetrics = createApi
   // every JSON answer of the app, problems included, is written by the API's response.json (api/json.ts)
   app.response.json = json;
   app.use(securityHeaders(API_BASE_PATH));
-  app.use(accessLog(deps.logger));
   metrics.instrument(app);
+  app.use(observeAnswers(accessLog(deps.logger), metrics.observe));
   app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
   app.use(rejectNulCharacters);
 
   const api = express.Router();
   api.use(requireApiKey(deps.sql));
   api.use(rateLimitPerApiKey(deps.config.api.rateLimitPerMinute));
-  // routers are tried in turn, route by route: the most frequent reads first, so they skip the walk through the rest
-  api.use(contractRoutes(deps));
-  api.use(customerRoutes(deps));
-  api.use(accountRoutes(deps));
-  api.use(taxGroupRoutes(deps));
-  api.use(productGroupRoutes(deps));
-  api.use(itemRoutes(deps));
-  api.use(invoiceRoutes(deps));
-  api.use(companyRoutes(deps));
-  api.use(documentRoutes(deps));
-  api.use(exportRoutes(deps));
-  api.use(taxSettingsRoutes(deps));
-  api.use(activityRoutes(deps));
-  api.use(contractCommandRoutes(deps));
-  api.use(discountRoutes(deps));
-  api.use(dunningRoutes(deps));
-  api.use(importRoutes(deps));
-  api.use(mailLogRoutes(deps));
-  api.use(paymentRoutes(deps));
-  api.use(portalLinkRoutes(deps));
-  api.use(projectRoutes(deps));
-  api.use(webhookRoutes(deps));
+  // every route module adds its routes to this one router, so that a request does not enter and leave a router
+  // per module on its way; routes are tried in turn: the most frequent reads first, so they skip the walk
+  // through the rest
+  for (const addRoutes of [
+    contractRoutes,
+    customerRoutes,
+    accountRoutes,
+    taxGroupRoutes,
+    productGroupRoutes,
+    itemRoutes,
+    invoiceRoutes,
+    companyRoutes,
+    documentRoutes,
+    exportRoutes,
+    taxSettingsRoutes,
+    activityRoutes,
+    contractCommandRoutes,
+    discountRoutes,
+    dunningRoutes,
+    importRoutes,
+    mailLogRoutes,
+    paymentRoutes,
+    portalLinkRoutes,
+    projectRoutes,
+    webhookRoutes,
+  ]) {
+    addRoutes(api, deps);
+  }
   // first: the API's requests, by far the most, do not walk the routers of the pages beside it
   app.use(API_BASE_PATH, api);
 

@@ -1,11 +1,12 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type Express, type Request, type RequestHandler } from 'express';
+import express, { type Express, type Request } from 'express';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { decimal, formatMoney } from '../billing/money';
 import type { Logger } from '../config/logger';
 import type { Sql } from '../db/client';
 import { readBusinessFigures, type BusinessFigures } from '../db/queries/metrics';
+import type { AnswerObserver } from './answers';
 import { metricsText } from './cluster';
 
 /** Business figures are read from PostgreSQL at most this often, however often Prometheus scrapes. */
@@ -16,8 +17,10 @@ const CONTRACT_STATUSES = ['ACTIVE', 'PAUSED', 'TERMINATED', 'ENDED'] as const;
 
 /** What the API measures: every request of the apps it instruments, and the app that serves the figures. */
 export interface ApiMetrics {
-  /** Times every request `app` answers, by the pattern of the route that answered it; called once per app, before its routes. */
+  /** Makes every request of `app` remember the pattern of the route that answers it; called once per app, before its routes. */
   instrument(app: Express): void;
+  /** Times an answered request of an instrumented app, by method, route pattern and status. */
+  observe: AnswerObserver;
   /** `GET /metrics`, for a port of its own (`serveApiMetrics`): never on the API's port. */
   app: Express;
 }
@@ -54,7 +57,9 @@ export function createApiMetrics({ sql, logger }: { sql: Sql; logger: Logger }):
   return {
     instrument(instrumented) {
       trackRoutePatterns(instrumented.request);
-      instrumented.use(recordDuration(requestDuration));
+    },
+    observe(request, response, durationMs) {
+      requestDuration.observe({ method: request.method, route: request[ROUTE_PATTERN] ?? NO_ROUTE, status: String(response.statusCode) }, durationMs / 1000);
     },
     app,
   };
@@ -69,17 +74,6 @@ export async function serveApiMetrics(metrics: ApiMetrics, options: { host: stri
   });
   const { address, port } = server.address() as AddressInfo;
   return { server, url: `http://${address.includes(':') ? `[${address}]` : address}:${port}/metrics` };
-}
-
-function recordDuration(histogram: Histogram<'method' | 'route' | 'status'>): RequestHandler {
-  return (request, response, next) => {
-    const started = performance.now();
-    response.once('finish', () => {
-      const seconds = (performance.now() - started) / 1000;
-      histogram.observe({ method: request.method, route: request[ROUTE_PATTERN] ?? NO_ROUTE, status: String(response.statusCode) }, seconds);
-    });
-    next();
-  };
 }
 
 const ROUTE = Symbol('route');
