@@ -52,6 +52,9 @@ export function createApp(deps: ApiDependencies, metrics: ApiMetrics = createApi
   // no ETag: hashing every JSON answer costs more than the conditional GETs it would allow, which no client makes
   app.set('etag', false);
   app.set('query parser', 'simple');
+  // who may say the client's address (request.ip) and protocol: the customer center limits sign-ins per address and
+  // records it with a SEPA mandate, which behind a proxy would otherwise be the proxy's
+  app.set('trust proxy', deps.config.api.trustProxy);
   // every JSON answer of the app, problems included, is written by the API's response.json (api/json.ts)
   app.response.json = json;
   app.use(securityHeaders(API_BASE_PATH));

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { isKnownTimeZone } from '../validation/fields';
@@ -20,6 +21,18 @@ const environmentSchema = z.object({
   /** Requests per API key and minute in one API process; 0 turns the limit off (e.g. for load tests). */
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
   API_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
+  /**
+   * The proxies in front of the API trusted to say the client's address (X-Forwarded-For) and protocol: how many
+   * there are (`1`: one load balancer), or their addresses and subnets; unset: none, the address is the connection's.
+   */
+  API_TRUST_PROXY: z
+    .string()
+    .optional()
+    .refine(
+      (value) => value === undefined || parseTrustProxy(value) !== null,
+      'must be the number of proxies in front of the API (1 to 10), or a comma-separated list of their addresses and subnets (10.0.0.0/8, ::1, loopback, linklocal, uniquelocal)',
+    )
+    .transform((value) => (value === undefined ? false : parseTrustProxy(value)!)),
   /** Where customers reach the customer center (scheme, host, port), for the links mailed to them; unset: the API's own address. */
   PORTAL_URL: z.string().regex(/^https?:\/\/[^/?#]+$/, 'must be http(s)://host[:port] without a path').optional(),
   /**
@@ -61,7 +74,16 @@ export interface Config {
     /** Files of the client certificate and its key for mTLS. */
     clientCertificate: { certPath: string; keyPath: string } | null;
   };
-  api: { host: string; port: number; rateLimitPerMinute: number; processes: number; metricsHost: string; metricsPort: number | null };
+  api: {
+    host: string;
+    port: number;
+    rateLimitPerMinute: number;
+    processes: number;
+    metricsHost: string;
+    metricsPort: number | null;
+    /** Express's `trust proxy`: false, how many proxies are in front, or their addresses and subnets. */
+    trustProxy: TrustProxy;
+  };
   /** The customer center's public address; never taken from a request's Host header, which a caller chooses. */
   portal: { publicUrl: string };
   timeZone: string;
@@ -70,6 +92,34 @@ export interface Config {
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   worker: { metricsHost: string; metricsPort: number | null; reconcileIntervalMs: number };
   webhooks: { allowPrivateTargets: boolean };
+}
+
+/** Who may say a request's client address and protocol: nobody, the nearest n proxies, or proxies at these addresses. */
+export type TrustProxy = false | number | string[];
+
+const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * `API_TRUST_PROXY` as Express's `trust proxy` takes it, or null when it is none of what is allowed. `true`
+ * (every hop) is not: it would take the address a client writes into X-Forwarded-For itself, and the
+ * customer center's per-address sign-in limit and the IP address recorded with a SEPA mandate would believe it.
+ */
+function parseTrustProxy(value: string): number | string[] | null {
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) {
+    const hops = Number(trimmed);
+    return hops >= 1 && hops <= 10 ? hops : null;
+  }
+  const entries = trimmed.split(',').map((entry) => entry.trim());
+  const valid = (entry: string) => {
+    if (TRUST_PROXY_NAMES.has(entry)) return true;
+    const [address, prefix, ...rest] = entry.split('/');
+    const family = isIP(address!);
+    if (family === 0 || rest.length > 0) return false;
+    if (prefix === undefined) return true;
+    return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+  };
+  return entries.length > 0 && entries.every(valid) ? entries : null;
 }
 
 export class ConfigError extends Error {
@@ -104,6 +154,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       processes: env.API_PROCESSES,
       metricsHost: env.API_METRICS_HOST,
       metricsPort: env.API_METRICS_PORT ?? null,
+      trustProxy: env.API_TRUST_PROXY,
     },
     portal: { publicUrl: env.PORTAL_URL ?? `http://${env.API_HOST.includes(':') ? `[${env.API_HOST}]` : env.API_HOST}:${env.API_PORT}` },
     timeZone: env.TIME_ZONE,

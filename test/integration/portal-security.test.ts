@@ -226,6 +226,34 @@ test('sign-in requests are limited per address: the sixth within 15 minutes is 4
   expect(smtp.received.slice(mailsBefore)).toHaveLength(0);
 });
 
+test('behind a trusted proxy the sign-in limit counts each client address from X-Forwarded-For; without one, the header is ignored', async () => {
+  // the forwarded addresses are documentation addresses (RFC 5737); every request goes to the loopback servers
+  const signIns = async (origin: string, forwardedFor: (attempt: number) => string, attempts: number) => {
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < attempts; attempt += 1) {
+      const visitor = new PortalVisitor(origin, { 'x-forwarded-for': forwardedFor(attempt) });
+      await visitor.get(`${base}/sign-in`);
+      // an address of its own per attempt, so that the per-address limit (5) never decides
+      statuses.push((await visitor.post(`${base}/sign-in`, { email: `proxy-${attempt}-${Date.now()}@unbekannt.test` })).status);
+    }
+    return statuses;
+  };
+  const behindProxy = await startPortalServer(engine, { trustProxy: ['loopback'] });
+  const direct = await startPortalServer(engine);
+  try {
+    const eachOwn = await signIns(behindProxy.origin, (attempt) => `203.0.113.${attempt + 1}`, 25);
+    expect(eachOwn.filter((status) => status === 429)).toHaveLength(0);
+    const oneClient = await signIns(behindProxy.origin, () => '198.51.100.7', 21);
+    expect(oneClient.indexOf(429)).toBe(20);
+    // without a trusted proxy every request counts for the connection's address, whatever the header claims
+    const claimed = await signIns(direct.origin, (attempt) => `203.0.113.${attempt + 1}`, 21);
+    expect(claimed.indexOf(429)).toBe(20);
+  } finally {
+    await behindProxy.stop();
+    await direct.stop();
+  }
+});
+
 test("nothing of another project: this project's link and session are refused there, and its key cannot issue links for this project's customers", async () => {
   const otherBase = `/portal/${otherProject.id}`;
   const link = await engine.call('POST', `/Customers/${anna.customerNumber}/portalLink`, {});

@@ -1,19 +1,21 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../api/app';
+import type { Config } from '../../config/config';
 import { createLogger } from '../../config/logger';
 import type { TestEngine } from './engine';
 
 /**
  * The engine's API and customer center on a server of their own whose address the mailed links name
- * (`PORTAL_URL`), since the test engine's server listens on a port chosen after its configuration was read.
+ * (`PORTAL_URL`), since the test engine's server listens on a port chosen after its configuration was read;
+ * `api` settings replace the engine's (a trusted proxy, say).
  */
-export async function startPortalServer(engine: TestEngine): Promise<{ origin: string; stop(): Promise<void> }> {
+export async function startPortalServer(engine: TestEngine, api: Partial<Config['api']> = {}): Promise<{ origin: string; stop(): Promise<void> }> {
   let handler: http.RequestListener = (_request, response) => response.end();
   const server = http.createServer((request, response) => handler(request, response));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const config = { ...engine.config, portal: { publicUrl: origin } };
+  const config = { ...engine.config, api: { ...engine.config.api, ...api }, portal: { publicUrl: origin } };
   handler = createApp({ sql: engine.sql, temporal: engine.temporal, config, logger: createLogger({ level: 'warn', name: 'portal-test' }) });
   return {
     origin,
@@ -40,7 +42,11 @@ export class PortalVisitor {
   /** The redirect (303) the last request answered before the page it led to, if it did. */
   redirect: PortalAnswer | null = null;
 
-  constructor(readonly origin: string) {}
+  /** `headers` go with every request, as a proxy in front of the API adds them. */
+  constructor(
+    readonly origin: string,
+    readonly headers: Record<string, string> = {},
+  ) {}
 
   async get(path: string): Promise<PortalAnswer> {
     return this.request('GET', path);
@@ -64,7 +70,7 @@ export class PortalVisitor {
     const response = await fetch(`${this.origin}${path}`, {
       method,
       redirect: 'manual',
-      headers: { ...(cookie ? { cookie } : {}), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+      headers: { ...this.headers, ...(cookie ? { cookie } : {}), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
       body: form?.toString(),
     });
     for (const setCookie of response.headers.getSetCookie()) {
