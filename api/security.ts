@@ -16,10 +16,11 @@ import { ApiError } from './errors';
  *
  * Answers under `apiPath` go only to programs that send the api-key header: a browser never navigates to one or
  * renders it as a page, so the headers that only shape how a document behaves (its referrer, DNS prefetching,
- * opener, origin cluster, Flash and IE8 policies) mean nothing there. They get what the OWASP REST Security Cheat
- * Sheet asks of an API instead: no caching of the books' personal data anywhere (`Cache-Control: no-store`), a
- * policy that allows no content and no framing at all, HSTS and `nosniff`. Seven headers fewer on each of the
- * API's answers, which the reads of a busy API feel.
+ * opener, origin cluster, XSS auditor, Flash and IE8 policies) mean nothing there, and a page elsewhere that
+ * embeds one (what the resource policy guards) sends no api-key and gets a 401. They get what the OWASP REST
+ * Security Cheat Sheet asks of an API instead: no caching of the books' personal data anywhere (`Cache-Control:
+ * no-store`), a policy that allows no content and no framing at all, HSTS and `nosniff`. Seven headers fewer on
+ * each of the API's answers, which the reads of a busy API feel.
  *
  * The headers do not depend on the request (no nonces), so helmet runs once here and every page gets what it
  * set, in one step instead of a chain of a dozen middlewares per request.
