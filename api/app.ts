@@ -1,10 +1,7 @@
 import express, { type Express } from 'express';
-import type { Client } from '@temporalio/client';
-import type { Config } from '../config/config';
-import type { Logger } from '../config/logger';
-import type { Sql } from '../db/client';
 import { observeAnswers } from './answers';
 import { requireApiKey } from './auth';
+import type { ApiDependencies } from './dependencies';
 import { errorHandler, notFoundHandler } from './errors';
 import { createApiMetrics, type ApiMetrics } from './metrics';
 import { accountRoutes } from './routes/accounts';
@@ -34,13 +31,6 @@ import { taxGroupRoutes } from './routes/tax-groups';
 import { webhookRoutes } from './routes/webhooks';
 import { portalRoutes } from '../portal/routes';
 import { accessLog, rateLimitPerApiKey, rejectNulCharacters, securityHeaders } from './security';
-
-export interface ApiDependencies {
-  sql: Sql;
-  temporal: Client;
-  config: Config;
-  logger: Logger;
-}
 
 /**
  * The API. Its requests are timed into `metrics`, whose figures are served apart (`serveApiMetrics`, on

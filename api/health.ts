@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { pingDatabase } from '../db/client';
-import type { ApiDependencies } from './app';
+import type { ApiDependencies } from './dependencies';
 
 type Check = { status: 'ok' } | { status: 'down'; error: string };
 

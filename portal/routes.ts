@@ -3,7 +3,7 @@ import path from 'node:path';
 import express, { Router, type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
-import type { ApiDependencies } from '../api/app';
+import type { ApiDependencies } from '../api/dependencies';
 import { toApiError } from '../api/errors';
 import { CommandDeadlineError } from '../operations/contract-workflows';
 import { OperationError } from '../operations/errors';

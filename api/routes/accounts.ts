@@ -1,7 +1,7 @@
 import type { Router } from 'express';
 import { z } from 'zod';
 import { decimal, formatMoney } from '../../billing/money';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { projectOf } from '../auth';
 import { createAccountSchema, updateAccountSchema } from '../../validation/accounts';
 import {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { bookManualActivity, listContractActivities, type ActivityListing } from '../../operations/activities';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { projectOf } from '../auth';
 import { money, plain, unitPrice } from '../format';
 import { booleanQuerySchema, idempotencyKeySchema, pageOf, paginationSchema } from '../schemas';

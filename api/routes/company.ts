@@ -2,7 +2,7 @@ import type { Router } from 'express';
 import { validateCreditorID } from 'sepa';
 import { z } from 'zod';
 import { getCompanyDetails, getReceivablesSettings, replaceCompanyDetails, replaceReceivablesSettings } from '../../operations/company';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { projectOf } from '../auth';
 import { bicSchema, ibanSchema } from '../../validation/fields';
 

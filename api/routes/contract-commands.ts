@@ -15,7 +15,7 @@ import {
   resendMailUpdate,
   terminateUpdate,
 } from '../../workflows/definitions';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
 import { idempotencyKeySchema } from '../schemas';

@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import { z } from 'zod';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { projectOf } from '../auth';
 import { pageOf, paginationSchema } from '../schemas';
 import { createCustomer, getCustomer, listCustomerContracts, listCustomers, updateCustomer, type Customer } from '../../operations/customers';

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { decimal } from '../../billing/money';
 import type { ContractPrice } from '../../billing/pricing';
 import { getContractPrices, grantDiscount, listContractDiscounts, replaceContractPrices, withdrawDiscount } from '../../operations/discounts';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { projectOf } from '../auth';
 import { unitPrice } from '../format';
 import { idempotencyKeySchema } from '../schemas';

@@ -1,7 +1,7 @@
 import type { Response, Router } from 'express';
 import { z } from 'zod';
 import { renderCorrectionDocument, renderInvoiceDocument, type RenderedDocument } from '../../operations/documents';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { projectOf } from '../auth';
 import { businessNumberSchema } from '../../validation/fields';
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { decimal } from '../../billing/money';
 import { getDunningConfiguration, listDunningNotices, replaceDunningConfiguration, stopDunning, type PublicDunningNotice } from '../../operations/dunning';
 import { businessNumberSchema, decimalSchema, nonNegativeDecimalSchema } from '../../validation/fields';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { projectOf } from '../auth';
 import { pageOf, paginationSchema } from '../schemas';
 

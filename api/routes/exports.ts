@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { addDays } from '../../billing/calendar';
 import { ossReturnCsv } from '../../exports/oss';
 import { exportDatev, exportOss, exportSepaCollection, getSepaCollection, type SepaExportSummary } from '../../operations/exports';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { projectOf } from '../auth';
 import { businessNumberSchema, currencySchema, isoDateSchema } from '../../validation/fields';
 

@@ -1,6 +1,6 @@
 import express, { type Router, type NextFunction, type Request, type Response } from 'express';
 import { importCustomers } from '../../operations/customer-import';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
 

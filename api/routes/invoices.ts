@@ -1,7 +1,7 @@
 import type { Router } from 'express';
 import { z } from 'zod';
 import { getInvoice, getInvoiceCorrection, listInvoices, type InvoiceHeader, type InvoiceLine, type InvoiceTax } from '../../operations/documents';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { projectOf } from '../auth';
 import { money, plain, unitPrice } from '../format';
 import { pageOf, paginationSchema } from '../schemas';

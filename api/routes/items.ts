@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { decimal } from '../../billing/money';
 import type { PriceVariant } from '../../billing/types';
 import { createItem, getItem, listItems, replaceItem, type Item } from '../../operations/items';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { projectOf } from '../auth';
 import { plain, unitPrice } from '../format';
 import { pageOf, paginationSchema } from '../schemas';

@@ -1,7 +1,7 @@
 import type { Router } from 'express';
 import { z } from 'zod';
 import { listMailLog, type MailLogEntry } from '../../operations/mail-log';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { projectOf } from '../auth';
 import { pageOf, paginationSchema } from '../schemas';
 

@@ -2,7 +2,7 @@ import express, { type Router, type NextFunction, type Request, type Response } 
 import { z } from 'zod';
 import { decimal, formatMoney, minorUnits } from '../../billing/money';
 import { isKnownCurrency } from '../../payments/statement';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { projectOf } from '../auth';
 import { ApiError } from '../errors';
 import { assignPayment, bookPayment, importBankStatement, listPayments, type PaymentListRow } from '../../operations/payments';

@@ -2,7 +2,7 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import { createSignInLink, listRecordedTerminations } from '../../operations/portal';
 import { portalMailer } from '../../portal/mailer';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { projectOf } from '../auth';
 import { pageOf } from '../pagination';
 import { paginationSchema } from '../schemas';

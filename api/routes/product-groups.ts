@@ -1,7 +1,7 @@
 import type { Router } from 'express';
 import { z } from 'zod';
 import { createProductGroup, getProductGroup, listProductGroups, type ProductGroup } from '../../operations/product-groups';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { projectOf } from '../auth';
 import { pageOf, paginationSchema } from '../schemas';
 import { businessNumberSchema } from '../../validation/fields';

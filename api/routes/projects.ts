@@ -1,7 +1,7 @@
 import type { Router } from 'express';
 import { z } from 'zod';
 import { createProject, issueApiKey, listApiKeys, listProjects, revokeApiKey, type IssuedApiKey } from '../../operations/projects';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { apiKeyCacheOf, apiKeyOf, projectOf } from '../auth';
 import { ApiError } from '../errors';
 import { pageOf, paginationSchema } from '../schemas';

@@ -1,7 +1,7 @@
 import type { Router } from 'express';
 import { decimal, formatDecimal } from '../../billing/money';
 import { listTaxGroups } from '../../operations/product-groups';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 
 /** `GET /TaxGroups`: the seeded tax groups (Steuergruppen) with their dated rates. */
 export function taxGroupRoutes(router: Router, { sql }: ApiDependencies): void {

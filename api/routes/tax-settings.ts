@@ -1,7 +1,7 @@
 import type { Router } from 'express';
 import { z } from 'zod';
 import { getTaxSettings, replaceTaxSettings } from '../../operations/tax-settings';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { projectOf } from '../auth';
 
 /** The project's tax settings; PUT replaces them. */

@@ -11,7 +11,7 @@ import {
   WEBHOOK_EVENT_TYPES,
   type WebhookDeliveryRow,
 } from '../../operations/webhooks';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { projectOf } from '../auth';
 import { pageOf, paginationSchema } from '../schemas';
 

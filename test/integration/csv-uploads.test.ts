@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { requireApiKey } from '../../api/auth';
-import type { ApiDependencies } from '../../api/app';
+import type { ApiDependencies } from '../../api/dependencies';
 import { errorHandler } from '../../api/errors';
 import { customerRoutes } from '../../api/routes/customers';
 import { importRoutes } from '../../api/routes/imports';
