@@ -28,11 +28,16 @@ const environmentSchema = z.object({
   API_TRUST_PROXY: z
     .string()
     .optional()
-    .refine(
-      (value) => value === undefined || parseTrustProxy(value) !== null,
-      'must be the number of proxies in front of the API (1 to 10), or a comma-separated list of their addresses and subnets (10.0.0.0/8, ::1, loopback, linklocal, uniquelocal)',
-    )
-    .transform((value) => (value === undefined ? false : parseTrustProxy(value)!)),
+    .transform((value, context): TrustProxy => {
+      if (value === undefined) return false;
+      const trusted = parseTrustProxy(value);
+      if (trusted !== null) return trusted;
+      context.addIssue({
+        code: 'custom',
+        message: 'must be the number of proxies in front of the API (1 to 10), or a comma-separated list of their addresses and subnets (10.0.0.0/8, ::1, loopback, linklocal, uniquelocal)',
+      });
+      return z.NEVER;
+    }),
   /** Where customers reach the customer center (scheme, host, port), for the links mailed to them; unset: the API's own address. */
   PORTAL_URL: z.string().regex(/^https?:\/\/[^/?#]+$/, 'must be http(s)://host[:port] without a path').optional(),
   /**
