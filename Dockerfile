@@ -20,12 +20,13 @@ RUN chown node:node /app
 # never root: the image's own unprivileged user owns the application and its data directory
 USER node
 
-# the postgres.js patch (patches/) is applied by patch-package in npm ci's postinstall, which fails the
-# build when a patch does not apply; patch-package is a dependency, so --omit=dev keeps it
+# the patches of postgres.js and sonic-boom (patches/) are applied by patch-package in npm ci's postinstall,
+# which fails the build when a patch does not apply; patch-package is a dependency, so --omit=dev keeps it
 COPY --chown=node:node package.json package-lock.json ./
 COPY --chown=node:node patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund \
     && grep -q 'porsager/postgres#1154' node_modules/postgres/cjs/src/connection.js \
+    && grep -q '_lastBufBytes' node_modules/sonic-boom/index.js \
     && npm cache clean --force
 
 COPY --chown=node:node --from=build /build/dist ./dist
