@@ -5,6 +5,7 @@ import type { Sql } from '../db/client';
 import { ContractNotFoundError, notifyOperatorOfBillingError, runBilling, type BillingRunRequest } from '../operations/billing-runs';
 import type { TerminationRequest } from '../operations/contracts';
 import { notifyOperatorOfCreditLimit, sendInvoiceMail } from '../operations/mail';
+import { workflowsToTellOfAccountChange } from '../operations/contract-workflows';
 import type { Mailer } from '../mail/mailer';
 import { addDeliveryPause, cancelInvoice, changeSubscription, issueInterimInvoice, rebill, terminateContract } from './commands';
 import { createDunningActivities } from './dunning';
@@ -39,6 +40,7 @@ export function createActivities(deps: ActivityDependencies) {
     addDeliveryPause: (request: Parameters<typeof addDeliveryPause>[1]) => addDeliveryPause(attempt(), request),
     changeSubscription: (request: Parameters<typeof changeSubscription>[1]) => changeSubscription(attempt(), request),
     issueInterimInvoice: (request: Parameters<typeof issueInterimInvoice>[1]) => issueInterimInvoice(attempt(), request),
+    workflowsToTellOfAccountChange: (request: { contractId: string }) => workflowsToTellOfAccountChange(attempt(), request),
     ...createDunningActivities(attempt),
     ...createWebhookActivities(attempt),
   };

@@ -3,7 +3,7 @@ import { WorkflowIdReusePolicy, type UpdateDefinition } from '@temporalio/common
 import type { Logger } from '../config/logger';
 import type { Queryable, Sql } from '../db/client';
 import { findContract, listContractsAwaitingWorkflow, listRunningContractsOfAccount, recordWorkflowStarted } from '../db/queries/contracts';
-import { listRunningDunningOfAccount } from '../db/queries/dunning';
+import { findAccountOfContract, listRunningDunningOfAccount } from '../db/queries/dunning';
 import { accountChangedSignal, contractWorkflowId } from '../workflows/definitions';
 import { dunningRecheckSignal } from '../workflows/dunning-definitions';
 import { OperationError } from './errors';
@@ -20,11 +20,37 @@ const CONTRACT_WORKFLOW_TYPE = 'contractWorkflow';
  * that a paid invoice's dunning ends now. Contracts that are not paused ignore it.
  */
 export async function notifyAccountChanged(sql: Queryable, temporal: Client, accountId: string): Promise<void> {
-  const [contracts, dunnings] = await Promise.all([listRunningContractsOfAccount(sql, accountId), listRunningDunningOfAccount(sql, accountId)]);
+  const { contractWorkflowIds, dunningWorkflowIds } = await workflowsOfAccount(sql, accountId);
   await Promise.allSettled([
-    ...contracts.map((contract) => temporal.workflow.getHandle(contractWorkflowId(contract.contractNumber, contract.projectId)).signal(accountChangedSignal)),
-    ...dunnings.map((workflowId) => temporal.workflow.getHandle(workflowId).signal(dunningRecheckSignal)),
+    ...contractWorkflowIds.map((workflowId) => temporal.workflow.getHandle(workflowId).signal(accountChangedSignal)),
+    ...dunningWorkflowIds.map((workflowId) => temporal.workflow.getHandle(workflowId).signal(dunningRecheckSignal)),
   ]);
+}
+
+/**
+ * The workflows a contract's workflow tells itself, as `notifyAccountChanged` would, after a command of its own
+ * lowered the account's balance (a storno): those of the account's other running contracts and of the running
+ * dunnings of its invoices. The workflow signals them (activities have no Temporal client), so that another
+ * contract paused for the credit limit bills at once, and a dunning the storno ended or the released credit
+ * settled ends now instead of at its next wake, releasing the contracts it paused.
+ */
+export async function workflowsToTellOfAccountChange(deps: { sql: Queryable }, request: { contractId: string }): Promise<AccountWorkflows> {
+  return workflowsOfAccount(deps.sql, await findAccountOfContract(deps.sql, request.contractId), request.contractId);
+}
+
+export interface AccountWorkflows {
+  contractWorkflowIds: string[];
+  dunningWorkflowIds: string[];
+}
+
+async function workflowsOfAccount(sql: Queryable, accountId: string, exceptContractId?: string): Promise<AccountWorkflows> {
+  const [contracts, dunningWorkflowIds] = await Promise.all([listRunningContractsOfAccount(sql, accountId), listRunningDunningOfAccount(sql, accountId)]);
+  return {
+    contractWorkflowIds: contracts
+      .filter((contract) => contract.id !== exceptContractId)
+      .map((contract) => contractWorkflowId(contract.contractNumber, contract.projectId)),
+    dunningWorkflowIds,
+  };
 }
 
 /**

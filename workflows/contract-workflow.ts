@@ -3,6 +3,7 @@ import {
   condition,
   continueAsNew,
   currentUpdateInfo,
+  getExternalWorkflowHandle,
   log,
   patched,
   proxyActivities,
@@ -41,6 +42,7 @@ import {
   type QueuedMail,
   type ResendMailResult,
 } from './definitions';
+import { dunningRecheckSignal } from './dunning-definitions';
 import { ContractStatusKey, NextBillingDateKey } from './search-attributes';
 
 const billing = proxyActivities<ContractActivities>({
@@ -81,6 +83,10 @@ const commandsInWorker = proxyLocalActivities<ContractActivities>({
  *   and was retried by Temporal without end; now the run pauses the contract and answers BILLING_ERROR, the
  *   operator is mailed once, and the contract sleeps without a billing date until it is resumed
  *   (`accountChanged`). Histories before it never got that answer, so they never reach the code behind it.
+ * - STORNO_TELLS_ACCOUNT: a storno (or a rebill, which cancels invoices) told only its own contract to ask
+ *   its dunning pause again; another contract on the account paused for the same dunning or for the credit
+ *   limit, and the dunnings the storno ended or its credit settled, waited for their next wake (a dunning
+ *   after its last level for up to 7 days). Now the workflow tells them, as a payment does.
  */
 const COMMANDS_AS_LOCAL_ACTIVITIES = 'commands-as-local-activities';
 const INVOICE_MAIL_QUEUE = 'invoice-mail-queue';
@@ -89,6 +95,7 @@ const COMMANDS_IN_ARRIVAL_ORDER = 'commands-in-arrival-order';
 const UPDATE_ANSWERS_CARRIED = 'update-answers-carried';
 const DUNNING_PAUSE = 'dunning-pause';
 const BILLING_ERROR_PAUSE = 'billing-error-pause';
+const STORNO_TELLS_ACCOUNT = 'storno-tells-account';
 
 /** Before MAIL_QUEUE_CARRIED: mail waits for an SMTP server that may be down for a while, with slow backoff and no end. */
 const mail = proxyActivities<ContractActivities>({
@@ -419,6 +426,24 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
   });
 
   /**
+   * After a storno lowered the account's balance: the account's other contracts are told its balance changed
+   * (one paused for the credit limit bills now) and the dunnings of its invoices to look again (one whose
+   * invoice is cancelled or settled ends, and tells the contracts it paused). A workflow gone is no matter.
+   */
+  async function tellAccountOfStorno(): Promise<void> {
+    // the workflow ids come from the activity, recorded in history: a replay signals the same workflows
+    const { contractWorkflowIds, dunningWorkflowIds } = await commandActivities().workflowsToTellOfAccountChange({ contractId: input.contractId });
+    const tell = (workflowId: string, signal: typeof accountChangedSignal | typeof dunningRecheckSignal) =>
+      getExternalWorkflowHandle(workflowId)
+        .signal(signal)
+        .catch((error: unknown) => log.warn('workflow not told of the storno', { contractNumber: input.contractNumber, workflowId, error: String(error) }));
+    await Promise.all([
+      ...contractWorkflowIds.map((workflowId) => tell(workflowId, accountChangedSignal)),
+      ...dunningWorkflowIds.map((workflowId) => tell(workflowId, dunningRecheckSignal)),
+    ]);
+  }
+
+  /**
    * Asks the books whether dunning pauses the contract and records it there (activity applyDunningPause).
    * Returns true when the contract was released from a dunning pause and is to bill what it missed.
    */
@@ -459,10 +484,11 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
   setHandler(
     cancelInvoiceUpdate,
     (request) =>
-      command(async () => {
+      command(async (repeat) => {
         const result = await commandActivities().cancelInvoice({ ...commandContext(), invoiceNumber: request.invoiceNumber, reason: request.reason ?? null });
         // the storno of a dunned invoice can release the dunning pause: the books are asked again
         if (pausedForDunning()) carried.dunningChanged = true;
+        if (!repeat && patched(STORNO_TELLS_ACCOUNT)) await tellAccountOfStorno();
         return result;
       }),
     { validator: validateCancelInvoiceRequest },
@@ -475,6 +501,7 @@ export async function contractWorkflow(input: ContractWorkflowInput): Promise<Co
         const context = commandContext();
         const { billing: run, ...answer } = await commandActivities().rebill({ ...context, from: request.from });
         if (!repeat) await absorb(run, context.today);
+        if (!repeat && patched(STORNO_TELLS_ACCOUNT)) await tellAccountOfStorno();
         return answer;
       }),
     { validator: validateRebillRequest },

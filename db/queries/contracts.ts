@@ -256,9 +256,9 @@ export async function findContractNumberOfInvoice(sql: Queryable, projectId: str
 }
 
 /** The contracts billed on the account whose workflows still run. */
-export async function listRunningContractsOfAccount(sql: Queryable, accountId: string): Promise<{ contractNumber: string; projectId: string }[]> {
-  return sql<{ contractNumber: string; projectId: string }[]>`
-    select contract_number as "contractNumber", project_id as "projectId"
+export async function listRunningContractsOfAccount(sql: Queryable, accountId: string): Promise<{ id: string; contractNumber: string; projectId: string }[]> {
+  return sql<{ id: string; contractNumber: string; projectId: string }[]>`
+    select id, contract_number as "contractNumber", project_id as "projectId"
     from contracts where account_id = ${accountId} and status in ('ACTIVE', 'PAUSED', 'TERMINATED')`;
 }
 

@@ -257,6 +257,42 @@ test('cancelling the invoice releases the contract its reminder paused at once, 
   });
 });
 
+test('a storno tells the account: another contract the dunning paused resumes at once, and the dunning ends without waiting for its next level', async () => {
+  // this project pauses contracts from the payment reminder on; the account has a second contract, billed
+  // monthly in arrears, with no invoice of its own yet: only the first contract's dunning pauses it
+  const defaults = await getDunningConfiguration({ sql: harness.sql }, harness.projectId);
+  await replaceDunningConfiguration({ sql: harness.sql }, harness.projectId, { ...defaults, pauseFromLevel: 1 });
+  const { today, customer, contract } = await workedExample();
+  const monthlyItem = await seedItem(harness.sql, harness.projectId, { itemNumber: 'DUN-MONTH', unit: 'MONTH', prices: [{ price: '10.00' }] });
+  const other = await seedContract(harness.sql, harness.projectId, { customer, startDate: today, interval: { count: 1, unit: 'MONTH' }, invoiceInAdvance: false, items: [{ itemId: monthlyItem }] });
+  await harness.withWorker(async () => {
+    const contractHandle = await harness.startContract(contract);
+    const otherHandle = await harness.startContract(other);
+    const [invoice] = await waitFor(() => invoicesOf(harness.sql, contract.contractId), (rows) => rows.length === 1);
+    const invoiceNumber = invoice!.invoiceNumber;
+    await harness.advancePast('2026-03-17');
+    expect(await startDunning()).toMatchObject({ started: 1 });
+    await harness.advancePast('2026-03-23');
+    await waitFor(() => noticesOf(invoiceNumber), (rows) => rows.length === 1);
+    await waitFor(() => contractRow(other.contractId), (row) => row.pauseReason === 'DUNNING');
+    await waitFor(() => otherHandle.query(contractStateQuery), (state) => state.pauseReason === 'DUNNING');
+
+    await harness.advancePast('2026-03-30');
+    await contractHandle.executeUpdate(cancelInvoiceUpdate, { args: [{ invoiceNumber, reason: 'Preis falsch' }], updateId: 'storno-other' });
+    // no time passes on the test server while this waits: the dunning's next level (06.04.) is not what ends it
+    await waitFor(() => dunningHandle(invoiceNumber).query(dunningStateQuery), (state) => state.status === 'ENDED');
+    await waitFor(() => contractRow(other.contractId), (row) => row.status === 'ACTIVE');
+    expect(await contractRow(other.contractId)).toEqual({ status: 'ACTIVE', pauseReason: null });
+    await waitFor(() => otherHandle.query(contractStateQuery), (state) => state.status === 'ACTIVE' && state.pauseReason === null);
+    expect(await harness.today()).toBe('2026-03-30');
+    expect(await dunningHandle(invoiceNumber).result()).toMatchObject({ status: 'ENDED', endReason: 'CANCELLED', level: 1 });
+    expect(await noticesOf(invoiceNumber)).toHaveLength(1);
+    expect(await invoicesOf(harness.sql, other.contractId)).toEqual([]);
+    await contractHandle.terminate('test finished');
+    await otherHandle.terminate('test finished');
+  });
+});
+
 test('from the second dunning (the default) the contract pauses, bills nothing while paused, and once paid resumes and bills the weeks it missed', async () => {
   // the second dunning 38 days after the due date, on a Thursday, away from the weekly Monday billing
   const defaults = await getDunningConfiguration({ sql: harness.sql }, harness.projectId);

@@ -27,7 +27,7 @@ async function replay(...args: string[]): Promise<{ code: number; lines: string[
 }
 
 /** Every patch id of workflows/contract-workflow.ts: each must occur in a saved history. */
-const PATCHES = ['commands-as-local-activities', 'invoice-mail-queue', 'mail-queue-carried', 'commands-in-arrival-order', 'update-answers-carried', 'dunning-pause', 'billing-error-pause'];
+const PATCHES = ['commands-as-local-activities', 'invoice-mail-queue', 'mail-queue-carried', 'commands-in-arrival-order', 'update-answers-carried', 'dunning-pause', 'billing-error-pause', 'storno-tells-account'];
 
 /** Activities of the dunning workflow alone (test/workflow/dunning.test.ts): no contract history calls them. */
 const DUNNING_WORKFLOW_ACTIVITIES = ['lookAtDunnedInvoice', 'dunInvoice', 'sendDunningMail'];
