@@ -43,6 +43,11 @@ export interface TestWorker {
   stop(): Promise<void>;
   /** SIGKILL, for crash tests (child-process workers only). */
   kill(): void;
+  /**
+   * Whether the worker is processing a workflow activation or running an activity right now (in-process
+   * workers only): a test that waits for the engine's effects to land waits until it is not.
+   */
+  busy(): boolean;
 }
 
 export async function startTestEngine(options: { smtpUrl?: string; taskQueue?: string; environment?: NodeJS.ProcessEnv } = {}): Promise<TestEngine> {
@@ -141,6 +146,10 @@ async function startInProcessWorker(config: Config, sql: Sql, mailer: Mailer): P
     kill() {
       throw new Error('an in-process worker cannot be killed; start it as a child process');
     },
+    busy() {
+      const status = worker.getStatus();
+      return status.numInFlightWorkflowActivations > 0 || status.numInFlightActivities > 0;
+    },
   };
 }
 
@@ -158,6 +167,9 @@ function startWorkerProcess(environment: NodeJS.ProcessEnv): TestWorker {
     },
     kill() {
       child.kill('SIGKILL');
+    },
+    busy() {
+      throw new Error('a worker process does not say whether it is busy; start it in process');
     },
   };
 }

@@ -373,12 +373,19 @@ async function tableHashes(): Promise<Record<string, string>> {
   return Object.fromEntries(rows.map((row) => [row.name, row.hash]));
 }
 
+/**
+ * The tables once the engine is quiet: no row changed and the worker ran nothing over three looks 100 ms
+ * apart. An accepted command or resume signals a workflow, whose billing run may start writing only after
+ * the first look: rows alone, unchanged for 100 ms, once let such a run land in the next refused request.
+ */
 async function settled(): Promise<Record<string, string>> {
   let last = await tableHashes();
-  for (let attempt = 0; attempt < 50; attempt++) {
+  let quietLooks = 0;
+  for (let attempt = 0; attempt < 100; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
     const now = await tableHashes();
-    if (JSON.stringify(now) === JSON.stringify(last)) return now;
+    quietLooks = JSON.stringify(now) === JSON.stringify(last) && !worker.busy() ? quietLooks + 1 : 0;
+    if (quietLooks === 3) return now;
     last = now;
   }
   return last;
