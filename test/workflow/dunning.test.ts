@@ -78,6 +78,17 @@ async function noticesOf(invoiceNumber: string) {
   return listDunningNotices({ sql: harness.sql }, harness.projectId, { invoiceNumber }, { afterId: null, limit: 10 });
 }
 
+/** The contract's one invoice (due 16.03.), dunned from 17.03. on: its payment reminder of 23.03. is recorded. */
+async function remindedOn23March(contractId: string): Promise<string> {
+  const [invoice] = await waitFor(() => invoicesOf(harness.sql, contractId), (rows) => rows.length === 1);
+  const invoiceNumber = invoice!.invoiceNumber;
+  await harness.advancePast('2026-03-17');
+  expect(await startDunning()).toMatchObject({ started: 1 });
+  await harness.advancePast('2026-03-23');
+  await waitFor(() => noticesOf(invoiceNumber), (rows) => rows.length === 1);
+  return invoiceNumber;
+}
+
 async function contractRow(contractId: string) {
   const [row] = await harness.sql<{ status: string; pauseReason: string | null }[]>`
     select status, pause_reason as "pauseReason" from contracts where id = ${contractId}`;
@@ -234,12 +245,7 @@ test('cancelling the invoice releases the contract its reminder paused at once, 
   const { contract } = await workedExample();
   await harness.withWorker(async () => {
     const contractHandle = await harness.startContract(contract);
-    const [invoice] = await waitFor(() => invoicesOf(harness.sql, contract.contractId), (rows) => rows.length === 1);
-    const invoiceNumber = invoice!.invoiceNumber;
-    await harness.advancePast('2026-03-17');
-    expect(await startDunning()).toMatchObject({ started: 1 });
-    await harness.advancePast('2026-03-23');
-    await waitFor(() => noticesOf(invoiceNumber), (rows) => rows.length === 1);
+    const invoiceNumber = await remindedOn23March(contract.contractId);
 
     await waitFor(() => contractRow(contract.contractId), (row) => row.pauseReason === 'DUNNING');
 
@@ -268,12 +274,7 @@ test('a storno tells the account: another contract the dunning paused resumes at
   await harness.withWorker(async () => {
     const contractHandle = await harness.startContract(contract);
     const otherHandle = await harness.startContract(other);
-    const [invoice] = await waitFor(() => invoicesOf(harness.sql, contract.contractId), (rows) => rows.length === 1);
-    const invoiceNumber = invoice!.invoiceNumber;
-    await harness.advancePast('2026-03-17');
-    expect(await startDunning()).toMatchObject({ started: 1 });
-    await harness.advancePast('2026-03-23');
-    await waitFor(() => noticesOf(invoiceNumber), (rows) => rows.length === 1);
+    const invoiceNumber = await remindedOn23March(contract.contractId);
     await waitFor(() => contractRow(other.contractId), (row) => row.pauseReason === 'DUNNING');
     await waitFor(() => otherHandle.query(contractStateQuery), (state) => state.pauseReason === 'DUNNING');
 
