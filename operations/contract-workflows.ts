@@ -44,13 +44,15 @@ export interface AccountWorkflows {
 }
 
 async function workflowsOfAccount(sql: Queryable, accountId: string, exceptContractId?: string): Promise<AccountWorkflows> {
-  const [contracts, dunningWorkflowIds] = await Promise.all([listRunningContractsOfAccount(sql, accountId), listRunningDunningOfAccount(sql, accountId)]);
-  return {
-    contractWorkflowIds: contracts
-      .filter((contract) => contract.id !== exceptContractId)
-      .map((contract) => contractWorkflowId(contract.contractNumber, contract.projectId)),
-    dunningWorkflowIds,
-  };
+  const [contractWorkflowIds, dunningWorkflowIds] = await Promise.all([contractWorkflowIdsOf(sql, accountId, exceptContractId), listRunningDunningOfAccount(sql, accountId)]);
+  return { contractWorkflowIds, dunningWorkflowIds };
+}
+
+/** The workflows of the account's running contracts (but `exceptContractId`'s): those an account change concerns. */
+export async function contractWorkflowIdsOf(sql: Queryable, accountId: string, exceptContractId?: string): Promise<string[]> {
+  return (await listRunningContractsOfAccount(sql, accountId))
+    .filter((contract) => contract.id !== exceptContractId)
+    .map((contract) => contractWorkflowId(contract.contractNumber, contract.projectId));
 }
 
 /**

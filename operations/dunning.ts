@@ -15,7 +15,7 @@ import type { IsoDate } from '../billing/types';
 import type { Logger } from '../config/logger';
 import type { Queryable, Sql } from '../db/client';
 import { findCompanyDetails } from '../db/queries/company';
-import { listRunningContractsOfAccount, lockContract, recordDunningPause } from '../db/queries/contracts';
+import { lockContract, recordDunningPause } from '../db/queries/contracts';
 import {
   findAccountOfContract,
   findDunnedInvoice,
@@ -44,10 +44,10 @@ import { renderDunningPdf } from '../documents/dunning-pdf';
 import { germanDate } from '../documents/german-format';
 import { textsFor } from '../documents/texts';
 import type { Mailer } from '../mail/mailer';
-import { contractWorkflowId } from '../workflows/definitions';
 import { DUNNING_WORKFLOW_TYPE, dunningStopSignal, dunningWorkflowId, type DunningEndReason, type DunningWorkflowInput } from '../workflows/dunning-definitions';
 import { CustomerNumberKey, DunningLevelKey, InvoiceNumberKey } from '../workflows/search-attributes';
 import { loadBuyer } from './documents';
+import { contractWorkflowIdsOf } from './contract-workflows';
 import { OperationError } from './errors';
 import { sendOnce, type MailOutcome } from './mail';
 
@@ -225,11 +225,6 @@ async function endReasonOf(sql: Queryable, invoice: DunnedInvoice): Promise<Dunn
   if (invoice.status === 'CANCELLED') return 'CANCELLED';
   const open = (await invoiceOpenAmounts(sql, [invoice.invoiceId])).get(invoice.invoiceId) ?? '0';
   return decimal(open).gt(0) ? null : 'PAID';
-}
-
-/** The contract workflows on the account, which a pausing level pauses and its end releases. */
-async function contractWorkflowIdsOf(sql: Queryable, accountId: string): Promise<string[]> {
-  return (await listRunningContractsOfAccount(sql, accountId)).map((contract) => contractWorkflowId(contract.contractNumber, contract.projectId));
 }
 
 /**
