@@ -298,7 +298,7 @@ export interface WebhookRoundOutcome {
  * A delivery that fails holds back the later ones of its contract for this round too.
  */
 export async function deliverWebhooks(
-  deps: { sql: Sql; logger: Logger; policy: WebhookTargetPolicy; heartbeat?: () => void; now?: () => Date },
+  deps: { sql: Sql; logger: Logger; policy: WebhookTargetPolicy; now?: () => Date },
   request: { endpointId: string },
 ): Promise<WebhookRoundOutcome> {
   const now = deps.now ?? (() => new Date());
@@ -341,7 +341,6 @@ export async function deliverWebhooks(
       deps.logger.info({ deliveryId: delivery.id, webhookId: delivery.webhookId, eventType: delivery.eventType, attempt, responseStatus: posted.responseStatus, status, durationMs }, 'webhook attempt');
       return { succeeded };
     });
-    deps.heartbeat?.();
     if (!outcome) {
       heldBack.add(due.orderingKey);
       continue;

@@ -11,6 +11,7 @@ import { createMailer } from '../mail/mailer';
 import { signalWebhookDispatchers } from '../operations/webhooks';
 import { startContractReconciler, type ContractReconciler } from './contract-reconciler';
 import { freePort } from './free-port';
+import { heartbeatWhileRunning } from './heartbeats';
 import { createWorkerMetrics, serveWorkerMetrics } from './metrics';
 import { WORKER_SQL_POOL_SIZE, WORKER_TUNING, bundleWorkflowsApart } from './options';
 import { startWebhookReconciler, WEBHOOK_RECONCILE_INTERVAL_MS, type WebhookReconciler } from './webhook-reconciler';
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
     workflowBundle: await bundleWorkflowsApart(require.resolve('../workflows')),
     ...WORKER_TUNING,
     activities: createActivities({ sql, mailer, config, logger }),
-    interceptors: { activity: [metrics.activityInterceptor] },
+    interceptors: { activity: [heartbeatWhileRunning, metrics.activityInterceptor] },
   });
   const metricsServer =
     config.worker.metricsPort === null

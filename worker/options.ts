@@ -32,6 +32,13 @@ export const WORKER_TUNING = {
    * global object: several times less memory per cached workflow than a context each.
    */
   reuseV8Context: true,
+  /**
+   * The SDK sends an activity's heartbeats to the server at most once in this interval, by default once in 0.8
+   * of its heartbeat timeout, which would hold back every second beat of worker/heartbeats.ts (a beat every
+   * third of the timeout) and leave the server a few seconds' margin. At 5 seconds every beat is sent. Only an
+   * activity that runs longer than a third of its heartbeat timeout beats at all.
+   */
+  maxHeartbeatThrottleInterval: '5 seconds',
 } as const satisfies Partial<WorkerOptions>;
 
 /** Connections of the worker process's postgres.js pool, shared by all its activities. */

@@ -42,11 +42,13 @@ import {
   type QueuedMail,
   type ResendMailResult,
 } from './definitions';
+import { ACTIVITY_HEARTBEAT_TIMEOUT } from './activity-heartbeat';
 import { dunningRecheckSignal } from './dunning-definitions';
 import { ContractStatusKey, NextBillingDateKey } from './search-attributes';
 
 const billing = proxyActivities<ContractActivities>({
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['INCORRECT_INPUT_DATA', 'CONFLICT'] },
 });
 
@@ -100,12 +102,14 @@ const STORNO_TELLS_ACCOUNT = 'storno-tells-account';
 /** Before MAIL_QUEUE_CARRIED: mail waits for an SMTP server that may be down for a while, with slow backoff and no end. */
 const mail = proxyActivities<ContractActivities>({
   startToCloseTimeout: '1 minute',
+  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
   retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes' },
 });
 
 /** From MAIL_QUEUE_CARRIED: one attempt per activity; the workflow retries, so that it knows when none is under way. */
 const mailAttempt = proxyActivities<ContractActivities>({
   startToCloseTimeout: '1 minute',
+  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
   retry: { maximumAttempts: 1 },
 });
 const MAIL_RETRY_INITIAL_MS = 10_000;

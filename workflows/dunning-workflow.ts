@@ -13,18 +13,21 @@ import type { ContractActivities, DunningLook } from '../activities';
 import { billingInstant } from '../billing/calendar';
 import { DUNNING_LEVEL_TITLES } from '../billing/dunning';
 import { calendarDateAt } from '../billing/zoned-date';
+import { ACTIVITY_HEARTBEAT_TIMEOUT } from './activity-heartbeat';
 import { dunningChangedSignal } from './definitions';
 import { dunningRecheckSignal, dunningStateQuery, dunningStopSignal, type DunningState, type DunningWorkflowInput } from './dunning-definitions';
 import { DunningLevelKey } from './search-attributes';
 
 const books = proxyActivities<ContractActivities>({
   startToCloseTimeout: '1 minute',
+  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['INCORRECT_INPUT_DATA', 'NOT_FOUND'] },
 });
 
 /** A letter's mail is retried with backoff for about a day, beside the dunning: it never holds up the next level. */
 const mail = proxyActivities<ContractActivities>({
   startToCloseTimeout: '1 minute',
+  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
   retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes', maximumAttempts: 60 },
 });
 

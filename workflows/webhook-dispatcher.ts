@@ -5,8 +5,9 @@ import { webhookDeliveriesSignal, type WebhookDispatcherInput } from './webhook-
 /**
  * One round of deliveries sends each delivery once and records its outcome; the round itself is retried when
  * its worker dies, and by then a delivery it had sent is either recorded or is sent again under the same
- * webhook-id (receivers drop a webhook-id they have seen, as Standard Webhooks asks). The heartbeat after each
- * delivery lets a round of a killed worker be taken over within seconds.
+ * webhook-id (receivers drop a webhook-id they have seen, as Standard Webhooks asks). The worker heartbeats
+ * for the round while it runs (worker/heartbeats.ts), so a round of a killed worker is taken over within the
+ * heartbeat timeout.
  */
 const deliveries = proxyActivities<ContractActivities>({
   startToCloseTimeout: '10 minutes',

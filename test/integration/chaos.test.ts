@@ -3,8 +3,9 @@ import { formatFindings, runChaos } from '../../bench/chaos-run';
 /**
  * `npm run chaos` in small: 100 contracts due at once while the worker, the Temporal dev server and
  * PostgreSQL are each SIGKILLed once at a random moment of the burst, and a client sends contract commands
- * and payments through the API meanwhile. A killed worker's activities come back only after their
- * start-to-close timeout (2 minutes, workflows/contract-workflow.ts), so this takes about that long.
+ * and payments through the API meanwhile. The activities a killed worker held, and those whose completion
+ * was lost with the Temporal server, come back after their heartbeat timeout (30 s,
+ * workflows/activity-heartbeat.ts); a mail that failed meanwhile waits out its backoff (10 s, 20 s, ...).
  * `CHAOS_SEED=<n>` repeats a run's random choices; a failing run prints its seed.
  */
 

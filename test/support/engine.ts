@@ -11,6 +11,7 @@ import { loadConfig, type Config } from '../../config/config';
 import { createLogger } from '../../config/logger';
 import { createActivities } from '../../activities';
 import { createMailer, type Mailer } from '../../mail/mailer';
+import { heartbeatWhileRunning } from '../../worker/heartbeats';
 import { createSql, type Sql } from '../../db/client';
 import { migrate } from '../../db/migrate';
 import { createProject, issueApiKey } from '../../db/queries/projects';
@@ -131,6 +132,7 @@ async function startInProcessWorker(config: Config, sql: Sql, mailer: Mailer): P
     taskQueue: config.temporal.taskQueue,
     workflowsPath: require.resolve('../../workflows'),
     activities: createActivities({ sql, mailer, config, logger: createLogger({ level: 'warn', name: 'worker' }) }),
+    interceptors: { activity: [heartbeatWhileRunning] },
   });
   const running = worker.run();
   let stopped: Promise<void> | undefined;

@@ -15,6 +15,7 @@ import { migrate } from '../../db/migrate';
 import { createProject } from '../../db/queries/projects';
 import { contractWorkflowId, type ContractWorkflowInput } from '../../workflows/definitions';
 import { contractWorkflow } from '../../workflows/contract-workflow';
+import { heartbeatWhileRunning } from '../../worker/heartbeats';
 import type { SeededContract } from '../../dev/seed';
 import { createTimeSkippingEnv, startTestPostgres } from './servers';
 
@@ -98,6 +99,7 @@ export async function startWorkflowHarness(options: HarnessOptions = {}): Promis
         taskQueue,
         workflowBundle,
         activities: wrapActivities ? wrapActivities(realActivities) : realActivities,
+        interceptors: { activity: [heartbeatWhileRunning] },
       });
       return worker.runUntil(body);
     },

@@ -12,3 +12,13 @@ export async function sleepThenRecord(marker: string, duration: string): Promise
   await recordWakeUp(marker);
   return marker;
 }
+
+export interface SlowActivities {
+  takeTime(milliseconds: number): Promise<string>;
+}
+
+/** One attempt of an activity that takes its time and never heartbeats itself, under a heartbeat timeout. */
+export async function runSlowActivity(heartbeatTimeout: string, milliseconds: number): Promise<string> {
+  const { takeTime } = proxyActivities<SlowActivities>({ startToCloseTimeout: '1 minute', heartbeatTimeout, retry: { maximumAttempts: 1 } });
+  return takeTime(milliseconds);
+}
