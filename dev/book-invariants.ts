@@ -543,7 +543,7 @@ export interface MailLogFindings {
   /** Mails that needed more than one attempt (a kill, a restart or an abandoned commit in between). */
   retried: number;
   /** Mails whose attempt was cut off after COMMITTING: UNCERTAIN in the log, for an operator to re-send. */
-  countedDelivered: number;
+  uncertain: number;
 }
 
 /**
@@ -552,13 +552,13 @@ export interface MailLogFindings {
  */
 export async function checkMailLog(sql: Sql, projectId: string): Promise<MailLogFindings> {
   const problems: string[] = [];
-  const rows = await sql<{ invoiceNumber: string | null; businessKey: string | null; rows: number; sent: number; failedVisibly: number; unaccounted: number; retried: number; countedDelivered: number }[]>`
+  const rows = await sql<{ invoiceNumber: string | null; businessKey: string | null; rows: number; sent: number; failedVisibly: number; unaccounted: number; retried: number; uncertain: number }[]>`
     select i.invoice_number as "invoiceNumber", m.business_key as "businessKey", count(m.id)::int as rows,
       count(m.id) filter (where m.status = 'SENT')::int as sent,
       count(m.id) filter (where m.status in ('FAILED', 'UNCERTAIN') and coalesce(m.error, '') <> '')::int as "failedVisibly",
       count(m.id) filter (where m.status in ('PENDING', 'COMMITTING') or (m.status = 'FAILED' and coalesce(m.error, '') = ''))::int as unaccounted,
       count(m.id) filter (where m.attempts > 1)::int as retried,
-      count(m.id) filter (where m.status = 'UNCERTAIN')::int as "countedDelivered"
+      count(m.id) filter (where m.status = 'UNCERTAIN')::int as uncertain
     from (select * from invoices where project_id = ${projectId}) i
     full join (select * from mail_log where project_id = ${projectId} and kind = 'INVOICE') m on m.business_key = i.invoice_number
     group by 1, 2`;
@@ -579,6 +579,6 @@ export async function checkMailLog(sql: Sql, projectId: string): Promise<MailLog
     failedVisibly: rows.filter(known).reduce((sum, row) => sum + row.failedVisibly, 0),
     unaccounted: stuck.length,
     retried: rows.reduce((sum, row) => sum + row.retried, 0),
-    countedDelivered: rows.reduce((sum, row) => sum + row.countedDelivered, 0),
+    uncertain: rows.reduce((sum, row) => sum + row.uncertain, 0),
   };
 }

@@ -35,8 +35,11 @@ test('100 contracts due at once are invoiced, booked and mailed exactly once, an
   });
   expect(findings.chargesBilledOnce).toBe(findings.chargesDue);
   expect(findings.contractsWithoutInvoice).toBe(0);
-  expect(findings.mailsLoggedSent).toBe(findings.invoices);
-  expect(findings.mailsReceived).toBe(findings.invoices);
+  // a mail whose attempt a kill cut off past COMMITTING is UNCERTAIN, not sent again: the peer may or may
+  // not have it (compared mail by mail among the violations: none twice, none SENT and missing)
+  expect(findings.mailsLoggedSent + findings.mailsUncertain).toBe(findings.invoices);
+  expect(findings.mailsReceived).toBeGreaterThanOrEqual(findings.mailsLoggedSent);
+  expect(findings.mailsReceived).toBeLessThanOrEqual(findings.invoices);
   expect(findings.commands.sent).toBeGreaterThan(0);
   expect(findings.commands.answered).toBe(findings.commands.sent);
   expect(findings.commands.repeatedSame).toBe(findings.commands.answered);
