@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { createActivities, type ContractActivities } from '../../activities';
@@ -36,12 +36,20 @@ export interface WorkflowHarness {
   /** Moves the test server's clock past the given billing day (jitter stays inside its first hour). */
   advancePast(date: string): Promise<void>;
   startContract(contract: SeededContract): Promise<WorkflowHandleWithFirstExecutionRunId<typeof contractWorkflow>>;
+  /**
+   * Terminates a workflow the test started, at the end of the test. A terminate that arrives while the run
+   * continues as new can find the old run closed and the new one not there yet ("Completed workflow" from
+   * the test server); it is sent again, by workflow id, until the current run takes it.
+   */
+  finish(handle: { workflowId: string }): Promise<void>;
   /** Runs `body` while a worker polls a task queue of its own; `wrapActivities` lets a test inject failures around the real ones. */
   withWorker<T>(body: () => Promise<T>, wrapActivities?: (real: ContractActivities) => ContractActivities): Promise<T>;
   stop(): Promise<void>;
 }
 
 let taskQueueCounter = 0;
+/** Tries of `finish`, 100 ms apart: a continue-as-new takes the test server a few milliseconds. */
+const FINISH_ATTEMPTS = 30;
 
 export interface HarnessOptions {
   /** The instant the test server's clock starts at (e.g. '2020-03-09T12:00:00Z'); default: now. */
@@ -90,6 +98,17 @@ export async function startWorkflowHarness(options: HarnessOptions = {}): Promis
         taskQueue,
         args: [input],
       });
+    },
+    async finish({ workflowId }) {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await env.client.workflow.getHandle(workflowId).terminate('test finished');
+          return;
+        } catch (error) {
+          if (!(error instanceof WorkflowNotFoundError) || attempt >= FINISH_ATTEMPTS) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
     },
     async withWorker(body, wrapActivities) {
       // a task queue of its own, so that a test that failed with its worker still polling harms no other

@@ -58,7 +58,7 @@ test('a billing run without a price pauses the contract with the reason, mails t
     const resumed = await handle.query(contractStateQuery);
     expect(resumed).toMatchObject({ status: 'ACTIVE', pauseReason: null, billingError: null });
     expect(await operatorMails()).toHaveLength(1);
-    await handle.terminate('test finished');
+    await harness.finish(handle);
   });
 });
 

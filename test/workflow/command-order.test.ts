@@ -127,7 +127,7 @@ test('ten commands arriving while a due billing run holds the contract run after
       const state = await handle.query(contractStateQuery);
       expect(state).toMatchObject({ status: 'ACTIVE', billingRuns: 3, nextBillingDate: p3, lastInvoiceNumber: invoiceNumber });
       expect((await invoicesOf(harness.sql, contract.contractId)).map((invoice) => invoice.invoiceNumber).at(-1)).toBe(invoiceNumber);
-      await handle.terminate('test finished');
+      await harness.finish(handle);
     },
     (real) => (tracking = tracked(real, gate)).activities,
   );

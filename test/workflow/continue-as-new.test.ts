@@ -85,7 +85,7 @@ test('commands repeated under their update ids after continue-as-new get their f
     // and the run goes on as it was: the next billing run comes on the date the state says
     await harness.advancePast(p3);
     await waitFor(() => handle.query(contractStateQuery), (state) => state.billingRuns === 4);
-    await handle.terminate('test finished');
+    await harness.finish(handle);
   });
 });
 
@@ -111,7 +111,7 @@ test('an account change signalled while the run is about to continue as new make
       const invoices = await invoicesOf(harness.sql, contract.contractId);
       expect(invoices).toHaveLength(2);
       expect(invoices[1]!.grossTotal).toBe('11.9000');
-      await handle.terminate('test finished');
+      await harness.finish(handle);
       // now and then the test server keeps time skipping locked once the workflow is gone; unlocking lets the move end
       const stillMoving = await Promise.race([clockMoved, new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), 5_000))]);
       if (stillMoving === 'stuck') await harness.env.connection.testService!.unlockTimeSkipping({});

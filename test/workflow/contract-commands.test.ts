@@ -61,7 +61,7 @@ test('re-billing two quarters back cancels both invoices and bills them again at
     expect(after).toHaveLength(4);
     expect(after[3]!.netTotal).toBe('480.0000');
     expect(await daysNotBilledOnce(harness.sql, contract.contractId, itemNumber, start, addInterval(start, quarter, 3))).toEqual([]);
-    await handle.terminate('test finished');
+    await harness.finish(handle);
   });
 });
 
@@ -79,7 +79,7 @@ test('storno then re-billing of the same period bills it exactly once', async ()
     expect(rebilled.cancelledInvoiceNumbers).toEqual([]);
     expect(rebilled.interimInvoiceNumber).not.toBeNull();
     expect(await daysNotBilledOnce(harness.sql, contract.contractId, itemNumber, start, addInterval(start, { count: 1, unit: 'MONTH' }))).toEqual([]);
-    await handle.terminate('test finished');
+    await harness.finish(handle);
   });
 });
 
@@ -110,7 +110,7 @@ test.each([
     const days = await daysNotBilledOnce(harness.sql, contract.contractId, itemNumber, start, billedUntil, 1);
     const paused = new Set(Array.from({ length: 7 }, (_, index) => addDays(start, 12 + index)));
     expect(days.filter((entry) => !paused.has(entry.slice(0, 10)))).toEqual([]);
-    await handle.terminate('test finished');
+    await harness.finish(handle);
   });
 });
 
@@ -128,7 +128,7 @@ test('a downgrade then an upgrade in one period bill each day at the quantity it
     const activities = await harness.sql<{ origin: string; amount: string }[]>`
       select origin, amount from activities where contract_id = ${contract.contractId} and superseded_at is null and invoice_id is not null`;
     expect(activities.some((activity) => activity.origin === 'PRORATION')).toBe(true);
-    await handle.terminate('test finished');
+    await harness.finish(handle);
   });
 });
 
@@ -149,7 +149,7 @@ test('an interim invoice racing the billing run and the same command twice under
     const invoices = await waitFor(() => invoicesOf(harness.sql, contract.contractId), (rows) => rows.length >= 2);
     const periods = invoices.flatMap((invoice) => invoice.periods.split(','));
     expect(new Set(periods).size).toBe(periods.length);
-    await handle.terminate('test finished');
+    await harness.finish(handle);
   });
 });
 
@@ -167,6 +167,6 @@ test('a command sent to the workflow directly with more than 100 items is refuse
     await expectRefused(handle.executeUpdate(pauseUpdate, { args: [{ from: addDays(start, 5), until: addDays(start, 9), itemNumbers: many }] }), /itemNumbers: at most 100 items/);
     expect(await handle.query(contractStateQuery)).toEqual(before);
     expect(await invoicesOf(harness.sql, contract.contractId)).toHaveLength(1);
-    await handle.terminate('test finished');
+    await harness.finish(handle);
   });
 });

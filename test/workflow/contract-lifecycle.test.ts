@@ -53,7 +53,7 @@ test('bills Feb 28, Mar 31 and Feb 29 of a leap year for a monthly contract that
     // the last invoice is committed before the workflow has the billing run's answer: wait for it to take it
     const state = await waitFor(() => handle.query(contractStateQuery), (current) => current.lastInvoiceNumber === invoices.at(-1)!.invoiceNumber);
     expect(state.nextBillingDate).toBe(`${year + 1}-04-30`);
-    await handle.terminate('test finished');
+    await harness.finish(handle);
   });
 });
 
@@ -78,7 +78,7 @@ test('quarterly in advance bills on the period start, in arrears on the day afte
     expect(arrears.map((invoice) => invoice.invoiceDate)).toEqual([periodEnd]);
     expect(arrears[0]!.periods).toBe(`${start}..${periodEnd}`);
     expect(arrears[0]!.netTotal).toBe('30.0000');
-    for (const handle of handles) await handle.terminate('test finished');
+    for (const handle of handles) await harness.finish(handle);
   });
 });
 
@@ -95,7 +95,7 @@ test('a contract that starts in the future bills nothing before its start', asyn
     await harness.advancePast(start);
     const invoices = await waitFor(() => invoicesOf(harness.sql, contract.contractId), (rows) => rows.length === 1);
     expect(invoices[0]!.invoiceDate).toBe(start);
-    await handle.terminate('test finished');
+    await harness.finish(handle);
   });
 });
 
@@ -122,7 +122,7 @@ test('a backdated contract bills every due period at once on one invoice, from i
     // in advance: the period containing today is due today as well
     expect(periods).toHaveLength(5);
     expect(invoices[0]!.netTotal).toBe('50.0000');
-    await handle.terminate('test finished');
+    await harness.finish(handle);
   });
 });
 
@@ -159,7 +159,7 @@ test('pauses on the credit limit, mails the operator once, accrues, and resumes 
     // the invoice is committed before the workflow has the billing run's answer: wait for the workflow to take it
     const resumed = await waitFor(() => handle.query(contractStateQuery), (state) => state.status !== 'PAUSED');
     expect(resumed.status).toBe('ACTIVE');
-    await handle.terminate('test finished');
+    await harness.finish(handle);
   });
 });
 
@@ -201,7 +201,7 @@ test('the billing activity retried after a failure that follows its commit issue
       await waitFor(() => handle.query(contractStateQuery), (state) => state.lastInvoiceNumber !== null);
       expect(failures).toBe(2);
       expect(await invoicesOf(harness.sql, contract.contractId)).toHaveLength(1);
-      await handle.terminate('test finished');
+      await harness.finish(handle);
     },
     (real) => ({
       ...real,
@@ -232,7 +232,7 @@ test('continue-as-new after each billing run keeps the state and the timer', asy
     expect(description.runId).not.toBe(handle.firstExecutionRunId);
     const history = await harness.env.client.workflow.getHandle(handle.workflowId).fetchHistory();
     expect(history.events!.length).toBeLessThanOrEqual(25);
-    await handle.terminate('test finished');
+    await harness.finish(handle);
   });
 });
 

@@ -192,7 +192,7 @@ test('the worked example: reminder 7 days after the due date, first dunning with
     // nothing was booked or sent twice
     expect(await noticesOf(invoiceNumber)).toHaveLength(2);
     expect(await feeEntries(customer.accountId)).toHaveLength(1);
-    await contractHandle.terminate('test finished');
+    await harness.finish(contractHandle);
   });
 });
 
@@ -234,7 +234,7 @@ test('with default interest the reminder books 7 days of 10.27 % on 39.00; a sto
     expect(await feeEntries(contract.accountId)).toEqual(interestEntry);
     // a stopped invoice is not started again by the next round
     expect(await startDunning()).toEqual({ started: 0, alreadyStarted: 0, failed: 0 });
-    await contractHandle.terminate('test finished');
+    await harness.finish(contractHandle);
   });
 });
 
@@ -259,7 +259,7 @@ test('cancelling the invoice releases the contract its reminder paused at once, 
     expect(await dunningHandle(invoiceNumber).result()).toMatchObject({ status: 'ENDED', endReason: 'CANCELLED', level: 1 });
     expect(await noticesOf(invoiceNumber)).toHaveLength(1);
     expect(await feeEntries(contract.accountId)).toEqual([]);
-    await contractHandle.terminate('test finished');
+    await harness.finish(contractHandle);
   });
 });
 
@@ -289,8 +289,8 @@ test('a storno tells the account: another contract the dunning paused resumes at
     expect(await dunningHandle(invoiceNumber).result()).toMatchObject({ status: 'ENDED', endReason: 'CANCELLED', level: 1 });
     expect(await noticesOf(invoiceNumber)).toHaveLength(1);
     expect(await invoicesOf(harness.sql, other.contractId)).toEqual([]);
-    await contractHandle.terminate('test finished');
-    await otherHandle.terminate('test finished');
+    await harness.finish(contractHandle);
+    await harness.finish(otherHandle);
   });
 });
 
@@ -342,6 +342,6 @@ test('from the second dunning (the default) the contract pauses, bills nothing w
     await waitFor(() => contractRow(contract.contractId), (row) => row.status === 'ACTIVE');
     expect(await contractRow(contract.contractId)).toEqual({ status: 'ACTIVE', pauseReason: null });
     expect((await feeEntries(customer.accountId)).map((entry) => entry.amount)).toEqual(['-5.00', '-10.00']);
-    await contractHandle.terminate('test finished');
+    await harness.finish(contractHandle);
   });
 });

@@ -121,7 +121,7 @@ test('an invoice mail refused with 550 is FAILED with the reply and not retried,
       expect(await mailOf(first!.invoiceNumber)).toMatchObject({ status: 'SENT' });
       expect(deliveriesOf(first!.invoiceNumber)).toBe(1);
       for (const invoice of invoices) expect(deliveriesOf(invoice.invoiceNumber)).toBe(1);
-      await handle.terminate('test finished');
+      await harness.finish(handle);
     },
     () => activities,
   );
@@ -163,7 +163,7 @@ test('while the SMTP server is down the contract goes on billing and continuing 
       for (const invoice of invoices) await waitFor(() => mailOf(invoice.invoiceNumber), (row) => row?.status === 'SENT');
       for (const invoice of invoices) expect(deliveriesOf(invoice.invoiceNumber)).toBe(1);
       await waitFor(() => currentDetails(handle), (details) => !details.includes('Mail not sent yet') && !details.includes('Mails waiting'));
-      await handle.terminate('test finished');
+      await harness.finish(handle);
     },
     () => activities,
   );
@@ -213,7 +213,7 @@ test('a command that pauses the contract at its credit limit answers at once whi
       const alert = await waitFor(() => mailOf(alertKey), (row) => row?.status === 'SENT');
       expect(alert).toMatchObject({ kind: 'CREDIT_LIMIT_PAUSE', recipient: harness.config.mail.operatorEmail });
       expect(smtp!.received.filter((mail) => mail.raw.includes('Abrechnung pausiert'))).toHaveLength(1);
-      await handle.terminate('test finished');
+      await harness.finish(handle);
     },
     () => activities,
   );
